@@ -1,0 +1,243 @@
+"""The one configuration file of a deployment, `app.yaml`, as pydantic models.
+
+`load_config` reads the file once (in `main()`), expands `${VAR}` / `${VAR:-default}`
+from the environment it is given, and validates. Every problem is reported with its YAML
+path, all at once, in a `ConfigError`; nothing here reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` lists `(yaml_path, message)` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class _Strict(BaseModel):
+    # A misspelt key is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommandNames(_Strict):
+    fleet: str = "/fleet"
+    incident: str = "/incident"
+    oncall: str = "/oncall"
+    audit: str = "/audit"
+
+    @field_validator("*")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not re.fullmatch(r"/[a-z0-9_-]{1,31}", value):
+            raise ValueError("a command name is '/' then 1-31 of a-z 0-9 _ -")
+        return value
+
+
+class SlackConfig(_Strict):
+    mode: Literal["http", "socket"] = "http"
+    signing_secret: SecretStr
+    bot_token: SecretStr
+    app_token: SecretStr | None = None
+    api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
+    app_name: str = Field(default="Watchkeeper", min_length=1, max_length=35)
+    commands: CommandNames = CommandNames()
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.mode == "socket" and (
+            self.app_token is None or not self.app_token.get_secret_value()
+        ):
+            raise ValueError("app_token is required when mode is socket")
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class StorageConfig(_Strict):
+    url: str = "sqlite+aiosqlite:///./var/watchkeeper.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+            )
+        return value
+
+
+class FleetBackendConfig(_Strict):
+    name: str = Field(min_length=1)
+    type: Literal["simulator", "http", "patroni"]
+    url: AnyHttpUrl
+    # Glob patterns of service names this backend answers for; first match wins.
+    services: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    token: SecretStr | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # simulator only: how many services to seed and with which seed.
+    seed: int = 7
+    size: int = Field(default=240, ge=1, le=100_000)
+
+    def serves(self, service: str) -> bool:
+        return any(fnmatch.fnmatchcase(service, pattern) for pattern in self.services)
+
+
+class FleetConfig(_Strict):
+    backends: list[FleetBackendConfig] = Field(min_length=1)
+
+    @field_validator("backends")
+    @classmethod
+    def _unique_names(cls, value: list[FleetBackendConfig]) -> list[FleetBackendConfig]:
+        names = [b.name for b in value]
+        if len(names) != len(set(names)):
+            raise ValueError("backend names must be unique")
+        return value
+
+    def backend_for(self, service: str) -> FleetBackendConfig | None:
+        return next((b for b in self.backends if b.serves(service)), None)
+
+
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackGroupId = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]
+
+
+class RoleBinding(_Strict):
+    users: list[SlackUserId] = Field(default_factory=list)
+    usergroups: list[SlackGroupId] = Field(default_factory=list)
+
+
+class ChannelsConfig(_Strict):
+    default: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
+    audit: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    ops: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+
+
+class OutboxConfig(_Strict):
+    per_channel_interval_seconds: float = Field(default=1.0, ge=0)
+    max_backoff_seconds: float = Field(default=300.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.2, gt=0)
+
+
+class DemoConfig(_Strict):
+    standin_port: int = Field(default=8791, ge=1, le=65535)
+    users: dict[str, SlackUserId] = Field(
+        default_factory=lambda: {"alice": "UALICE01", "bob": "UBOB0002"}
+    )
+
+
+class Config(_Strict):
+    slack: SlackConfig
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    fleet: FleetConfig
+    roles: dict[str, RoleBinding] = Field(default_factory=dict)
+    channels: ChannelsConfig
+    outbox: OutboxConfig = OutboxConfig()
+    demo: DemoConfig = DemoConfig()
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(node: Any, env: Mapping[str, str], path: str, missing: list[tuple[str, str]]) -> Any:
+    """Replace `${VAR}` in every string; a VAR that is unset and has no default is recorded."""
+    if isinstance(node, dict):
+        return {k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, env, f"{path}[{i}]", missing) for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        missing.append((path, f"environment variable {name} is not set"))
+        return ""
+
+    return _VAR.sub(substitute, node)
+
+
+def _yaml_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _friendly(error: Mapping[str, Any]) -> str:
+    kind = str(error.get("type", ""))
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind.startswith("url_"):
+        return "not a valid URL"
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def parse_config(raw: Any, env: Mapping[str, str]) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError([("(top level)", "expected a mapping of sections")])
+    missing: list[tuple[str, str]] = []
+    expanded = _expand(raw, env, "", missing)
+    problems = list(missing)
+    try:
+        config = Config.model_validate(expanded)
+    except ValidationError as exc:
+        # `${VAR}` problems already name the variable; don't repeat them as "required".
+        reported = {path for path, _ in missing}
+        for err in exc.errors():
+            # Custom validators on a model report at the model's own path; keep it.
+            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+            path = _yaml_path(loc)
+            if path not in reported:
+                problems.append((path, _friendly(err)))
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([(str(path), f"cannot read: {exc.strerror}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    return parse_config(raw, os.environ if env is None else env)

@@ -1,0 +1,1 @@
+"""Storage: the typed ORM models, the async engine, and migrations."""

@@ -1,0 +1,49 @@
+"""Alembic migrations, run programmatically: `watchkeeper db upgrade` and start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def _upgrade(connection: Connection, url: str) -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to head; safe to call on every start and from several replicas."""
+    url = engine.url.render_as_string(hide_password=False)
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Two replicas starting together must not both create the same tables.
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7370601)")
+        await conn.run_sync(_upgrade, url)
+
+
+def _current_and_head(connection: Connection) -> tuple[str | None, str | None]:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    current = MigrationContext.configure(connection).get_current_revision()
+    return current, script.get_current_head()
+
+
+async def schema_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """(revision in the database, newest revision shipped)."""
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current_and_head)

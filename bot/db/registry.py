@@ -1,0 +1,12 @@
+"""Imports every module that declares ORM models, so metadata is complete for Alembic."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = ("bot.db.models",)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,117 @@
+"""Writing Slack messages into the outbox, inside the caller's transaction.
+
+The caller commits; a message exists exactly when the state change that caused it does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, utcnow
+from bot.db.models import OutboxMessage
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to show: `text` is the notification and fallback; `blocks` the Block Kit body."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": self.text}
+        if self.blocks:
+            body["blocks"] = self.blocks
+        return body
+
+
+def _row(
+    lane: str, method: str, payload: dict[str, Any], clock: Clock, **keys: str | None
+) -> OutboxMessage:
+    now = clock()
+    return OutboxMessage(
+        lane=lane,
+        method=method,
+        payload=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        **keys,
+    )
+
+
+def post(
+    session: AsyncSession,
+    *,
+    channel: str,
+    message: Message,
+    key: str | None = None,
+    thread_key: str | None = None,
+    clock: Clock = utcnow,
+) -> None:
+    """A channel message; `key` names it for later replies and updates, `thread_key` threads it."""
+    payload = {"channel": channel, **message.payload()}
+    session.add(
+        _row(channel, "chat.postMessage", payload, clock, message_key=key, thread_key=thread_key)
+    )
+
+
+async def update(
+    session: AsyncSession, *, channel: str, key: str, message: Message, clock: Clock = utcnow
+) -> None:
+    """Edit a keyed message in place; a still-pending edit of it is replaced, not queued again."""
+    payload = {"channel": channel, **message.payload()}
+    pending = await session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.method == "chat.update",
+            OutboxMessage.target_key == key,
+            OutboxMessage.status == "pending",
+        )
+    )
+    if pending is not None:
+        pending.payload = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+        return
+    session.add(_row(channel, "chat.update", payload, clock, target_key=key))
+
+
+def ephemeral(
+    session: AsyncSession,
+    *,
+    channel: str,
+    user: str,
+    message: Message,
+    thread_key: str | None = None,
+    clock: Clock = utcnow,
+) -> None:
+    """A message only `user` sees; paced apart from the channel's public messages."""
+    payload = {"channel": channel, "user": user, **message.payload()}
+    session.add(
+        _row(f"eph:{channel}", "chat.postEphemeral", payload, clock, thread_key=thread_key)
+    )
+
+
+def respond(
+    session: AsyncSession,
+    *,
+    response_url: str,
+    channel: str,
+    user: str,
+    message: Message,
+    in_channel: bool = False,
+    replace_original: bool = False,
+    clock: Clock = utcnow,
+) -> None:
+    """Answer a slash command or a button click through its `response_url`."""
+    payload: dict[str, Any] = {
+        "response_url": response_url,
+        "response_type": "in_channel" if in_channel else "ephemeral",
+        "replace_original": replace_original,
+        **message.payload(),
+    }
+    session.add(_row(f"resp:{channel}:{user}", "response_url", payload, clock))

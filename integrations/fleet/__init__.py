@@ -1,0 +1,1 @@
+"""The fleet control-plane: its API contract (models), errors, and backends."""

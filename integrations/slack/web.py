@@ -1,0 +1,80 @@
+"""A small Slack Web API client on httpx, used by the outbox to deliver messages.
+
+It classifies every answer into success, a permanent API error, or a retryable outage,
+so the outbox can decide; it never retries by itself. The token never enters an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
+
+DEFAULT_RETRY_AFTER = 30.0
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER)))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+
+
+class SlackWebClient:
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._token = token
+        self._api_url = api_url if api_url.endswith("/") else api_url + "/"
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST a Web API method; the answer's data on `ok: true`."""
+        return await self._post(
+            method,
+            self._api_url + method,
+            payload,
+            {"Authorization": f"Bearer {self._token}"},
+        )
+
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """POST to an interaction's `response_url` (no token: the URL is the credential)."""
+        await self._post("response_url", response_url, payload, {})
+
+    async def _post(
+        self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.post(url, json=payload, headers=headers)
+        except httpx.TimeoutException:
+            raise SlackUnavailable(f"{method}: timed out") from None
+        except httpx.HTTPError as exc:
+            raise SlackUnavailable(f"{method}: {type(exc).__name__}") from None
+        if response.status_code == 429:
+            raise SlackRateLimited(method, _retry_after(response))
+        if response.status_code >= 500:
+            raise SlackUnavailable(f"{method}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise SlackApiError(method, f"http_{response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            # response_url answers plain "ok"; a Web API method never does.
+            if method == "response_url":
+                return {"ok": True}
+            raise SlackUnavailable(f"{method}: answer is not JSON") from None
+        if not isinstance(data, dict):
+            raise SlackUnavailable(f"{method}: answer is not an object")
+        if not data.get("ok", method == "response_url"):
+            raise SlackApiError(method, str(data.get("error", "unknown_error")))
+        return data
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
