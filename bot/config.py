@@ -92,7 +92,7 @@ class StorageConfig(_Strict):
 
 class FleetBackendConfig(_Strict):
     name: str = Field(min_length=1)
-    type: Literal["simulator", "http", "patroni"]
+    type: Literal["simulator", "http"]
     url: AnyHttpUrl
     # Glob patterns of service names this backend answers for; first match wins.
     services: list[str] = Field(default_factory=lambda: ["*"], min_length=1)

@@ -1,0 +1,23 @@
+"""Validate app.yaml and report every problem with its YAML path."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import print_problems
+from bot.config import ConfigError, load_config
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print_problems(exc)
+        return 1
+    backends = ", ".join(f"{b.name} ({b.type})" for b in config.fleet.backends)
+    print(f"{args.config}: ok · slack mode {config.slack.mode} · fleet backends: {backends}")
+    return 0

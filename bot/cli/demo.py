@@ -1,0 +1,16 @@
+"""Run the bot on its embedded default with the local Slack stand-in and a console."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--script", type=Path, help="run console lines from FILE, then exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.demo.run import run_demo
+
+    return run_demo(args)

@@ -1,0 +1,44 @@
+"""Run the bot: HTTP endpoints for Slack (or Socket Mode), health and readiness."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+from bot.asgi import create_asgi_app
+from bot.cli.common import config_or_exit
+from bot.config import Config
+from bot.server import open_bot
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="listen address (default: server.host)")
+    parser.add_argument("--port", type=int, help="listen port (default: server.port)")
+
+
+async def serve(config: Config, host: str, port: int) -> None:
+    bot = await open_bot(config)
+    app = create_asgi_app(bot)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=20)
+    )
+    if config.slack.mode == "socket":
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert config.slack.app_token is not None  # the config refuses socket mode without it
+        socket_mode = AsyncSocketModeHandler(bot.bolt, config.slack.app_token.get_secret_value())
+        await socket_mode.connect_async()
+        try:
+            await server.serve()
+        finally:
+            await socket_mode.close_async()
+    else:
+        await server.serve()
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_or_exit(args)
+    asyncio.run(serve(config, args.host or config.server.host, args.port or config.server.port))
+    return 0

@@ -1,0 +1,32 @@
+"""Everything a handler needs at run time, built once in `main()` from the config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utcnow
+from bot.config import Config
+from bot.fleet import FleetRouter
+from bot.registry import CommandRegistry
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    fleet: FleetRouter
+    registry: CommandRegistry
+    clock: Clock = utcnow
+    # Called after a transaction that enqueued Slack messages, so delivery starts now.
+    wake_outbox: Callable[[], None] = field(default=_nothing)
+
+    def command_name(self, group: str) -> str:
+        return str(getattr(self.config.slack.commands, group, f"/{group}"))

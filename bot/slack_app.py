@@ -1,0 +1,112 @@
+"""The Bolt `AsyncApp`: slash commands, and the middleware every Slack request passes.
+
+Each listener acks first and works after; Bolt answers Slack as soon as `ack()` is called
+and lets the listener go on, so nothing slow happens inside Slack's 3 s window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.db.models import SlackRequest
+from bot.dispatch import run_command
+from bot.registry import Caller
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Slack retries for at most about an hour; remembering a day is ample.
+DEDUPE_WINDOW = timedelta(days=1)
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a Slack delivery unique across its retries (and across replicas)."""
+    if isinstance(body.get("event_id"), str):
+        return f"event:{body['event_id']}"
+    if isinstance(body.get("trigger_id"), str):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+class BotIdentity:
+    """The bot's user id, learnt from `auth.test` once Slack answers; never blocks a request."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.bot_user_id: str | None = None
+        self.bot_id: str | None = None
+        self.team_id: str | None = None
+
+    async def authorize(self, **_: Any) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=None,
+            team_id=self.team_id,
+            bot_token=self.token,
+            bot_user_id=self.bot_user_id,
+            bot_id=self.bot_id,
+        )
+
+
+def _dedupe_middleware(rt: Runtime) -> Callable[..., Awaitable[BoltResponse | None]]:
+    async def dedupe(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        key = delivery_key(body)
+        if key is not None:
+            try:
+                async with rt.sessions() as session, session.begin():
+                    session.add(SlackRequest(key=key, received_at=rt.clock()))
+            except IntegrityError:
+                log.info("duplicate Slack delivery %s ignored", key)
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    return dedupe
+
+
+async def forget_old_deliveries(rt: Runtime) -> int:
+    async with rt.sessions() as session, session.begin():
+        result = await session.execute(
+            delete(SlackRequest).where(SlackRequest.received_at < rt.clock() - DEDUPE_WINDOW)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]:
+    async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
+        await ack()
+        caller = Caller(
+            user_id=str(command.get("user_id", "")),
+            user_name=str(command.get("user_name", "")),
+            channel_id=str(command.get("channel_id", "")),
+            response_url=command.get("response_url"),
+            trigger_id=command.get("trigger_id"),
+        )
+        await run_command(rt, group, str(command.get("text", "")), caller)
+
+    return on_command
+
+
+def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
+    slack = rt.config.slack
+    app = AsyncApp(
+        name=slack.app_name,
+        signing_secret=slack.signing_secret.get_secret_value(),
+        authorize=identity.authorize,
+        client=AsyncWebClient(base_url=str(slack.api_url)),
+        # Slack may send events we do not listen to; that is not an error.
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(_dedupe_middleware(rt))
+    for group in rt.registry.groups():
+        app.command(rt.command_name(group))(_command_listener(rt, group))
+    return app

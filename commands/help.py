@@ -1,0 +1,31 @@
+"""`help` for every command group, generated from the registry."""
+
+from __future__ import annotations
+
+from bot import blocks, messages
+from bot.outbox import Message
+from bot.registry import CommandRegistry, Invocation
+from bot.runtime import Runtime
+
+
+def help_message(registry: CommandRegistry, group: str, command: str) -> Message:
+    lines = [
+        f"`{command} {entry.usage}` — {entry.summary}" for entry in registry.subcommands(group)
+    ]
+    return Message(
+        text=f"{command}: {registry.summary(group)}",
+        blocks=[
+            blocks.header(f"{command} — {registry.summary(group)}"),
+            blocks.section("\n".join(lines)),
+            blocks.context(messages.HELP_FOOTER),
+        ],
+    )
+
+
+def register(registry: CommandRegistry) -> None:
+    for group in registry.groups():
+
+        async def show_help(inv: Invocation, rt: Runtime) -> Message:
+            return help_message(rt.registry, inv.group, rt.command_name(inv.group))
+
+        registry.add(group, "help", usage="help", summary="this list")(show_help)

@@ -1,0 +1,106 @@
+"""Slack's side of the app's request URL: signed slash commands, clicks and events.
+
+The demo console and the tests use it to talk to the bot exactly as Slack would:
+form-encoded slash commands, `payload=` interactions and JSON event callbacks, each signed
+with the app's signing secret.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from integrations.slack.signing import sign
+
+TEAM_ID = "T0WATCH01"
+
+
+class SlackSender:
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        *,
+        response_url_for: Callable[[str, str], str] | None = None,
+        now: Callable[[], float] = time.time,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._url = events_url
+        self._secret = signing_secret
+        self._response_url_for = response_url_for
+        self._now = now
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._ids = itertools.count(1)
+
+    def signed_headers(self, body: bytes, content_type: str) -> dict[str, str]:
+        timestamp = str(int(self._now()))
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sign(self._secret, timestamp, body),
+        }
+
+    def command_body(
+        self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
+    ) -> bytes:
+        trigger = f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
+        response_url = (
+            self._response_url_for(channel_id, user_id) if self._response_url_for else ""
+        )
+        form = {
+            "token": "deprecated-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "watchkeeper-demo",
+            "channel_id": channel_id,
+            "channel_name": "ops",
+            "user_id": user_id,
+            "user_name": user_name,
+            "command": command,
+            "text": text,
+            "api_app_id": "A0WATCH01",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+        return urlencode(form).encode()
+
+    def action_body(self, payload: dict[str, Any]) -> bytes:
+        return urlencode({"payload": json.dumps(payload)}).encode()
+
+    async def send(self, body: bytes, content_type: str, **extra_headers: str) -> httpx.Response:
+        headers = {**self.signed_headers(body, content_type), **extra_headers}
+        return await self._http.post(self._url, content=body, headers=headers)
+
+    async def command(
+        self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
+    ) -> httpx.Response:
+        body = self.command_body(
+            command, text, user_id=user_id, user_name=user_name, channel_id=channel_id
+        )
+        return await self.send(body, "application/x-www-form-urlencoded")
+
+    async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        return await self.send(self.action_body(payload), "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
+        envelope = {
+            "token": "deprecated-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0WATCH01",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(self._now()),
+            "event": event,
+        }
+        return await self.send(json.dumps(envelope).encode(), "application/json")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

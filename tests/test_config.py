@@ -1,0 +1,115 @@
+"""app.yaml validation: every problem named with its YAML path; secrets stay secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def minimal() -> dict[str, Any]:
+    return {
+        "slack": {"signing_secret": "s", "bot_token": "xoxb-1"},
+        "fleet": {"backends": [{"name": "sim", "type": "simulator", "url": "http://127.0.0.1:0"}]},
+        "channels": {"default": "C0DEMO001"},
+    }
+
+
+def problems(raw: Any, env: dict[str, str] | None = None) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, env or {})
+    return dict(caught.value.problems)
+
+
+def test_shipped_app_yaml_is_valid_with_no_environment() -> None:
+    config = load_config(ROOT / "app.yaml", env={})
+    assert config.slack.mode == "http"
+    assert config.storage.url.startswith("sqlite+aiosqlite:///")
+    assert config.fleet.backends[0].type == "simulator"
+
+
+def test_environment_variables_replace_placeholders() -> None:
+    raw = minimal()
+    raw["slack"]["signing_secret"] = "${SIGNING}"
+    config = parse_config(raw, {"SIGNING": "from-env"})
+    assert config.slack.signing_secret.get_secret_value() == "from-env"
+
+
+def test_missing_secret_names_the_variable() -> None:
+    raw = minimal()
+    raw["slack"]["bot_token"] = "${SLACK_BOT_TOKEN}"
+    found = problems(raw)
+    assert found == {"slack.bot_token": "environment variable SLACK_BOT_TOKEN is not set"}
+
+
+def test_bad_url_is_reported_with_its_path() -> None:
+    raw = minimal()
+    raw["fleet"]["backends"][0]["url"] = "not a url"
+    assert problems(raw)["fleet.backends[0].url"] == "not a valid URL"
+
+
+def test_every_error_is_reported_at_once() -> None:
+    raw = minimal()
+    raw["fleet"]["backends"][0]["type"] = "ftp"
+    raw["channels"]["default"] = "general"
+    raw["slack"]["colour"] = "blue"
+    del raw["slack"]["signing_secret"]
+    found = problems(raw)
+    assert set(found) == {
+        "fleet.backends[0].type",
+        "channels.default",
+        "slack.colour",
+        "slack.signing_secret",
+    }
+    assert found["slack.colour"] == "unknown key"
+    assert found["slack.signing_secret"] == "required"
+
+
+def test_socket_mode_requires_an_app_token() -> None:
+    raw = minimal()
+    raw["slack"]["mode"] = "socket"
+    assert "app_token is required" in " ".join(problems(raw).values())
+
+
+def test_unknown_storage_driver_is_refused() -> None:
+    raw = minimal()
+    raw["storage"] = {"url": "mysql://x"}
+    assert "storage.url" in problems(raw)
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    assert problems(["a"]) == {"(top level)": "expected a mapping of sections"}
+
+
+def test_secrets_do_not_show_in_repr() -> None:
+    config = parse_config(minimal(), {})
+    assert "xoxb-1" not in repr(config)
+    assert "xoxb-1" not in str(config.model_dump())
+
+
+def test_check_config_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--config", str(ROOT / "app.yaml")]) == 0
+    broken = tmp_path / "app.yaml"
+    broken.write_text("slack:\n  signing_secret: ${NOPE_NOT_SET}\n  bot_token: x\n")
+    assert main(["check-config", "--config", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "slack.signing_secret: environment variable NOPE_NOT_SET is not set" in err
+    assert "fleet: required" in err
+    assert "channels: required" in err
+
+
+def test_check_config_reports_yaml_syntax_and_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("slack: [unclosed\n")
+    assert main(["check-config", "--config", str(bad)]) == 1
+    assert "not valid YAML" in capsys.readouterr().err
+    assert main(["check-config", "--config", str(tmp_path / "absent.yaml")]) == 1
+    assert "cannot read" in capsys.readouterr().err
