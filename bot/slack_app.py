@@ -47,7 +47,9 @@ class BotIdentity:
         self.bot_id: str | None = None
         self.team_id: str | None = None
 
-    async def authorize(self, **_: Any) -> AuthorizeResult:
+    async def authorize(
+        self, enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
         return AuthorizeResult(
             enterprise_id=None,
             team_id=self.team_id,
@@ -101,7 +103,10 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
     app = AsyncApp(
         name=slack.app_name,
         signing_secret=slack.signing_secret.get_secret_value(),
-        authorize=identity.authorize,
+        # Bolt passes arguments by parameter name, so hand it a plain function.
+        authorize=lambda enterprise_id, team_id, user_id: identity.authorize(
+            enterprise_id, team_id, user_id
+        ),
         client=AsyncWebClient(base_url=str(slack.api_url)),
         # Slack may send events we do not listen to; that is not an error.
         raise_error_for_unhandled_request=False,

@@ -1,0 +1,93 @@
+"""The whole bot in memory, on loopback: real Bolt app, real outbox, the Slack stand-in and
+the simulated fleet. Tests read like a chat transcript:
+
+    async with BotHarness(db_url) as h:
+        await h.command("alice", "/fleet status pg-orders")
+        reply = await h.wait_for_response("alice")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.asgi import create_asgi_app
+from bot.config import Config, parse_config
+from bot.server import Bot, open_bot
+from integrations.loopback import LoopbackServer
+from integrations.slack.sender import SlackSender
+from integrations.slack.standin import ResponsePost, StandInState, start_standin
+from tests.conftest import base_config
+
+USERS = {"alice": "UALICE01", "bob": "UBOB0002", "carol": "UCAROL03"}
+CHANNEL = "C0DEMO001"
+T = TypeVar("T")
+
+
+class BotHarness:
+    def __init__(self, db_url: str, *, interval: float = 0.0, **sections: Any) -> None:
+        self._db_url = db_url
+        self._interval = interval
+        self._sections = sections
+        self.state: StandInState
+        self.bot: Bot
+        self.config: Config
+        self.sender: SlackSender
+        self._servers: list[LoopbackServer] = []
+
+    async def __aenter__(self) -> BotHarness:
+        standin, self.state = await start_standin()
+        self._servers.append(standin)
+        raw = base_config(
+            storage={"url": self._db_url},
+            outbox={"per_channel_interval_seconds": self._interval, "poll_interval_seconds": 0.05},
+            **self._sections,
+        )
+        raw["slack"]["api_url"] = standin.url + "/api/"
+        self.config = parse_config(raw, {})
+        self.bot = await open_bot(self.config)
+        server = LoopbackServer(create_asgi_app(self.bot))
+        await server.start()
+        self._servers.append(server)
+        self.url = server.url
+        self.sender = SlackSender(
+            server.url + "/slack/events",
+            self.config.slack.signing_secret.get_secret_value(),
+            response_url_for=lambda channel, user: self.state.new_response_url(
+                standin.url, channel, user
+            ),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.sender.aclose()
+        for server in reversed(self._servers):
+            await server.stop()
+
+    async def command(self, user: str, line: str, channel: str = CHANNEL) -> httpx.Response:
+        command, _, text = line.partition(" ")
+        return await self.sender.command(
+            command, text, user_id=USERS[user], user_name=user, channel_id=channel
+        )
+
+    async def wait_for(self, probe: Callable[[], T | None], timeout: float = 10.0) -> T:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"nothing arrived within {timeout}s")
+
+    async def wait_for_response(self, user: str, count: int = 1) -> ResponsePost:
+        """The `count`-th response_url post to `user`."""
+
+        def probe() -> ResponsePost | None:
+            posts = [r for r in self.state.responses() if r.user == USERS[user]]
+            return posts[count - 1] if len(posts) >= count else None
+
+        return await self.wait_for(probe)
