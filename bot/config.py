@@ -73,7 +73,8 @@ class SlackConfig(_Strict):
 
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
-    port: int = Field(default=8780, ge=1, le=65535)
+    # 0 picks a free port (tests and side-by-side demos).
+    port: int = Field(default=8780, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
 
@@ -142,8 +143,34 @@ class OutboxConfig(_Strict):
     poll_interval_seconds: float = Field(default=0.2, gt=0)
 
 
+class AuditConfig(_Strict):
+    """The audit chain's key (from the environment, never stored) and its checkpoints."""
+
+    # HMAC key of the chain. Optional so a config without it still loads; appending and
+    # verifying refuse to run without it (see bot.audit.chain.KeyRing.from_config).
+    key: SecretStr | None = None
+    # Keys retired by a rotation: still accepted by verify for the rows they signed.
+    previous_keys: list[SecretStr] = Field(default_factory=list)
+    checkpoint_minutes: int = Field(default=15, ge=1, le=1440)
+    checkpoint_file: Path | None = Path("./var/audit-checkpoints.log")
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode("utf-8")) < 16:
+            raise ValueError("the audit key needs at least 16 bytes (use a random 32-byte value)")
+        return value
+
+    @field_validator("previous_keys")
+    @classmethod
+    def _previous_long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(k.get_secret_value().encode("utf-8")) < 16 for k in value):
+            raise ValueError("every previous audit key needs at least 16 bytes")
+        return value
+
+
 class DemoConfig(_Strict):
-    standin_port: int = Field(default=8791, ge=1, le=65535)
+    standin_port: int = Field(default=8791, ge=0, le=65535)
     users: dict[str, SlackUserId] = Field(
         default_factory=lambda: {"alice": "UALICE01", "bob": "UBOB0002"}
     )
@@ -158,6 +185,7 @@ class Config(_Strict):
     channels: ChannelsConfig
     outbox: OutboxConfig = OutboxConfig()
     demo: DemoConfig = DemoConfig()
+    audit: AuditConfig = AuditConfig()
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -206,12 +234,29 @@ def _friendly(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _literal_audit_keys(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    # A key written into app.yaml lands in version control next to the database backups,
+    # and whoever holds both can rewrite the chain; only ${VAR} references are accepted.
+    audit = raw.get("audit")
+    if not isinstance(audit, dict):
+        return []
+    found = [("audit.key", audit.get("key"))]
+    previous = audit.get("previous_keys")
+    if isinstance(previous, list):
+        found += [(f"audit.previous_keys[{i}]", k) for i, k in enumerate(previous)]
+    return [
+        (path, "must come from the environment, e.g. ${WATCHKEEPER_AUDIT_KEY}")
+        for path, value in found
+        if isinstance(value, str) and "${" not in value
+    ]
+
+
 def parse_config(raw: Any, env: Mapping[str, str]) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([("(top level)", "expected a mapping of sections")])
     missing: list[tuple[str, str]] = []
     expanded = _expand(raw, env, "", missing)
-    problems = list(missing)
+    problems = list(missing) + _literal_audit_keys(raw)
     try:
         config = Config.model_validate(expanded)
     except ValidationError as exc:

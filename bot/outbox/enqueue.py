@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, utcnow
 from bot.db.models import OutboxMessage
 
+RESPONSE_LANE_PREFIX = "resp:"
+
 
 @dataclass(frozen=True)
 class Message:
@@ -114,4 +116,4 @@ def respond(
         "replace_original": replace_original,
         **message.payload(),
     }
-    session.add(_row(f"resp:{channel}:{user}", "response_url", payload, clock))
+    session.add(_row(f"{RESPONSE_LANE_PREFIX}{channel}:{user}", "response_url", payload, clock))

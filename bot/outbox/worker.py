@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, utcnow
 from bot.config import OutboxConfig
 from bot.db.models import LaneLease, OutboxMessage, PostedMessage
+from bot.outbox.enqueue import RESPONSE_LANE_PREFIX
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
 
@@ -170,7 +171,7 @@ class OutboxWorker:
         if not payload_ok:
             await self._finish(head_id, status="failed", error="referenced message was never posted")
             return _Outcome(wait_until=now)
-        pace = now + timedelta(seconds=self._config.per_channel_interval_seconds)
+        pace = now + timedelta(seconds=self._interval(lane))
         try:
             answer = await self._call(method, payload)
         except SlackRateLimited as exc:
@@ -186,6 +187,11 @@ class OutboxWorker:
             return _Outcome(wait_until=pace)
         await self._finish(head_id, status="delivered", answer=answer, message_key=message_key)
         return _Outcome(delivered=True, wait_until=pace)
+
+    def _interval(self, lane: str) -> float:
+        # A response_url is a fresh URL per interaction, not a channel post: Slack's
+        # per-channel pace does not apply, and a person is waiting for the answer.
+        return 0.0 if lane.startswith(RESPONSE_LANE_PREFIX) else self._config.per_channel_interval_seconds
 
     async def _resolve_refs(
         self,

@@ -90,6 +90,40 @@ class SlackSender:
     async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
         return await self.send(self.action_body(payload), "application/x-www-form-urlencoded")
 
+    def block_action_payload(
+        self,
+        *,
+        user_id: str,
+        user_name: str,
+        channel_id: str,
+        action: dict[str, Any],
+        message: dict[str, Any],
+        message_ts: str | None,
+        ephemeral: bool,
+    ) -> dict[str, Any]:
+        """A `block_actions` interaction, as Slack sends it when a button is clicked."""
+        response_url = (
+            self._response_url_for(channel_id, user_id) if self._response_url_for else ""
+        )
+        return {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "api_app_id": "A0WATCH01",
+            "token": "deprecated-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel_id,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}",
+            "team": {"id": TEAM_ID, "domain": "watchkeeper-demo"},
+            "channel": {"id": channel_id, "name": "ops"},
+            "message": message,
+            "response_url": response_url,
+            "actions": [{**action, "type": "button", "action_ts": f"{self._now():.6f}"}],
+        }
+
     async def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:
         envelope = {
             "token": "deprecated-verification-token",

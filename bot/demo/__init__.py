@@ -1,0 +1,1 @@
+"""`watchkeeper demo`: the bot, the Slack stand-in and the simulator, with a console."""

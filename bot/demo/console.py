@@ -1,0 +1,156 @@
+"""The demo console: type slash commands as a Slack user, see what the bot posts, click.
+
+Every line goes through the real path: a signed request to the bot's `/slack/events`,
+and the bot's answers land at the Slack stand-in, whose feed is rendered here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from bot.demo.render import Renderer
+from integrations.slack.sender import SlackSender
+from integrations.slack.standin import StandInState
+
+CONSOLE_HELP = """\
+Type what a Slack user would type:
+  /fleet status pg-orders      a slash command, as the current user
+  /fleet help                  what the bot can do
+  /as bob                      act as another user (known: {users})
+  /in C0OPS0001                switch channel
+  3                            click button number 3
+  /wait 2                      let 2 seconds pass (scripts)
+  /expect TEXT                 fail unless a message with TEXT arrived since the last line
+  /quit                        leave"""
+
+# How long the console waits for the bot's answers to settle before prompting again.
+QUIET_SECONDS = 0.4
+MAX_WAIT_SECONDS = 8.0
+
+
+class ConsoleError(Exception):
+    """A console line that failed; `--script` exits non-zero on it."""
+
+
+class Console:
+    def __init__(
+        self,
+        sender: SlackSender,
+        state: StandInState,
+        users: dict[str, str],
+        channel: str,
+        out: Callable[[str], None] = print,
+    ) -> None:
+        self._sender = sender
+        self._state = state
+        self._users = users
+        self._names = {uid: name for name, uid in users.items()}
+        self.user = next(iter(users))
+        self.channel = channel
+        self._out = out
+        self._renderer = Renderer()
+        self._seen = state.last_event_seq
+        self._recent: list[str] = []
+
+    def prompt(self) -> str:
+        return f"{self.user}@#{self.channel}> "
+
+    async def handle(self, line: str) -> bool:
+        """Run one line; False means quit. Raises ConsoleError when the line failed."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        word, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if word in ("/quit", "/exit"):
+            return False
+        if word in ("/help", "?"):
+            self._out(CONSOLE_HELP.format(users=", ".join(self._users)))
+        elif word == "/as":
+            self._switch_user(rest)
+        elif word == "/in":
+            self.channel = rest or self.channel
+        elif word == "/wait":
+            await self._wait(rest)
+        elif word == "/expect":
+            self._expect(rest)
+        elif line.isdigit():
+            await self._click(int(line))
+        elif word.startswith("/"):
+            await self._command(word, rest)
+        else:
+            raise ConsoleError(f"not a command: {line!r} (type /help)")
+        return True
+
+    def _switch_user(self, name: str) -> None:
+        if name not in self._users:
+            raise ConsoleError(f"unknown user {name!r}; known: {', '.join(self._users)}")
+        self.user = name
+        self._out(f"(you are now {name}, {self._users[name]})")
+
+    async def _wait(self, seconds: str) -> None:
+        try:
+            await asyncio.sleep(float(seconds or "1"))
+        except ValueError:
+            raise ConsoleError(f"/wait takes seconds, not {seconds!r}") from None
+        self._show_new()
+
+    def _expect(self, text: str) -> None:
+        if not any(text in line for line in self._recent):
+            raise ConsoleError(f"expected {text!r} in the bot's latest messages")
+
+    async def _command(self, command: str, text: str) -> None:
+        self._recent = []
+        answer = await self._sender.command(
+            command, text, user_id=self._users[self.user], user_name=self.user,
+            channel_id=self.channel,
+        )  # fmt: skip
+        if answer.status_code != 200:
+            raise ConsoleError(f"the bot answered HTTP {answer.status_code}: {answer.text[:200]}")
+        await self._settle()
+
+    async def _click(self, number: int) -> None:
+        button = self._renderer.buttons.get(number)
+        if button is None:
+            raise ConsoleError(f"no button numbered {number}")
+        self._recent = []
+        payload = self._sender.block_action_payload(
+            user_id=self._users[self.user],
+            user_name=self.user,
+            channel_id=button.channel or self.channel,
+            action={
+                "action_id": button.action_id,
+                "block_id": button.block_id,
+                "text": {"type": "plain_text", "text": button.text},
+                "value": button.value,
+            },
+            message=button.message,
+            message_ts=button.message_ts,
+            ephemeral=button.ephemeral,
+        )
+        answer = await self._sender.interaction(payload)
+        if answer.status_code != 200:
+            raise ConsoleError(f"the bot answered HTTP {answer.status_code}: {answer.text[:200]}")
+        self._out(f"(clicked [{number} {button.text}])")
+        await self._settle()
+
+    async def _settle(self) -> None:
+        """Show the bot's answers as they arrive; return once they stop (or time runs out)."""
+        started = time.monotonic()
+        last_change: float | None = None
+        while time.monotonic() - started < MAX_WAIT_SECONDS:
+            await asyncio.sleep(0.05)
+            if self._state.last_event_seq != self._seen:
+                self._show_new()
+                last_change = time.monotonic()
+            elif last_change is not None and time.monotonic() - last_change > QUIET_SECONDS:
+                return
+
+    def _show_new(self) -> None:
+        for event in self._state.events(since=self._seen):
+            lines = self._renderer.event(event.to_json(), self._names)
+            self._recent.extend(lines)
+            self._out("\n".join(lines))
+        self._seen = self._state.last_event_seq

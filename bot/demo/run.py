@@ -1,0 +1,105 @@
+"""Start the stand-in, the bot (with its simulated fleet) and the console, on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import AnyHttpUrl
+
+from bot.asgi import create_asgi_app
+from bot.cli.common import config_or_exit
+from bot.config import Config
+from bot.demo.console import Console, ConsoleError
+from bot.server import open_bot
+from integrations.loopback import LoopbackServer
+from integrations.slack.sender import SlackSender
+from integrations.slack.standin import start_standin
+
+BANNER = """\
+Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.
+You are {user} in #{channel}. Try `/fleet status pg-orders`, `/fleet status`, `/help`."""
+
+
+def _pointed_at(config: Config, api_url: str) -> Config:
+    slack = config.slack.model_copy(update={"api_url": AnyHttpUrl(api_url)})
+    return config.model_copy(update={"slack": slack})
+
+
+async def _read_line(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+
+
+async def demo(config: Config, script: Path | None) -> int:
+    standin, state = await start_standin(port=config.demo.standin_port)
+    config = _pointed_at(config, standin.url + "/api/")
+    bot = await open_bot(config)
+    server = LoopbackServer(create_asgi_app(bot), host=config.server.host, port=config.server.port)
+    await server.start()
+    sender = SlackSender(
+        server.url + "/slack/events",
+        config.slack.signing_secret.get_secret_value(),
+        response_url_for=lambda channel, user: state.new_response_url(standin.url, channel, user),
+    )
+    console = Console(sender, state, dict(config.demo.users), config.channels.default)
+    try:
+        if script is not None:
+            return await _run_script(console, script)
+        print(BANNER.format(bot=server.url, slack=standin.url, user=console.user,
+                            channel=console.channel))  # fmt: skip
+        return await _interactive(console)
+    finally:
+        await sender.aclose()
+        await server.stop()
+        await standin.stop()
+
+
+async def _run_script(console: Console, script: Path) -> int:
+    for number, line in enumerate(script.read_text().splitlines(), start=1):
+        print(f"{console.prompt()}{line}")
+        try:
+            if not await console.handle(line):
+                break
+        except ConsoleError as exc:
+            print(f"{script}:{number}: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def _interactive(console: Console) -> int:
+    while True:
+        line = await _read_line(console.prompt())
+        if line is None:
+            return 0
+        try:
+            if not await console.handle(line):
+                return 0
+        except ConsoleError as exc:
+            print(f"! {exc}")
+
+
+def _log_to_file(path: Path) -> None:
+    # The console is for the conversation; the bot's own logs go to a file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    config = config_or_exit(args)
+    _log_to_file(Path("var/demo.log"))
+    if args.script is not None and not args.script.is_file():
+        print(f"no such script: {args.script}", file=sys.stderr)
+        return 2
+    return asyncio.run(demo(config, args.script))
