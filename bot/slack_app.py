@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -59,20 +58,22 @@ class BotIdentity:
         )
 
 
-def _dedupe_middleware(rt: Runtime) -> Callable[..., Awaitable[BoltResponse | None]]:
-    async def dedupe(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        key = delivery_key(body)
-        if key is not None:
-            try:
-                async with rt.sessions() as session, session.begin():
-                    session.add(SlackRequest(key=key, received_at=rt.clock()))
-            except IntegrityError:
-                log.info("duplicate Slack delivery %s ignored", key)
-                return BoltResponse(status=200, body="")
-        await next()
-        return None
+async def first_delivery(rt: Runtime, body: dict[str, Any]) -> bool:
+    """True the first time a Slack delivery is seen, across retries and replicas.
 
-    return dedupe
+    Called after `ack()`, so the database write is not on Slack's 3 s path; a retry is
+    acked like the original and then does nothing.
+    """
+    key = delivery_key(body)
+    if key is None:
+        return True
+    try:
+        async with rt.sessions() as session, session.begin():
+            session.add(SlackRequest(key=key, received_at=rt.clock()))
+    except IntegrityError:
+        log.info("duplicate Slack delivery %s ignored", key)
+        return False
+    return True
 
 
 async def forget_old_deliveries(rt: Runtime) -> int:
@@ -86,6 +87,8 @@ async def forget_old_deliveries(rt: Runtime) -> int:
 def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]:
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
         await ack()
+        if not await first_delivery(rt, command):
+            return
         caller = Caller(
             user_id=str(command.get("user_id", "")),
             user_name=str(command.get("user_name", "")),
@@ -111,7 +114,6 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
         # Slack may send events we do not listen to; that is not an error.
         raise_error_for_unhandled_request=False,
     )
-    app.use(_dedupe_middleware(rt))
     for group in rt.registry.groups():
         app.command(rt.command_name(group))(_command_listener(rt, group))
     return app

@@ -93,9 +93,7 @@ def ephemeral(
 ) -> None:
     """A message only `user` sees; paced apart from the channel's public messages."""
     payload = {"channel": channel, "user": user, **message.payload()}
-    session.add(
-        _row(f"eph:{channel}", "chat.postEphemeral", payload, clock, thread_key=thread_key)
-    )
+    session.add(_row(f"eph:{channel}", "chat.postEphemeral", payload, clock, thread_key=thread_key))
 
 
 def respond(

@@ -15,6 +15,7 @@ Outcomes of one send:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -39,10 +40,27 @@ LEASE = timedelta(seconds=30)
 LANES_PER_PASS = 200
 
 
-@dataclass
-class _Outcome:
-    delivered: bool = False
+@dataclass(frozen=True)
+class _Claim:
+    lane: str
+    row_id: int
+    method: str
+    payload: dict[str, Any]
+    message_key: str | None
+    attempts: int
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class _Result:
+    status: str  # delivered | pending (retry) | failed
+    error: str | None = None
+    answer: dict[str, Any] | None = None
+    retry_at: datetime | None = None
+    # When the lane may send again: pace after a send, Retry-After or backoff after a failure.
     wait_until: datetime | None = None
+    # A 429 is Slack pacing us, not a failed attempt; it does not grow the backoff.
+    counts: bool = False
 
 
 class OutboxWorker:
@@ -72,10 +90,8 @@ class OutboxWorker:
                 await self.deliver_due()
             except Exception:  # the worker must outlive a database blip; it logs and retries
                 log.exception("outbox pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def deliver_due(self) -> int:
@@ -105,54 +121,38 @@ class OutboxWorker:
             )
             return list(rows)
 
-    async def _claim(self, lane: str) -> bool:
-        now = self._clock()
-        async with self._sessions() as session, session.begin():
-            claimed = await session.execute(
-                update(LaneLease)
-                .where(
-                    LaneLease.lane == lane,
-                    or_(
-                        LaneLease.owner.is_(None),
-                        LaneLease.owner == self._owner,
-                        LaneLease.lease_until < now,
-                    ),
-                    or_(LaneLease.next_send_at.is_(None), LaneLease.next_send_at <= now),
-                )
-                .values(owner=self._owner, lease_until=now + LEASE)
+    async def _lease(self, session: AsyncSession, lane: str, now: datetime) -> bool:
+        """Take the lane's lease inside `session`'s transaction, if free and paced out."""
+        claimed = await session.execute(
+            update(LaneLease)
+            .where(
+                LaneLease.lane == lane,
+                or_(
+                    LaneLease.owner.is_(None),
+                    LaneLease.owner == self._owner,
+                    LaneLease.lease_until < now,
+                ),
+                or_(LaneLease.next_send_at.is_(None), LaneLease.next_send_at <= now),
             )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                return True
-            if await session.get(LaneLease, lane) is not None:
-                return False  # someone else holds it, or the lane is still pacing
+            .values(owner=self._owner, lease_until=now + LEASE)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if await session.get(LaneLease, lane) is not None:
+            return False  # another replica holds it, or the lane is still pacing
         try:
-            async with self._sessions() as session, session.begin():
+            async with session.begin_nested():
                 session.add(LaneLease(lane=lane, owner=self._owner, lease_until=now + LEASE))
             return True
         except IntegrityError:
             return False  # another replica created the lane row first
 
-    async def _release(self, lane: str, next_send_at: datetime | None) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(LaneLease)
-                .where(LaneLease.lane == lane, LaneLease.owner == self._owner)
-                .values(owner=None, lease_until=None, next_send_at=next_send_at)
-            )
-
-    async def _deliver_lane(self, lane: str) -> int:
-        if not await self._claim(lane):
-            return 0
-        outcome = _Outcome()
-        try:
-            outcome = await self._send_head(lane)
-        finally:
-            await self._release(lane, outcome.wait_until)
-        return 1 if outcome.delivered else 0
-
-    async def _send_head(self, lane: str) -> _Outcome:
+    async def _claim_head(self, lane: str) -> _Claim | None:
+        """One transaction: the lane's lease and its oldest undelivered row, marked sending."""
         now = self._clock()
         async with self._sessions() as session, session.begin():
+            if not await self._lease(session, lane, now):
+                return None
             head = await session.scalar(
                 select(OutboxMessage)
                 .where(OutboxMessage.lane == lane, OutboxMessage.status.in_(("pending", "sending")))
@@ -160,38 +160,62 @@ class OutboxWorker:
                 .limit(1)
             )
             if head is None or head.next_attempt_at > now:
-                return _Outcome()
+                await self._release(session, lane, None)
+                return None
             # 'sending' stops coalescing into a payload that is already on its way.
             head.status = "sending"
-            head_id = head.id
-            method = head.method
             payload: dict[str, Any] = json.loads(head.payload)
-            message_key, thread_key, target_key = head.message_key, head.thread_key, head.target_key
-            payload_ok = await self._resolve_refs(session, payload, thread_key, target_key)
-        if not payload_ok:
-            await self._finish(head_id, status="failed", error="referenced message was never posted")
-            return _Outcome(wait_until=now)
-        pace = now + timedelta(seconds=self._interval(lane))
+            resolved = await self._resolve_refs(session, payload, head.thread_key, head.target_key)
+            return _Claim(
+                lane, head.id, head.method, payload, head.message_key, head.attempts, resolved
+            )
+
+    async def _release(
+        self, session: AsyncSession, lane: str, next_send_at: datetime | None
+    ) -> None:
+        await session.execute(
+            update(LaneLease)
+            .where(LaneLease.lane == lane, LaneLease.owner == self._owner)
+            .values(owner=None, lease_until=None, next_send_at=next_send_at)
+        )
+
+    async def _deliver_lane(self, lane: str) -> int:
+        claim = await self._claim_head(lane)
+        if claim is None:
+            return 0
+        result = await self._send(claim)
+        async with self._sessions() as session, session.begin():
+            await self._record(session, claim, result)
+            await self._release(session, lane, result.wait_until)
+        return 1 if result.status == "delivered" else 0
+
+    async def _send(self, claim: _Claim) -> _Result:
+        now = self._clock()
+        if not claim.resolved:
+            return _Result("failed", error="referenced message was never posted")
+        pace = now + timedelta(seconds=self._interval(claim.lane))
         try:
-            answer = await self._call(method, payload)
+            answer = await self._call(claim.method, dict(claim.payload))
         except SlackRateLimited as exc:
             retry_at = self._clock() + timedelta(seconds=exc.retry_after)
-            await self._retry_later(head_id, retry_at, str(exc), count_attempt=False)
-            return _Outcome(wait_until=retry_at)
+            return _Result("pending", error=str(exc), retry_at=retry_at, wait_until=retry_at)
         except SlackUnavailable as exc:
-            retry_at = await self._backoff(head_id, str(exc))
-            return _Outcome(wait_until=retry_at)
+            ceiling = min(self._config.max_backoff_seconds, 2.0 ** min(claim.attempts, 20))
+            # Full jitter keeps replicas and lanes from retrying in lockstep after an outage.
+            retry_at = self._clock() + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+            return _Result("pending", error=str(exc), retry_at=retry_at, wait_until=retry_at,
+                           counts=True)  # fmt: skip
         except SlackApiError as exc:
-            log.error("outbox row %s refused by Slack: %s", head_id, exc.error)
-            await self._finish(head_id, status="failed", error=exc.error)
-            return _Outcome(wait_until=pace)
-        await self._finish(head_id, status="delivered", answer=answer, message_key=message_key)
-        return _Outcome(delivered=True, wait_until=pace)
+            log.error("outbox row %s refused by Slack: %s", claim.row_id, exc.error)
+            return _Result("failed", error=exc.error, wait_until=pace, counts=True)
+        return _Result("delivered", answer=answer, wait_until=pace, counts=True)
 
     def _interval(self, lane: str) -> float:
         # A response_url is a fresh URL per interaction, not a channel post: Slack's
         # per-channel pace does not apply, and a person is waiting for the answer.
-        return 0.0 if lane.startswith(RESPONSE_LANE_PREFIX) else self._config.per_channel_interval_seconds
+        if lane.startswith(RESPONSE_LANE_PREFIX):
+            return 0.0
+        return self._config.per_channel_interval_seconds
 
     async def _resolve_refs(
         self,
@@ -217,46 +241,20 @@ class OutboxWorker:
             return {}
         return await self._web.call(method, payload)
 
-    async def _retry_later(
-        self, row_id: int, at: datetime, error: str, *, count_attempt: bool
-    ) -> None:
-        async with self._sessions() as session, session.begin():
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status = "pending"
-            row.next_attempt_at = at
-            row.last_error = error[:500]
-            if count_attempt:
-                row.attempts += 1
-
-    async def _backoff(self, row_id: int, error: str) -> datetime:
-        async with self._sessions() as session:
-            row = await session.get(OutboxMessage, row_id)
-            attempts = row.attempts if row is not None else 0
-        ceiling = min(self._config.max_backoff_seconds, 2.0 ** min(attempts, 20))
-        # Full jitter keeps replicas and lanes from retrying in lockstep after an outage.
-        delay = random.uniform(ceiling / 2, ceiling)
-        retry_at = self._clock() + timedelta(seconds=delay)
-        await self._retry_later(row_id, retry_at, error, count_attempt=True)
-        return retry_at
-
-    async def _finish(
-        self,
-        row_id: int,
-        *,
-        status: str,
-        error: str | None = None,
-        answer: dict[str, Any] | None = None,
-        message_key: str | None = None,
-    ) -> None:
-        async with self._sessions() as session, session.begin():
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status = status
+    async def _record(self, session: AsyncSession, claim: _Claim, result: _Result) -> None:
+        row = await session.get(OutboxMessage, claim.row_id)
+        assert row is not None
+        row.status = result.status
+        row.last_error = result.error[:500] if result.error else None
+        if result.counts:
             row.attempts += 1
-            row.last_error = error
-            if status == "delivered":
-                row.delivered_at = self._clock()
-            if message_key and answer and "ts" in answer:
-                channel = str(answer.get("channel") or json.loads(row.payload)["channel"])
-                await session.merge(PostedMessage(key=message_key, channel=channel, ts=answer["ts"]))
+        if result.retry_at is not None:
+            row.next_attempt_at = result.retry_at
+        if result.status == "delivered":
+            row.delivered_at = self._clock()
+            answer = result.answer or {}
+            if claim.message_key and "ts" in answer:
+                channel = str(answer.get("channel") or claim.payload["channel"])
+                await session.merge(
+                    PostedMessage(key=claim.message_key, channel=channel, ts=answer["ts"])
+                )

@@ -2,7 +2,9 @@
 
     FleetError                  anything that went wrong talking to the control plane
     ├── ServiceNotFound         the control plane does not know that service
+    ├── OperationNotFound       the control plane does not know that operation id
     ├── FleetRequestRejected    the control plane refused the request (4xx), with its reason
+    ├── FleetProtocolError      an answer that breaks the contract: not JSON, wrong shape
     └── FleetUnavailable        no answer we can trust: connection refused, timeout, 5xx
         └── FleetTimeout        the request timed out
 
@@ -22,11 +24,23 @@ class ServiceNotFound(FleetError):
         super().__init__(f"no service named {service}")
 
 
+class OperationNotFound(FleetError):
+    def __init__(self, operation_id: str) -> None:
+        self.operation_id = operation_id
+        super().__init__(f"no operation with id {operation_id}")
+
+
 class FleetRequestRejected(FleetError):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, code: str | None = None) -> None:
         self.status = status
         self.reason = reason
+        # The contract's stable error code (`idempotency_key_reused`, ...), when it sent one.
+        self.code = code
         super().__init__(f"fleet API refused the request ({status}): {reason}")
+
+
+class FleetProtocolError(FleetError):
+    pass
 
 
 class FleetUnavailable(FleetError):

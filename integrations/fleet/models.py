@@ -6,7 +6,8 @@ the values every backend hands to the core through its `Fleet` port.
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,23 @@ ServiceKind = Literal["postgres", "redis", "kafka"]
 Health = Literal["healthy", "degraded", "down"]
 MemberRole = Literal["primary", "replica", "broker", "controller"]
 MemberState = Literal["running", "starting", "stopped", "failed", "rebuilding"]
+Action = Literal[
+    "restart",
+    "switchover",
+    "failover",
+    "replace",
+    "reinit",
+    "maintenance",
+    "pause",
+    "resume",
+    "rotate-credentials",
+]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+Risk = Literal["low", "medium", "high"]
+OperationState = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+FINISHED_STATES: frozenset[OperationState] = frozenset({"succeeded", "failed", "cancelled"})
+# Action parameters are flat JSON scalars, so they hash and audit canonically.
+ParamValue = str | int | float | bool | None
 
 
 class _Wire(BaseModel):
@@ -39,6 +57,8 @@ class Service(_Wire):
     paused: bool = False
     version: str | None = None
     members: list[Member] = Field(default_factory=list)
+    # Set by `maintenance` with mode `schedule`.
+    maintenance_at: datetime | None = None
 
     @property
     def primary(self) -> Member | None:
@@ -61,3 +81,72 @@ class ServiceSummary(_Wire):
 class ServiceList(_Wire):
     items: list[ServiceSummary]
     next_cursor: str | None = None
+
+
+class PlanRequest(_Wire):
+    """The body of both `POST .../plans` (dry run) and `POST .../operations` (do it)."""
+
+    # A typo in a parameter name must not silently become "use the default".
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class Change(_Wire):
+    """One attribute the action changes; `member` is None for the service itself."""
+
+    member: str | None = None
+    attribute: str
+    before: str | int | bool | None = None
+    after: str | int | bool | None = None
+
+
+class Plan(_Wire):
+    action: Action
+    target: str
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    allowed: bool
+    # Why the control plane refuses, when `allowed` is false.
+    reason: str | None = None
+    risk: Risk
+    steps: list[str] = Field(default_factory=list)
+    changes: list[Change] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    estimated_seconds: float = Field(ge=0)
+    impact: str = ""
+
+
+class OperationStep(_Wire):
+    name: str
+    state: OperationState
+    progress: float = Field(ge=0, le=1)
+
+
+class Operation(_Wire):
+    id: str
+    action: Action
+    target: str
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    state: OperationState
+    actor: str
+    created_at: datetime
+    updated_at: datetime
+    steps: list[OperationStep] = Field(default_factory=list)
+    error: str | None = None
+    cancelled_by: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+
+class OperationList(_Wire):
+    items: list[Operation]
+
+
+class ApiError(_Wire):
+    """The body of every error answer: a stable `error` code and a human `message`."""
+
+    error: str
+    message: str

@@ -1,0 +1,99 @@
+"""Ack latency of a signed `/fleet status` through the whole bot, against a bare Bolt app.
+
+Both servers run alone in their own process (one at a time) while this process drives a
+closed loop of 10 and then 50 concurrent clients; the bot does its real work after each ack
+(fleet read, outbox row, delivery to the Slack stand-in), so the figure includes that load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bench.load import LoadResult, closed_loop, free_port, wait_for_port
+from bench.report import Figure, print_figures
+from integrations.slack.sender import SlackSender
+
+TITLE = "Slack ack latency: /fleet status vs a bare Bolt app"
+SECRET = "bench-signing-secret"
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = 8.0
+
+
+def _bot_config(tmp: Path, port: int, standin_port: int) -> Path:
+    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
+    raw["slack"]["signing_secret"] = SECRET
+    raw["slack"]["api_url"] = f"http://127.0.0.1:{standin_port}/api/"
+    raw["storage"]["url"] = f"sqlite+aiosqlite:///{tmp}/bench.db"
+    raw["server"]["port"] = port
+    raw["fleet"]["backends"][0]["url"] = f"http://127.0.0.1:{free_port()}"
+    path = tmp / "app.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+async def _measure(port: int, clients: int) -> LoadResult:
+    sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET)
+
+    async def send(http: httpx.AsyncClient) -> httpx.Response:
+        body = sender.command_body(
+            "/fleet", "status pg-orders", user_id="UALICE01", user_name="alice", channel_id="C0DEMO001"
+        )
+        headers = sender.signed_headers(body, "application/x-www-form-urlencoded")
+        return await http.post(f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers)
+
+    try:
+        return await closed_loop(send, clients=clients, seconds=SECONDS)
+    finally:
+        await sender.aclose()
+
+
+def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    wait_for_port(port, process)
+    return process
+
+
+def _figures(clients: int, bot: LoadResult, bare: LoadResult) -> list[Figure]:
+    return [
+        Figure(f"p50 ack, {clients} clients", bot.p50, "ms", "bare Bolt", bare.p50, higher_is_better=False),
+        Figure(f"p99 ack, {clients} clients", bot.percentile(99), "ms", "bare Bolt", bare.percentile(99),
+               target="≤ 1.5× bare", higher_is_better=False),
+        Figure(f"throughput, {clients} clients", bot.throughput, "req/s", "bare Bolt", bare.throughput),
+        Figure(f"errors, {clients} clients", bot.errors, "responses not 200", "bare Bolt", bare.errors,
+               higher_is_better=False),
+    ]  # fmt: skip
+
+
+def run() -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        standin_port, bot_port, bare_port = free_port(), free_port(), free_port()
+        standin = _serve([sys.executable, "-m", "integrations.slack.standin", "--port", str(standin_port)],
+                         standin_port)  # fmt: skip
+        try:
+            config = _bot_config(Path(tmp), bot_port, standin_port)
+            for clients in (10, 50):
+                bare = _serve([sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port)], bare_port)
+                bare_result = asyncio.run(_measure(bare_port, clients))
+                bare.terminate()
+                bare.wait()
+                bot = _serve([sys.executable, "-m", "bot.cli", "serve", "--config", str(config)], bot_port)
+                bot_result = asyncio.run(_measure(bot_port, clients))
+                bot.terminate()
+                bot.wait()
+                figures += _figures(clients, bot_result, bare_result)
+        finally:
+            standin.terminate()
+            standin.wait()
+    return figures
+
+
+if __name__ == "__main__":
+    print_figures(TITLE, run())

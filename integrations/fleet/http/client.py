@@ -1,0 +1,242 @@
+"""`HttpFleet`: the `Fleet` port over the control-plane API of `docs/fleet-api.yaml`.
+
+Reads (GET) are retried on connection errors and 5xx with a short jittered backoff; a
+POST never is, because it may have started work; its Idempotency-Key is what makes a
+retry by the caller safe. Timeouts are not retried either: the caller has a budget
+(Slack's thread is waiting) and three timeouts would spend it three times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, SecretStr
+
+from integrations.fleet.errors import (
+    FleetError,
+    FleetProtocolError,
+    FleetTimeout,
+    FleetUnavailable,
+    OperationNotFound,
+    ServiceNotFound,
+)
+from integrations.fleet.http.answers import NotFound, error_of, parse, rejection
+from integrations.fleet.models import (
+    Action,
+    Operation,
+    OperationList,
+    OperationState,
+    ParamValue,
+    Plan,
+    PlanRequest,
+    Service,
+    ServiceList,
+    ServiceSummary,
+)
+
+log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
+PAGE_SIZE = 200
+MAX_PAGES = 10_000
+
+
+def _header_value(name: str, value: str) -> str:
+    if not value or not value.isascii() or not value.isprintable():
+        raise ValueError(f"{name} must be a non-empty printable ASCII string")
+    return value
+
+
+class HttpFleet:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | SecretStr | None = None,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.1,
+    ) -> None:
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else token
+        self._secret = secret or None
+        headers = {"Accept": "application/json", "User-Agent": "watchkeeper"}
+        if self._secret:
+            headers["Authorization"] = f"Bearer {self._secret}"
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, headers=headers
+        )
+
+    # -- the Fleet port ----------------------------------------------------------------
+
+    async def get_service(self, name: str) -> Service:
+        return await self._call(
+            "GET", f"/v1/services/{quote(name, safe='')}", Service, not_found=_service(name)
+        )
+
+    async def list_services(self) -> list[ServiceSummary]:
+        """Every service, following the cursor to the last page."""
+        items: list[ServiceSummary] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params: dict[str, str | int] = {"limit": PAGE_SIZE}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._call("GET", "/v1/services", ServiceList, params=params)
+            items.extend(page.items)
+            if not page.next_cursor:
+                return items
+            if page.next_cursor in seen:
+                raise FleetProtocolError("GET /v1/services: the cursor went round in a loop")
+            seen.add(page.next_cursor)
+            cursor = page.next_cursor
+        raise FleetProtocolError(f"GET /v1/services: more than {MAX_PAGES} pages")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> HttpFleet:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- plans and operations ----------------------------------------------------------
+
+    async def plan(
+        self, service: str, action: Action, params: Mapping[str, ParamValue], actor: str
+    ) -> Plan:
+        """The control plane's dry run; `allowed` is false with a `reason` when it refuses."""
+        return await self._call(
+            "POST",
+            f"/v1/services/{quote(service, safe='')}/plans",
+            Plan,
+            body=PlanRequest(action=action, params=dict(params)),
+            headers={"X-Actor": _header_value("actor", actor)},
+            not_found=_service(service),
+        )
+
+    async def start_operation(
+        self,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        idempotency_key: str,
+    ) -> Operation:
+        """Start the action; the same key and parameters return the same operation."""
+        return await self._call(
+            "POST",
+            f"/v1/services/{quote(service, safe='')}/operations",
+            Operation,
+            body=PlanRequest(action=action, params=dict(params)),
+            headers={
+                "X-Actor": _header_value("actor", actor),
+                "Idempotency-Key": _header_value("idempotency_key", idempotency_key),
+            },
+            not_found=_service(service),
+        )
+
+    async def get_operation(self, operation_id: str) -> Operation:
+        return await self._call(
+            "GET",
+            f"/v1/operations/{quote(operation_id, safe='')}",
+            Operation,
+            not_found=_operation(operation_id),
+        )
+
+    async def cancel_operation(self, operation_id: str, actor: str) -> Operation:
+        return await self._call(
+            "POST",
+            f"/v1/operations/{quote(operation_id, safe='')}/cancel",
+            Operation,
+            headers={"X-Actor": _header_value("actor", actor)},
+            not_found=_operation(operation_id),
+        )
+
+    async def list_operations(
+        self, service: str | None = None, state: OperationState | None = None
+    ) -> list[Operation]:
+        """Newest first."""
+        params = {k: v for k, v in (("service", service), ("state", state)) if v is not None}
+        answer = await self._call("GET", "/v1/operations", OperationList, params=params)
+        return answer.items
+
+    # -- the wire ----------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "[redacted]") if self._secret else text
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[Model],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: BaseModel | None = None,
+        headers: dict[str, str] | None = None,
+        not_found: NotFound | None = None,
+    ) -> Model:
+        what = f"{method} {path}"
+        response = await self._send(method, path, what, params, body, headers)
+        if 200 <= response.status_code < 300:
+            return parse(what, response, model)
+        raise rejection(what, response, not_found, self._scrub)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Mapping[str, str | int] | None,
+        body: BaseModel | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
+        """An answer below 500, or the `FleetUnavailable` the last attempt ended in."""
+        attempts = 1 + (self._retries if method == "GET" else 0)
+        content = body.model_dump_json().encode() if body is not None else None
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        failure: FleetError = FleetUnavailable(f"{what}: not attempted")
+        for attempt in range(attempts):
+            try:
+                response = await self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TimeoutException:
+                raise FleetTimeout(f"{what}: no answer within {self._timeout:g} s") from None
+            except httpx.TransportError as exc:
+                failure = FleetUnavailable(
+                    f"{what}: cannot reach the fleet API ({type(exc).__name__})"
+                )
+            else:
+                if response.status_code < 500:
+                    return response
+                _, reason = error_of(response)
+                failure = FleetUnavailable(f"{what}: {self._scrub(reason)}")
+            if attempt + 1 < attempts:
+                delay = self._backoff * 2**attempt * random.uniform(0.5, 1.5)
+                log.warning("%s; retry %d/%d in %.2f s", failure, attempt + 1, attempts - 1, delay)
+                await asyncio.sleep(delay)
+        raise failure
+
+
+def _service(name: str) -> NotFound:
+    return ("service_not_found", lambda: ServiceNotFound(name))
+
+
+def _operation(operation_id: str) -> NotFound:
+    return ("operation_not_found", lambda: OperationNotFound(operation_id))

@@ -1,0 +1,209 @@
+"""The simulated control plane: services, operations, idempotency keys and faults.
+
+Every public method first brings the operations up to the clock, so what a caller reads
+is the state at "now". Refusals raise `ApiProblem`, which the app answers as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable
+
+from integrations.fleet.models import (
+    Operation,
+    OperationState,
+    Plan,
+    PlanRequest,
+    Service,
+    ServiceList,
+)
+from integrations.fleet.simulator.actions import blueprint
+from integrations.fleet.simulator.clock import Clock, utcnow
+from integrations.fleet.simulator.faults import Faults
+from integrations.fleet.simulator.operations import SimOperation
+from integrations.fleet.simulator.seed import seed_fleet
+from integrations.fleet.simulator.state import ApiProblem, SimMember, SimService
+
+MAX_PAGE = 200
+
+
+def _encode_cursor(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        name = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        name = ""
+    if not name:
+        raise ApiProblem(400, "invalid_cursor", "cursor is not one this API issued")
+    return name
+
+
+def _fingerprint(service: str, request: PlanRequest) -> str:
+    canonical = json.dumps(
+        {"service": service, "action": request.action, "params": request.params},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class FleetSimulation:
+    def __init__(self, services: Iterable[SimService], *, clock: Clock = utcnow) -> None:
+        self.clock = clock
+        self.faults = Faults(clock)
+        self._services = {s.name: s for s in services}
+        self._names = sorted(self._services)
+        self._operations: dict[str, SimOperation] = {}
+        self._keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (fingerprint, op id)
+        self._ids = itertools.count(1)
+
+    @classmethod
+    def seeded(cls, seed: int = 7, size: int = 240, *, clock: Clock = utcnow) -> FleetSimulation:
+        return cls(seed_fleet(seed, size), clock=clock)
+
+    def tick(self) -> None:
+        now = self.clock()
+        for op in self._operations.values():
+            if not op.finished:
+                op.advance(self._services[op.service], now)
+
+    def _service(self, name: str) -> SimService:
+        service = self._services.get(name)
+        if service is None:
+            raise ApiProblem(404, "service_not_found", f"no service named {name}")
+        return service
+
+    def _operation(self, operation_id: str) -> SimOperation:
+        op = self._operations.get(operation_id)
+        if op is None:
+            raise ApiProblem(404, "operation_not_found", f"no operation with id {operation_id}")
+        return op
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def service(self, name: str) -> Service:
+        self.tick()
+        return self._service(name).to_model()
+
+    def page(self, cursor: str | None = None, limit: int = 50) -> ServiceList:
+        if not 1 <= limit <= MAX_PAGE:
+            raise ApiProblem(400, "invalid_limit", f"limit must be between 1 and {MAX_PAGE}")
+        self.tick()
+        after = _decode_cursor(cursor) if cursor else None
+        names = [n for n in self._names if after is None or n > after]
+        chunk = names[:limit]
+        more = len(names) > limit
+        return ServiceList(
+            items=[self._services[n].summary() for n in chunk],
+            next_cursor=_encode_cursor(chunk[-1]) if more else None,
+        )
+
+    def plan(self, name: str, request: PlanRequest) -> Plan:
+        self.tick()
+        return blueprint(self._service(name), request, self.clock()).plan
+
+    def start(
+        self, name: str, request: PlanRequest, *, actor: str, idempotency_key: str
+    ) -> tuple[Operation, bool]:
+        """The operation, and whether it is a replay of an earlier request with this key."""
+        self.tick()
+        fingerprint = _fingerprint(name, request)
+        known = self._keys.get(idempotency_key)
+        if known is not None:
+            if known[0] != fingerprint:
+                raise ApiProblem(
+                    409,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with another request",
+                )
+            return self._operations[known[1]].to_model(self.clock()), True
+        service = self._service(name)
+        busy = next(
+            (o for o in self._operations.values() if o.service == name and not o.finished), None
+        )
+        if busy is not None:
+            raise ApiProblem(
+                409, "operation_in_progress", f"{name} is busy with operation {busy.id}"
+            )
+        drawn = blueprint(service, request, self.clock())
+        if not drawn.plan.allowed:
+            raise ApiProblem(409, "operation_refused", drawn.plan.reason or "refused")
+        op = SimOperation(
+            id=f"op-{next(self._ids):06d}",
+            service=name,
+            action=request.action,
+            params=dict(request.params),
+            actor=actor,
+            created_at=self.clock(),
+            steps=drawn.steps,
+            fingerprint=fingerprint,
+            failure=self.faults.take_failure(request.action),
+        )
+        self._operations[op.id] = op
+        self._keys[idempotency_key] = (fingerprint, op.id)
+        return op.to_model(self.clock()), False
+
+    def operation(self, operation_id: str) -> Operation:
+        self.tick()
+        return self._operation(operation_id).to_model(self.clock())
+
+    def cancel(self, operation_id: str, *, actor: str) -> Operation:
+        self.tick()
+        op = self._operation(operation_id)
+        if op.state == "cancelled":
+            return op.to_model(self.clock())
+        if op.finished:
+            raise ApiProblem(409, "not_cancellable", f"operation {op.id} already {op.state}")
+        op.cancel(self._services[op.service], self.clock())
+        op.cancelled_by = actor
+        return op.to_model(self.clock())
+
+    def operations(
+        self, *, service: str | None = None, state: OperationState | None = None
+    ) -> list[Operation]:
+        """Newest first."""
+        self.tick()
+        now = self.clock()
+        return [
+            op.to_model(now)
+            for op in reversed(self._operations.values())
+            if (service is None or op.service == service) and (state is None or op.state == state)
+        ]
+
+    def degrade(
+        self,
+        service: str,
+        member: str | None = None,
+        *,
+        lag_bytes: int | None = None,
+        healthy: bool | None = None,
+    ) -> Service:
+        """Break a member (by default the last one, a replica where there is one)."""
+        self.tick()
+        target = self._pick_member(self._service(service), member)
+        if lag_bytes is not None:
+            target.lag_bytes = lag_bytes
+        if healthy is None and lag_bytes is None:
+            healthy = False
+        if healthy is True:
+            target.set_running()
+        elif healthy is False:
+            target.set_down("failed")
+        return self._service(service).to_model()
+
+    def _pick_member(self, service: SimService, member: str | None) -> SimMember:
+        if member is None:
+            return service.members[-1]
+        found = service.member(member)
+        if found is None:
+            raise ApiProblem(422, "invalid_params", f"{service.name} has no member {member}")
+        return found
