@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: demo test lint bench serve clean
+.PHONY: demo test lint bench serve clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Re-pin after changing dependencies in pyproject.toml (pip, setuptools included).
+lock: $(STAMP)
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(pip|watchkeeper)==' > requirements.lock

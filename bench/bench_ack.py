@@ -26,13 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SECONDS = 8.0
 
 
-def _bot_config(tmp: Path, port: int, standin_port: int) -> Path:
+def _bot_config(tmp: Path, port: int, standin_port: int, fleet_port: int) -> Path:
     raw = yaml.safe_load((ROOT / "app.yaml").read_text())
     raw["slack"]["signing_secret"] = SECRET
     raw["slack"]["api_url"] = f"http://127.0.0.1:{standin_port}/api/"
     raw["storage"]["url"] = f"sqlite+aiosqlite:///{tmp}/bench.db"
     raw["server"]["port"] = port
-    raw["fleet"]["backends"][0]["url"] = f"http://127.0.0.1:{free_port()}"
+    # The control plane runs elsewhere in production; here, in its own process.
+    raw["fleet"]["backends"][0] = {
+        "name": "fleet",
+        "type": "http",
+        "url": f"http://127.0.0.1:{fleet_port}",
+        "services": ["*"],
+    }
     path = tmp / "app.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -43,10 +49,16 @@ async def _measure(port: int, clients: int) -> LoadResult:
 
     async def send(http: httpx.AsyncClient) -> httpx.Response:
         body = sender.command_body(
-            "/fleet", "status pg-orders", user_id="UALICE01", user_name="alice", channel_id="C0DEMO001"
+            "/fleet",
+            "status pg-orders",
+            user_id="UALICE01",
+            user_name="alice",
+            channel_id="C0DEMO001",
         )
         headers = sender.signed_headers(body, "application/x-www-form-urlencoded")
-        return await http.post(f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers)
+        return await http.post(
+            f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers
+        )
 
     try:
         return await closed_loop(send, clients=clients, seconds=SECONDS)
@@ -54,44 +66,68 @@ async def _measure(port: int, clients: int) -> LoadResult:
         await sender.aclose()
 
 
+def _module(name: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", name, *args]
+
+
 def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
     wait_for_port(port, process)
     return process
 
 
 def _figures(clients: int, bot: LoadResult, bare: LoadResult) -> list[Figure]:
+    n = f"{clients} clients"
+    base = "bare Bolt"
     return [
-        Figure(f"p50 ack, {clients} clients", bot.p50, "ms", "bare Bolt", bare.p50, higher_is_better=False),
-        Figure(f"p99 ack, {clients} clients", bot.percentile(99), "ms", "bare Bolt", bare.percentile(99),
-               target="≤ 1.5× bare", higher_is_better=False),
-        Figure(f"throughput, {clients} clients", bot.throughput, "req/s", "bare Bolt", bare.throughput),
-        Figure(f"errors, {clients} clients", bot.errors, "responses not 200", "bare Bolt", bare.errors,
-               higher_is_better=False),
-    ]  # fmt: skip
+        Figure(f"p50 ack, {n}", bot.p50, "ms", base, bare.p50, higher_is_better=False),
+        Figure(
+            f"p99 ack, {n}",
+            bot.percentile(99),
+            "ms",
+            base,
+            bare.percentile(99),
+            target="≤ 1.5× bare",
+            higher_is_better=False,
+        ),
+        Figure(f"throughput, {n}", bot.throughput, "req/s", base, bare.throughput),
+        Figure(f"errors, {n}", bot.errors, "non-200", base, bare.errors, higher_is_better=False),
+    ]
 
 
 def run() -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
-        standin_port, bot_port, bare_port = free_port(), free_port(), free_port()
-        standin = _serve([sys.executable, "-m", "integrations.slack.standin", "--port", str(standin_port)],
-                         standin_port)  # fmt: skip
+        standin_port, fleet_port = free_port(), free_port()
+        bot_port, bare_port = free_port(), free_port()
+        standin = _serve(
+            _module("integrations.slack.standin", "--port", str(standin_port)), standin_port
+        )
+        fleet = _serve(
+            _module("integrations.fleet.simulator", "--port", str(fleet_port)), fleet_port
+        )
         try:
-            config = _bot_config(Path(tmp), bot_port, standin_port)
+            config = _bot_config(Path(tmp), bot_port, standin_port, fleet_port)
             for clients in (10, 50):
-                bare = _serve([sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port)], bare_port)
+                bare = _serve(
+                    [sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port)], bare_port
+                )
                 bare_result = asyncio.run(_measure(bare_port, clients))
                 bare.terminate()
                 bare.wait()
-                bot = _serve([sys.executable, "-m", "bot.cli", "serve", "--config", str(config)], bot_port)
+                bot = _serve(
+                    [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)], bot_port
+                )
                 bot_result = asyncio.run(_measure(bot_port, clients))
                 bot.terminate()
                 bot.wait()
                 figures += _figures(clients, bot_result, bare_result)
         finally:
-            standin.terminate()
-            standin.wait()
+            for process in (standin, fleet):
+                process.terminate()
+                process.wait()
     return figures
 
 

@@ -61,7 +61,8 @@ def machine() -> str:
         mem = f"{mem_kb / 1024 / 1024:.0f} GiB"
     except (OSError, ValueError, IndexError):
         mem = "unknown memory"
-    return f"{cpu}, {os.cpu_count()} cores, {mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, {mem}, {system}, Python {platform.python_version()}"
 
 
 def write_report(sections: dict[str, list[Figure]], path: Path = REPORT) -> None:
@@ -83,9 +84,16 @@ def write_report(sections: dict[str, list[Figure]], path: Path = REPORT) -> None
         "",
     ]
     for title, figures in sections.items():
-        lines += [f"## {title}", "", "| figure | value | baseline | ratio | target |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            "| figure | value | baseline | ratio | target |",
+            "|---|---|---|---|---|",
+        ]
         for f in figures:
-            base = f"{_fmt(f.baseline)} {f.unit} ({f.baseline_name})" if f.baseline is not None else ""
+            base = (
+                f"{_fmt(f.baseline)} {f.unit} ({f.baseline_name})" if f.baseline is not None else ""
+            )
             ratio = f"{f.ratio:.2f}" if f.ratio is not None else ""
             lines.append(f"| {f.name} | {_fmt(f.value)} {f.unit} | {base} | {ratio} | {f.target} |")
         lines.append("")

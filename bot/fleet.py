@@ -6,6 +6,7 @@ never import the core. `app.yaml` lists them with the service patterns they answ
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from typing import Protocol
@@ -46,7 +47,6 @@ class FleetRouter:
         """Every service of every backend; a backend that fails raises (no partial overview)."""
         seen: dict[str, ServiceSummary] = {}
         for _name, patterns, backend in self._backends:
-
             for item in await backend.list_services():
                 # A service belongs to the first backend that claims it.
                 if item.name not in seen and any(fnmatchcase(item.name, p) for p in patterns):
@@ -55,7 +55,5 @@ class FleetRouter:
 
     async def aclose(self) -> None:
         for _name, _patterns, backend in self._backends:
-            try:
+            with contextlib.suppress(FleetError):
                 await backend.aclose()
-            except FleetError:
-                pass

@@ -74,14 +74,14 @@ class BotHarness:
             command, text, user_id=USERS[user], user_name=user, channel_id=channel
         )
 
-    async def wait_for(self, probe: Callable[[], T | None], timeout: float = 10.0) -> T:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, probe: Callable[[], T | None], within: float = 10.0) -> T:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             found = probe()
             if found:
                 return found
             await asyncio.sleep(0.02)
-        raise AssertionError(f"nothing arrived within {timeout}s")
+        raise AssertionError(f"nothing arrived within {within}s")
 
     async def wait_for_response(self, user: str, count: int = 1) -> ResponsePost:
         """The `count`-th response_url post to `user`."""

@@ -29,11 +29,11 @@ async def serve(config: Config, host: str, port: int) -> None:
 
         assert config.slack.app_token is not None  # the config refuses socket mode without it
         socket_mode = AsyncSocketModeHandler(bot.bolt, config.slack.app_token.get_secret_value())
-        await socket_mode.connect_async()
+        await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         try:
             await server.serve()
         finally:
-            await socket_mode.close_async()
+            await socket_mode.close_async()  # type: ignore[no-untyped-call]
     else:
         await server.serve()
 

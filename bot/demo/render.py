@@ -74,7 +74,9 @@ class Renderer:
                 if isinstance(accessory, dict) and accessory.get("type") == "button":
                     lines.append(self._button(accessory, block_id, where))
             elif kind == "context":
-                lines.append("  (" + " · ".join(_text_of(e) for e in block.get("elements", [])) + ")")
+                lines.append(
+                    "  (" + " · ".join(_text_of(e) for e in block.get("elements", [])) + ")"
+                )
             elif kind == "divider":
                 lines.append("  ----")
             elif kind == "actions":
@@ -93,9 +95,16 @@ class Renderer:
             "channel": event.get("channel"),
             "ts": event.get("ts"),
             "ephemeral": kind in ("ephemeral", "response"),
-            "message": {"ts": event.get("ts"), "text": event.get("text"), "blocks": event.get("blocks")},
+            "message": {
+                "ts": event.get("ts"),
+                "text": event.get("text"),
+                "blocks": event.get("blocks"),
+            },
         }
-        body = self.blocks(event.get("blocks") or [], where) or _plain(str(event.get("text", ""))).splitlines()
+        body = (
+            self.blocks(event.get("blocks") or [], where)
+            or _plain(str(event.get("text", ""))).splitlines()
+        )
         user = names.get(str(event.get("user", "")), str(event.get("user", "")))
         label = {
             "message": f"#{event.get('channel')}",

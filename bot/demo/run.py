@@ -61,7 +61,8 @@ async def demo(config: Config, script: Path | None) -> int:
 
 
 async def _run_script(console: Console, script: Path) -> int:
-    for number, line in enumerate(script.read_text().splitlines(), start=1):
+    lines = await asyncio.to_thread(script.read_text)
+    for number, line in enumerate(lines.splitlines(), start=1):
         print(f"{console.prompt()}{line}")
         try:
             if not await console.handle(line):
