@@ -10,7 +10,11 @@ from integrations.fleet.models import Service, ServiceSummary
 Block = dict[str, Any]
 
 SECTION_LIMIT = 3000
-HEALTH_ICON = {"healthy": ":large_green_circle:", "degraded": ":large_yellow_circle:", "down": ":red_circle:"}
+HEALTH_ICON = {
+    "healthy": ":large_green_circle:",
+    "degraded": ":large_yellow_circle:",
+    "down": ":red_circle:",
+}
 
 
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
@@ -48,7 +52,9 @@ def _lag(lag: int | None) -> str:
 
 def status_card(service: Service) -> list[Block]:
     primary = service.primary
-    state = f"{HEALTH_ICON[service.health]} {service.health}" + (" · *paused*" if service.paused else "")
+    state = f"{HEALTH_ICON[service.health]} {service.health}" + (
+        " · *paused*" if service.paused else ""
+    )
     blocks: list[Block] = [
         header(f"{service.name} ({service.kind})"),
         fields(
@@ -82,7 +88,9 @@ def fleet_overview(services: list[ServiceSummary]) -> list[Block]:
         by_kind.setdefault(s.kind, Counter())[s.health] += 1
     lines = [
         f"*{kind}*: {sum(c.values())} · "
-        + " · ".join(f"{HEALTH_ICON[h]} {c[h]} {h}" for h in ("healthy", "degraded", "down") if c[h])
+        + " · ".join(
+            f"{HEALTH_ICON[h]} {c[h]} {h}" for h in ("healthy", "degraded", "down") if c[h]
+        )
         for kind, c in sorted(by_kind.items())
     ]
     unhealthy = [s for s in services if s.health != "healthy"][:15]
@@ -91,7 +99,9 @@ def fleet_overview(services: list[ServiceSummary]) -> list[Block]:
         blocks.append(
             section(
                 "*Not healthy*\n"
-                + "\n".join(f"{HEALTH_ICON[s.health]} `{s.name}` ({s.kind}, {s.region})" for s in unhealthy)
+                + "\n".join(
+                    f"{HEALTH_ICON[s.health]} `{s.name}` ({s.kind}, {s.region})" for s in unhealthy
+                )
             )
         )
     return blocks

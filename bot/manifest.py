@@ -21,7 +21,9 @@ BOT_SCOPES = [
 BOT_EVENTS = ["app_mention"]
 
 
-def build_manifest(config: Config, registry: CommandRegistry, base_url: str | None) -> dict[str, Any]:
+def build_manifest(
+    config: Config, registry: CommandRegistry, base_url: str | None
+) -> dict[str, Any]:
     socket_mode = config.slack.mode == "socket"
     if not socket_mode and not base_url:
         raise ValueError("HTTP mode needs the public URL: --url https://HOST")
@@ -31,9 +33,8 @@ def build_manifest(config: Config, registry: CommandRegistry, base_url: str | No
         command: dict[str, Any] = {
             "command": str(getattr(config.slack.commands, group, f"/{group}")),
             "description": registry.summary(group)[:100] or group,
-            "usage_hint": "help | " + " | ".join(
-                e.name for e in registry.subcommands(group) if e.name != "help"
-            ),
+            "usage_hint": "help | "
+            + " | ".join(e.name for e in registry.subcommands(group) if e.name != "help"),
             "should_escape": True,
         }
         if not socket_mode:

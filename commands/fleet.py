@@ -27,12 +27,16 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
         services = await rt.fleet.list_services()
         if not services:
             return Message(text=messages.EMPTY_FLEET)
-        return Message(text=f"Fleet: {len(services)} services", blocks=blocks.fleet_overview(services))
+        return Message(
+            text=f"Fleet: {len(services)} services", blocks=blocks.fleet_overview(services)
+        )
     name = inv.args[0]
     try:
         service = await rt.fleet.get_service(name)
     except ServiceNotFound:
-        raise CommandError(messages.unknown_service(name, await _suggest_service(rt, name))) from None
+        raise CommandError(
+            messages.unknown_service(name, await _suggest_service(rt, name))
+        ) from None
     return Message(text=blocks.status_text(service), blocks=blocks.status_card(service))
 
 

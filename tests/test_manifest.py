@@ -40,7 +40,10 @@ def manifest_for(mode: str, url: str | None) -> dict[str, Any]:
 def test_http_mode_manifest_is_valid_and_points_at_the_events_url(schema: dict[str, Any]) -> None:
     manifest = manifest_for("http", "https://wk.example.com")
     jsonschema.validate(manifest, schema)
-    assert manifest["settings"]["interactivity"]["request_url"] == "https://wk.example.com/slack/events"
+    assert (
+        manifest["settings"]["interactivity"]["request_url"]
+        == "https://wk.example.com/slack/events"
+    )
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert commands["/fleet"]["url"] == "https://wk.example.com/slack/events"
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]
@@ -59,7 +62,9 @@ def test_http_mode_without_a_url_is_an_error() -> None:
         manifest_for("http", None)
 
 
-def test_manifest_command_prints_yaml(capsys: pytest.CaptureFixture[str], schema: dict[str, Any]) -> None:
+def test_manifest_command_prints_yaml(
+    capsys: pytest.CaptureFixture[str], schema: dict[str, Any]
+) -> None:
     assert main(["manifest", "--config", str(ROOT / "app.yaml"), "--url", "https://h.example"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     jsonschema.validate(printed, schema)

@@ -72,12 +72,17 @@ async def test_unbalanced_quotes_are_explained(db_url: str) -> None:
 async def test_a_slack_retry_does_not_run_the_handler_twice(db_url: str) -> None:
     async with BotHarness(db_url) as h:
         body = h.sender.command_body(
-            "/fleet", "status pg-orders", user_id="UALICE01", user_name="alice", channel_id="C0DEMO001"
+            "/fleet",
+            "status pg-orders",
+            user_id="UALICE01",
+            user_name="alice",
+            channel_id="C0DEMO001",
         )
         first = await h.sender.send(body, "application/x-www-form-urlencoded")
         retry = await h.sender.send(
-            body, "application/x-www-form-urlencoded", **{"X-Slack-Retry-Num": "1",
-                                                          "X-Slack-Retry-Reason": "http_timeout"}
+            body,
+            "application/x-www-form-urlencoded",
+            **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
         )
         assert first.status_code == retry.status_code == 200
         await h.wait_for_response("alice")
@@ -109,8 +114,10 @@ async def test_bad_signatures_get_401_and_run_nothing(db_url: str) -> None:
             non_ascii = await client.post(
                 h.url + "/slack/events",
                 content=body,
-                headers=[(b"x-slack-signature", "v0=é".encode()),
-                         (b"x-slack-request-timestamp", str(int(time.time())).encode())],
+                headers=[
+                    (b"x-slack-signature", "v0=é".encode()),
+                    (b"x-slack-request-timestamp", str(int(time.time())).encode()),
+                ],
             )
             assert non_ascii.status_code == 401
             huge = await client.post(h.url + "/slack/events", content=b"x" * 2_000_000)

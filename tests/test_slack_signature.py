@@ -34,7 +34,9 @@ def test_documented_vector_verifies() -> None:
 
 @pytest.mark.parametrize("skew", [301, -301, 10_000])
 def test_stale_timestamps_are_refused(skew: int) -> None:
-    assert signature_problem(SECRET, headers(), BODY, now=float(TIMESTAMP) + skew) == "stale timestamp"
+    assert (
+        signature_problem(SECRET, headers(), BODY, now=float(TIMESTAMP) + skew) == "stale timestamp"
+    )
 
 
 def test_a_timestamp_at_the_edge_is_accepted() -> None:

@@ -1,9 +1,9 @@
 """Errors of Slack's Web API client.
 
-    SlackError
-    ├── SlackApiError       Slack answered `ok: false` (`error` names why); retrying won't help
-    └── SlackUnavailable    no usable answer: connection refused, timeout, 5xx; retry later
-        └── SlackRateLimited   429; `retry_after` seconds, from Slack's Retry-After header
+SlackError
+├── SlackApiError       Slack answered `ok: false` (`error` names why); retrying won't help
+└── SlackUnavailable    no usable answer: connection refused, timeout, 5xx; retry later
+    └── SlackRateLimited   429; `retry_after` seconds, from Slack's Retry-After header
 """
 
 from __future__ import annotations

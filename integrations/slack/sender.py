@@ -52,9 +52,7 @@ class SlackSender:
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
     ) -> bytes:
         trigger = f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
-        response_url = (
-            self._response_url_for(channel_id, user_id) if self._response_url_for else ""
-        )
+        response_url = self._response_url_for(channel_id, user_id) if self._response_url_for else ""
         form = {
             "token": "deprecated-verification-token",
             "team_id": TEAM_ID,
@@ -102,9 +100,7 @@ class SlackSender:
         ephemeral: bool,
     ) -> dict[str, Any]:
         """A `block_actions` interaction, as Slack sends it when a button is clicked."""
-        response_url = (
-            self._response_url_for(channel_id, user_id) if self._response_url_for else ""
-        )
+        response_url = self._response_url_for(channel_id, user_id) if self._response_url_for else ""
         return {
             "type": "block_actions",
             "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
