@@ -26,10 +26,11 @@ class Fault:
     methods: frozenset[str] | None = None  # None: every method and response_url
     calls_left: int | None = None  # None: any number of calls
 
+    def expired(self, now: float) -> bool:
+        return self.until is not None and now >= self.until
+
     def active(self, now: float) -> bool:
-        if self.mode == "ok":
-            return False
-        if self.until is not None and now >= self.until:
+        if self.mode == "ok" or self.expired(now):
             return False
         return self.calls_left is None or self.calls_left > 0
 

@@ -1,0 +1,195 @@
+"""The Web API methods the stand-in implements, free of HTTP.
+
+Each method is synchronous: it checks every argument first and changes the state only
+once the call is accepted, so a refused call leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.slack.standin.blockkit import Problem, validate_message, validate_view
+from integrations.slack.standin.directory import (
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    TEAM_ID,
+    TEAM_NAME,
+    TEAM_URL,
+)
+from integrations.slack.standin.models import JsonDict, Message
+from integrations.slack.standin.state import StandInState
+
+PACE_RETRY_AFTER = 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to send back: a JSON body, or plain `text` (response_urls, outages)."""
+
+    body: JsonDict = field(default_factory=dict)
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    error_name: str | None = None  # for plain-text answers, which carry no `error` field
+
+    @property
+    def error(self) -> str | None:
+        if self.error_name is not None or self.text is not None:
+            return self.error_name
+        return None if self.body.get("ok") else str(self.body.get("error", "unknown_error"))
+
+
+Method = Callable[[StandInState, JsonDict, int], Answer]
+
+
+def ok(**data: Any) -> Answer:
+    return Answer({"ok": True, **data})
+
+
+def fail(error: str, status: int = 200) -> Answer:
+    return Answer({"ok": False, "error": error}, status)
+
+
+def refused(problem: Problem) -> Answer:
+    return Answer(problem.to_json())
+
+
+def rate_limited(retry_after: float) -> Answer:
+    seconds = max(0, round(retry_after))
+    return Answer({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(seconds)})
+
+
+def decode_json_field(payload: JsonDict, key: str) -> tuple[Any, bool]:
+    """A field that form bodies carry as a JSON string; (value, well_formed)."""
+    value = payload.get(key)
+    if not isinstance(value, str):
+        return value, True
+    try:
+        return json.loads(value), True
+    except ValueError:
+        return None, False
+
+
+def _text(payload: JsonDict) -> Any:
+    return payload.get("text")
+
+
+def _thread_ts(payload: JsonDict) -> str | None:
+    # str() of a float thread_ts matches no message, as with Slack, so it ends up orphaned
+    value = payload.get("thread_ts")
+    return None if value in (None, "") else str(value)
+
+
+def auth_test(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    return ok(
+        url=TEAM_URL,
+        team=TEAM_NAME,
+        user=BOT_NAME,
+        team_id=TEAM_ID,
+        user_id=BOT_USER_ID,
+        bot_id=BOT_ID,
+        is_enterprise_install=False,
+    )
+
+
+def _message_json(message: Message) -> JsonDict:
+    return {**message.to_json(), "bot_id": BOT_ID}
+
+
+def post_message(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    blocks, well_formed = decode_json_field(payload, "blocks")
+    if not well_formed:
+        return fail("invalid_blocks_format")
+    problem = validate_message(_text(payload), blocks)
+    if problem is not None:
+        return refused(problem)
+    now = state.clock()
+    if state.enforce_pace and not state.pacer.allows(channel.id, now):
+        return rate_limited(PACE_RETRY_AFTER)
+    state.pacer.take(channel.id, now)
+    message = state.post_message(
+        call_seq, channel.id, _text(payload) or "", blocks or [], _thread_ts(payload)
+    )
+    return ok(channel=channel.id, ts=message.ts, message=_message_json(message))
+
+
+def update_message(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    message = state.find_message(channel.id, str(payload.get("ts") or ""))
+    if message is None:
+        return fail("message_not_found")
+    blocks, well_formed = decode_json_field(payload, "blocks")
+    if not well_formed:
+        return fail("invalid_blocks_format")
+    problem = validate_message(_text(payload), blocks)
+    if problem is not None:
+        return refused(problem)
+    state.update_message(call_seq, message, _text(payload), blocks)
+    return ok(channel=channel.id, ts=message.ts, text=message.text, message=_message_json(message))
+
+
+def post_ephemeral(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    user = str(payload.get("user") or "")
+    if user not in state.directory.users:
+        return fail("user_not_found")
+    blocks, well_formed = decode_json_field(payload, "blocks")
+    if not well_formed:
+        return fail("invalid_blocks_format")
+    problem = validate_message(_text(payload), blocks)
+    if problem is not None:
+        return refused(problem)
+    ephemeral = state.post_ephemeral(
+        call_seq, channel.id, user, _text(payload) or "", blocks or [], _thread_ts(payload)
+    )
+    return ok(message_ts=ephemeral.message_ts)
+
+
+def open_view(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    trigger_id = payload.get("trigger_id")
+    view, well_formed = decode_json_field(payload, "view")
+    if not trigger_id or not well_formed or view is None:
+        return fail("invalid_arguments")
+    problem = validate_view(view)
+    if problem is not None:
+        return refused(problem)
+    opened = state.open_view(call_seq, str(trigger_id), view)
+    return ok(view={**view, "id": opened.id, "team_id": TEAM_ID, "app_id": "A0DEMO001"})
+
+
+def user_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    user = state.directory.users.get(str(payload.get("user") or ""))
+    return fail("user_not_found") if user is None else ok(user=user.to_json())
+
+
+def usergroup_users(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    members = state.directory.usergroups.get(str(payload.get("usergroup") or ""))
+    return fail("no_such_subteam") if members is None else ok(users=list(members))
+
+
+def conversation_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
+    return fail("channel_not_found") if channel is None else ok(channel=channel.to_json())
+
+
+METHODS: dict[str, Method] = {
+    "auth.test": auth_test,
+    "chat.postMessage": post_message,
+    "chat.update": update_message,
+    "chat.postEphemeral": post_ephemeral,
+    "views.open": open_view,
+    "users.info": user_info,
+    "usergroups.users.list": usergroup_users,
+    "conversations.info": conversation_info,
+}

@@ -1,0 +1,278 @@
+"""The stand-in's HTTP face: Slack's Web API, response_urls, and control routes.
+
+    POST /api/{method}              Web API (JSON or form body; Bearer xoxb-... token)
+    POST /response/{token}          a response_url; answers plain "ok" like Slack
+    GET  /_standin/calls            calls answered after ?since=SEQ (&method=M)
+    GET  /_standin/messages         feed events after ?since=SEQ (&channel=C, &wait=S)
+    GET  /_standin/faults           the current fault
+    POST /_standin/faults           set a fault: {"mode": ..., "seconds": ..., ...}
+    POST /_standin/pace             {"enabled": true, "per_second": 1, "burst": 3}
+    POST /_standin/response_urls    {"channel", "user", "message_ts"?} -> {"response_url"}
+
+A fault is decided before anything else and a faulted call changes nothing. A `hang`
+holds the request until the fault ends or the client disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from integrations.slack.standin.blockkit import validate_message
+from integrations.slack.standin.faults import Fault, FaultSpecError, fault_from_json
+from integrations.slack.standin.methods import (
+    METHODS,
+    Answer,
+    decode_json_field,
+    fail,
+    rate_limited,
+)
+from integrations.slack.standin.models import JsonDict
+from integrations.slack.standin.state import StandInState
+
+HANG_POLL_SECONDS = 0.02
+MAX_LONG_POLL_SECONDS = 30.0
+FORM_TYPES = ("application/x-www-form-urlencoded", "text/plain", "")
+
+
+class _ClientGone(Exception):
+    pass
+
+
+def create_app(state: StandInState) -> Starlette:
+    api = _StandInApi(state)
+    return Starlette(
+        routes=[
+            Route("/api/{method}", api.web_api, methods=["GET", "POST"]),
+            Route("/response/{token}", api.response_url, methods=["POST"]),
+            Route("/_standin/calls", api.list_calls, methods=["GET"]),
+            Route("/_standin/messages", api.list_events, methods=["GET"]),
+            Route("/_standin/faults", api.faults, methods=["GET", "POST"]),
+            Route("/_standin/pace", api.pace, methods=["POST"]),
+            Route("/_standin/response_urls", api.mint_response_url, methods=["POST"]),
+        ]
+    )
+
+
+async def _read_payload(request: Request) -> tuple[JsonDict, str | None]:
+    """The call's arguments and, when the body cannot be read, Slack's name for why."""
+    payload: JsonDict = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return payload, None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return payload, "invalid_json"
+        if not isinstance(data, dict):
+            return payload, "invalid_json"
+        return {**payload, **data}, None
+    if content_type in FORM_TYPES:
+        try:
+            fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return payload, "invalid_form_data"
+        return {**payload, **dict(fields)}, None
+    return payload, "invalid_post_type"
+
+
+def _auth_error(request: Request, payload: JsonDict) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        token = str(payload.get("token") or "")
+    if not token:
+        return "not_authed"
+    return None if token.startswith("xoxb-") else "invalid_auth"
+
+
+def _fault_answer(fault: Fault) -> Answer:
+    if fault.mode == "rate_limit":
+        return rate_limited(math.ceil(fault.retry_after))
+    status = fault.status
+    return Answer(status=status, text="service unavailable", error_name=f"http_{status}")
+
+
+def _respond(answer: Answer) -> Response:
+    if answer.text is not None:
+        return PlainTextResponse(answer.text, answer.status, headers=answer.headers)
+    return JSONResponse(answer.body, answer.status, headers=answer.headers)
+
+
+class _StandInApi:
+    def __init__(self, state: StandInState) -> None:
+        self.state = state
+
+    async def _through_faults(self, method: str, request: Request) -> Answer | None:
+        """The fault's answer, or None once no fault applies; raises _ClientGone."""
+        while (fault := self.state.fault_for(method)) is not None:
+            self.state.spend_fault(fault)
+            if fault.mode != "hang":
+                return _fault_answer(fault)
+            while self.state.fault is fault and not fault.expired(self.state.clock()):
+                if await request.is_disconnected():
+                    raise _ClientGone
+                await asyncio.sleep(HANG_POLL_SECONDS)
+        return None
+
+    async def _answer(
+        self, method: str, request: Request, payload: JsonDict, decide: Callable[[int], Answer]
+    ) -> Response:
+        """Run `decide(call_seq) -> Answer` unless a fault answers first; record the call."""
+        try:
+            answer = await self._through_faults(method, request)
+        except _ClientGone:
+            self.state.record_call(self.state.next_call_seq(), method, payload, 0, "hang")
+            return Response(status_code=503)
+        # From here to record_call nothing awaits, so calls are recorded in seq order.
+        seq = self.state.next_call_seq()
+        if answer is None:
+            answer = decide(seq)
+        self.state.record_call(seq, method, payload, answer.status, answer.error)
+        return _respond(answer)
+
+    async def web_api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        payload, unreadable = await _read_payload(request)
+
+        def decide(seq: int) -> Answer:
+            if unreadable is not None:
+                return fail(unreadable)
+            implementation = METHODS.get(method)
+            if implementation is None:
+                return fail("unknown_method")
+            auth_error = _auth_error(request, payload)
+            if auth_error is not None:
+                return fail(auth_error)
+            return implementation(self.state, payload, seq)
+
+        return await self._answer(method, request, payload, decide)
+
+    async def response_url(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        payload, unreadable = await _read_payload(request)
+
+        def decide(seq: int) -> Answer:
+            target = self.state.response_target(token)
+            if isinstance(target, str):
+                return Answer(status=404, text=target, error_name=target)
+            if unreadable is not None:
+                return Answer(status=400, text=unreadable, error_name=unreadable)
+            blocks, well_formed = decode_json_field(payload, "blocks")
+            problem = None
+            if not well_formed:
+                problem = "invalid_blocks_format"
+            elif not payload.get("delete_original"):
+                found = validate_message(payload.get("text"), blocks)
+                problem = None if found is None else found.error
+            if problem is not None:
+                return Answer(status=400, text=problem, error_name=problem)
+            self.state.post_response(seq, target, payload, blocks or [])
+            return Answer(text="ok")
+
+        return await self._answer("response_url", request, payload, decide)
+
+    async def list_calls(self, request: Request) -> Response:
+        since = _int_param(request, "since")
+        method = request.query_params.get("method")
+        calls = self.state.calls(method, since=since)
+        return JSONResponse(
+            {"calls": [c.to_json() for c in calls], "next": max(since, self.state.last_call_seq)}
+        )
+
+    async def list_events(self, request: Request) -> Response:
+        """The feed after `since`, waiting up to `wait` seconds for something new."""
+        since = _int_param(request, "since")
+        channel = request.query_params.get("channel") or None
+        wait = min(MAX_LONG_POLL_SECONDS, max(0.0, _float_param(request, "wait")))
+        deadline = asyncio.get_running_loop().time() + wait
+        events = self.state.events(since=since, channel=channel)
+        while not events and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(HANG_POLL_SECONDS)
+            events = self.state.events(since=since, channel=channel)
+        return JSONResponse(
+            {
+                "events": [e.to_json() for e in events],
+                "next": max(since, self.state.last_event_seq),
+            }
+        )
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                spec = await request.json()
+                if not isinstance(spec, dict):
+                    raise FaultSpecError("body must be a JSON object")
+                self.state.fault = fault_from_json(spec, self.state.clock())
+            except (ValueError, FaultSpecError) as bad:
+                return JSONResponse({"ok": False, "error": str(bad)}, 400)
+        return JSONResponse({"ok": True, "fault": self.state.fault.to_json(self.state.clock())})
+
+    async def pace(self, request: Request) -> Response:
+        spec = await _json_object(request)
+        if spec is None:
+            return JSONResponse({"ok": False, "error": "body must be a JSON object"}, 400)
+        pacer = self.state.pacer
+        try:
+            per_second = float(spec.get("per_second", pacer.per_second))
+            burst = int(spec.get("burst", pacer.burst))
+        except (TypeError, ValueError):
+            return JSONResponse({"ok": False, "error": "per_second and burst are numbers"}, 400)
+        if per_second <= 0 or burst < 1:
+            return JSONResponse({"ok": False, "error": "per_second > 0 and burst >= 1"}, 400)
+        self.state.enforce_pace = bool(spec.get("enabled", True))
+        pacer.per_second, pacer.burst = per_second, burst
+        return JSONResponse(
+            {
+                "ok": True,
+                "enabled": self.state.enforce_pace,
+                "per_second": pacer.per_second,
+                "burst": pacer.burst,
+            }
+        )
+
+    async def mint_response_url(self, request: Request) -> Response:
+        spec = await _json_object(request)
+        if spec is None or not spec.get("channel") or not spec.get("user"):
+            return JSONResponse({"ok": False, "error": "channel and user are required"}, 400)
+        message_ts = spec.get("message_ts")
+        url = self.state.new_response_url(
+            str(request.base_url),
+            str(spec["channel"]),
+            str(spec["user"]),
+            None if message_ts is None else str(message_ts),
+        )
+        return JSONResponse({"ok": True, "response_url": url})
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        data = await request.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _int_param(request: Request, key: str) -> int:
+    try:
+        return int(request.query_params.get(key, "0"))
+    except ValueError:
+        return 0
+
+
+def _float_param(request: Request, key: str) -> float:
+    try:
+        return float(request.query_params.get(key, "0"))
+    except ValueError:
+        return 0.0
