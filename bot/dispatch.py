@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable
 
 from bot import messages, outbox
+from bot.interactions import Click
 from bot.outbox import Message
 from bot.registry import Caller, CommandError, Invocation, split_command_text
 from bot.runtime import Runtime
@@ -24,14 +26,10 @@ def parse_invocation(group: str, text: str, caller: Caller) -> Invocation:
     return Invocation(group=group, name=name, args=args, caller=caller, reason=reason)
 
 
-async def answer_for(rt: Runtime, inv: Invocation) -> Message:
-    command = rt.command_name(inv.group)
-    entry = rt.registry.find(inv.group, inv.name)
-    if entry is None:
-        suggestion = rt.registry.suggest(inv.group, inv.name)
-        return Message(text=messages.unknown_subcommand(command, inv.name, suggestion))
+async def explained(work: Awaitable[Message | None], what: str) -> Message | None:
+    """Run a handler; every failure becomes an answer the user can act on."""
     try:
-        return await entry.handler(inv, rt)
+        return await work
     except CommandError as exc:
         return Message(text=str(exc))
     except FleetUnavailable as exc:
@@ -40,8 +38,19 @@ async def answer_for(rt: Runtime, inv: Invocation) -> Message:
         return Message(text=messages.fleet_rejected(exc.reason))
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        log.exception("command %s %s failed (ref %s)", command, inv.name, reference)
+        log.exception("%s failed (ref %s)", what, reference)
         return Message(text=messages.internal_error(reference))
+
+
+async def answer_for(rt: Runtime, inv: Invocation) -> Message:
+    command = rt.command_name(inv.group)
+    entry = rt.registry.find(inv.group, inv.name)
+    if entry is None:
+        suggestion = rt.registry.suggest(inv.group, inv.name)
+        return Message(text=messages.unknown_subcommand(command, inv.name, suggestion))
+    answer = await explained(entry.handler(inv, rt), f"command {command} {inv.name}")
+    assert answer is not None  # command handlers always answer
+    return answer
 
 
 async def reply(rt: Runtime, caller: Caller, message: Message) -> None:
@@ -62,6 +71,7 @@ async def reply(rt: Runtime, caller: Caller, message: Message) -> None:
                 channel=caller.channel_id,
                 user=caller.user_id,
                 message=message,
+                thread_ts=caller.thread_ts,
                 clock=rt.clock,
             )
     rt.wake_outbox()
@@ -74,3 +84,22 @@ async def run_command(rt: Runtime, group: str, text: str, caller: Caller) -> Non
         await reply(rt, caller, Message(text=str(exc)))
         return
     await reply(rt, caller, await answer_for(rt, inv))
+
+
+async def run_click(rt: Runtime, click: Click) -> None:
+    handler = rt.interactions.find(click.action_id)
+    if handler is None:
+        log.warning("click on unknown action %s", click.action_id)
+        answer: Message | None = Message(text=messages.STALE_BUTTON)
+    else:
+        answer = await explained(handler(click, rt), f"button {click.action_id}")
+    if answer is not None:
+        caller = Caller(
+            user_id=click.user_id,
+            user_name=click.user_name,
+            channel_id=click.channel_id,
+            response_url=click.response_url,
+            trigger_id=click.trigger_id,
+            thread_ts=click.thread_ts,
+        )
+        await reply(rt, caller, answer)

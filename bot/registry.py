@@ -74,6 +74,8 @@ class CommandError(Exception):
 class CommandRegistry:
     _entries: dict[str, dict[str, Subcommand]] = field(default_factory=dict)
     _summaries: dict[str, str] = field(default_factory=dict)
+    # The group whose subcommands an @mention runs (`@watchkeeper ack` in a thread).
+    mention_group: str | None = None
 
     def group(self, group: str, summary: str) -> None:
         self._entries.setdefault(group, {})

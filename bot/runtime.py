@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.fleet import FleetRouter
+from bot.interactions import InteractionRegistry
 from bot.registry import CommandRegistry
 
 
@@ -24,6 +25,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     fleet: FleetRouter
     registry: CommandRegistry
+    interactions: InteractionRegistry = field(default_factory=InteractionRegistry)
     clock: Clock = utcnow
     # Called after a transaction that enqueued Slack messages, so delivery starts now.
     wake_outbox: Callable[[], None] = field(default=_nothing)

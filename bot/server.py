@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.audit import cli_actor, publish_checkpoint, record_config_loaded
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
@@ -46,6 +47,24 @@ class Bot:
         if self.run_worker:
             self._tasks.append(asyncio.create_task(self.worker.run_forever()))
         self._tasks.append(asyncio.create_task(self._learn_identity()))
+        if self.runtime.config.audit.key is not None:
+            self._tasks.append(asyncio.create_task(self._publish_checkpoints()))
+
+    async def _publish_checkpoints(self) -> None:
+        # Until the scheduler with its leader lease arrives, every replica publishes; a
+        # checkpoint is idempotent (same head, same line), so extra ones are only noise.
+        interval = self.runtime.config.audit.checkpoint_minutes * 60
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await publish_checkpoint(
+                    self.runtime.sessions, config=self.runtime.config, clock=self.runtime.clock
+                )
+                self.runtime.wake_outbox()
+            except (
+                Exception
+            ):  # a failed checkpoint is retried next interval; it must not kill the bot
+                log.exception("audit checkpoint failed")
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
@@ -95,5 +114,10 @@ async def open_bot(
         runtime.sessions, web, config.outbox, owner=owner or replica_id(), clock=clock
     )
     runtime.wake_outbox = worker.wake
+    if config.audit.key is not None:
+        async with runtime.sessions() as session, session.begin():
+            await record_config_loaded(session, config, cli_actor(), clock=clock)
+    else:
+        log.warning("audit.key is not set: nothing will be recorded in the audit log")
     identity = BotIdentity(token)
     return Bot(runtime, build_bolt_app(runtime, identity), identity, worker, web, fleet, run_worker)

@@ -7,6 +7,7 @@ and lets the listener go on, so nothing slow happens inside Slack's 3 s window.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -17,8 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot import messages
 from bot.db.models import SlackRequest
-from bot.dispatch import run_command
+from bot.dispatch import reply, run_click, run_command
+from bot.interactions import Click
+from bot.outbox import Message
 from bot.registry import Caller
 from bot.runtime import Runtime
 
@@ -101,6 +105,43 @@ def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]
     return on_command
 
 
+def _click_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
+    async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        if not await first_delivery(rt, body):
+            return
+        for action in body.get("actions") or []:
+            if isinstance(action, dict):
+                await run_click(rt, Click.from_payload(body, action))
+
+    return on_click
+
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def _mention_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
+    async def on_mention(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        if not await first_delivery(rt, body):
+            return
+        event = body.get("event") or {}
+        caller = Caller(
+            user_id=str(event.get("user", "")),
+            user_name="",
+            channel_id=str(event.get("channel", "")),
+            thread_ts=event.get("thread_ts") or event.get("ts"),
+        )
+        text = _MENTION.sub("", str(event.get("text", ""))).strip()
+        group = rt.registry.mention_group
+        if group is None:
+            await reply(rt, caller, Message(text=messages.MENTION_HELP))
+            return
+        await run_command(rt, group, text, caller)
+
+    return on_mention
+
+
 def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
     slack = rt.config.slack
     app = AsyncApp(
@@ -116,4 +157,6 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
     )
     for group in rt.registry.groups():
         app.command(rt.command_name(group))(_command_listener(rt, group))
+    app.action(re.compile(".+"))(_click_listener(rt))
+    app.event("app_mention")(_mention_listener(rt))
     return app

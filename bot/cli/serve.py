@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import uvicorn
 
@@ -40,5 +41,9 @@ async def serve(config: Config, host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
+    if config.audit.key is None:
+        # Running unaudited is exactly what this bot exists to prevent.
+        print("audit.key is not set; refusing to serve without an audit log", file=sys.stderr)
+        return 1
     asyncio.run(serve(config, args.host or config.server.host, args.port or config.server.port))
     return 0

@@ -24,7 +24,8 @@ def alembic_config(url: str) -> AlembicConfig:
 def _upgrade(connection: Connection, url: str) -> None:
     cfg = alembic_config(url)
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    # "heads": each area (audit, actions, incidents) owns a branch of migrations.
+    command.upgrade(cfg, "heads")
 
 
 async def upgrade(engine: AsyncEngine) -> None:
@@ -39,11 +40,15 @@ async def upgrade(engine: AsyncEngine) -> None:
 
 def _current_and_head(connection: Connection) -> tuple[str | None, str | None]:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    current = MigrationContext.configure(connection).get_current_revision()
-    return current, script.get_current_head()
+    current = MigrationContext.configure(connection).get_current_heads()
+    return _joined(current), _joined(script.get_heads())
+
+
+def _joined(revisions: tuple[str, ...] | list[str]) -> str | None:
+    return "+".join(sorted(revisions)) or None
 
 
 async def schema_state(engine: AsyncEngine) -> tuple[str | None, str | None]:
-    """(revision in the database, newest revision shipped)."""
+    """(revisions in the database, newest revisions shipped), each as "a+b" when branched."""
     async with engine.connect() as conn:
         return await conn.run_sync(_current_and_head)

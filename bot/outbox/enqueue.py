@@ -89,10 +89,16 @@ def ephemeral(
     user: str,
     message: Message,
     thread_key: str | None = None,
+    thread_ts: str | None = None,
     clock: Clock = utcnow,
 ) -> None:
-    """A message only `user` sees; paced apart from the channel's public messages."""
+    """A message only `user` sees; paced apart from the channel's public messages.
+
+    In a thread by its key (`thread_key`, resolved at delivery) or by a known `thread_ts`.
+    """
     payload = {"channel": channel, "user": user, **message.payload()}
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
     session.add(_row(f"eph:{channel}", "chat.postEphemeral", payload, clock, thread_key=thread_key))
 
 
