@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.fleet import FleetRouter
 from bot.interactions import InteractionRegistry
 from bot.registry import CommandRegistry
+from bot.scheduler import Scheduler
 
 
 def _nothing() -> None:
@@ -25,6 +26,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     fleet: FleetRouter
     registry: CommandRegistry
+    scheduler: Scheduler
     interactions: InteractionRegistry = field(default_factory=InteractionRegistry)
     clock: Clock = utcnow
     # Called after a transaction that enqueued Slack messages, so delivery starts now.

@@ -20,7 +20,8 @@ from bot.fleet_backends import OpenFleet, open_fleet
 from bot.outbox.worker import OutboxWorker
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
-from bot.slack_app import BotIdentity, build_bolt_app
+from bot.scheduler import Scheduler
+from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
 from commands import register_all
 from integrations.slack.errors import SlackError
 from integrations.slack.web import SlackWebClient
@@ -47,24 +48,7 @@ class Bot:
         if self.run_worker:
             self._tasks.append(asyncio.create_task(self.worker.run_forever()))
         self._tasks.append(asyncio.create_task(self._learn_identity()))
-        if self.runtime.config.audit.key is not None:
-            self._tasks.append(asyncio.create_task(self._publish_checkpoints()))
-
-    async def _publish_checkpoints(self) -> None:
-        # Until the scheduler with its leader lease arrives, every replica publishes; a
-        # checkpoint is idempotent (same head, same line), so extra ones are only noise.
-        interval = self.runtime.config.audit.checkpoint_minutes * 60
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await publish_checkpoint(
-                    self.runtime.sessions, config=self.runtime.config, clock=self.runtime.clock
-                )
-                self.runtime.wake_outbox()
-            except (
-                Exception
-            ):  # a failed checkpoint is retried next interval; it must not kill the bot
-                log.exception("audit checkpoint failed")
+        self.runtime.scheduler.start()
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
@@ -81,6 +65,7 @@ class Bot:
                 delay = min(delay * 2, 60.0)
 
     async def stop(self) -> None:
+        self.runtime.scheduler.shutdown()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -92,6 +77,22 @@ class Bot:
         await self.runtime.engine.dispose()
 
 
+def schedule_core_jobs(rt: Runtime) -> None:
+    """The foundation's sweeps; each area adds its own jobs where it is wired."""
+
+    async def checkpoint() -> None:
+        await publish_checkpoint(rt.sessions, config=rt.config, clock=rt.clock)
+        rt.wake_outbox()
+
+    if rt.config.audit.key is not None:
+        rt.scheduler.every("audit-checkpoint", rt.config.audit.checkpoint_minutes * 60, checkpoint)
+
+    async def forget() -> None:
+        await forget_old_deliveries(rt)
+
+    rt.scheduler.every("forget-slack-deliveries", 3600, forget)
+
+
 async def open_bot(
     config: Config, *, clock: Clock = utcnow, owner: str | None = None, run_worker: bool = True
 ) -> Bot:
@@ -100,24 +101,26 @@ async def open_bot(
     await upgrade(engine)
     fleet = await open_fleet(config.fleet)
     registry = register_all(CommandRegistry())
+    sessions = session_factory(engine)
+    owner = owner or replica_id()
     runtime = Runtime(
         config=config,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         fleet=fleet.router,
         registry=registry,
+        scheduler=Scheduler(sessions, owner=owner, clock=clock),
         clock=clock,
     )
     token = config.slack.bot_token.get_secret_value()
     web = SlackWebClient(token, str(config.slack.api_url))
-    worker = OutboxWorker(
-        runtime.sessions, web, config.outbox, owner=owner or replica_id(), clock=clock
-    )
+    worker = OutboxWorker(runtime.sessions, web, config.outbox, owner=owner, clock=clock)
     runtime.wake_outbox = worker.wake
     if config.audit.key is not None:
         async with runtime.sessions() as session, session.begin():
             await record_config_loaded(session, config, cli_actor(), clock=clock)
     else:
         log.warning("audit.key is not set: nothing will be recorded in the audit log")
+    schedule_core_jobs(runtime)
     identity = BotIdentity(token)
     return Bot(runtime, build_bolt_app(runtime, identity), identity, worker, web, fleet, run_worker)

@@ -76,3 +76,13 @@ class LaneLease(Base):
     owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LeaderLease(Base):
+    """Who runs the scheduled jobs: one replica holds the lease and renews it."""
+
+    __tablename__ = "leader_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
