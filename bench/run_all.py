@@ -8,7 +8,7 @@ import sys
 from bench.report import Figure, print_figures, write_report
 
 # Each module has `TITLE` and `run() -> list[Figure]`.
-BENCHMARKS = ["bench.bench_ack"]
+BENCHMARKS = ["bench.bench_ack", "bench.bench_intake", "bench.bench_actions"]
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.db.migrate import schema_state
+from bot.intake.routes import intake_routes
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
@@ -101,5 +102,6 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
         Route("/slack/events", _slack_events(bot), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", _readyz(bot), methods=["GET"]),
+        *intake_routes(bot),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

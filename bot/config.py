@@ -23,7 +23,20 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
+
+from bot.actions.policy import PoliciesConfig
+from bot.incidents.config import (
+    EscalationConfig,
+    GroupingConfig,
+    RoutingConfig,
+    SilenceConfig,
+    StormsConfig,
+    SuggestedActions,
+)
+from bot.intake.config import IntakeConfig
+from bot.oncall.config import OncallConfig
 
 SLACK_API_URL = "https://slack.com/api/"
 
@@ -85,16 +98,15 @@ class StorageConfig(_Strict):
     @classmethod
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
-            raise ValueError(
-                "use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
-            )
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
 
 
 class FleetBackendConfig(_Strict):
     name: str = Field(min_length=1)
-    type: Literal["simulator", "http"]
-    url: AnyHttpUrl
+    type: Literal["simulator", "http", "patroni"]
+    # simulator and http: the control plane's base URL (a patroni backend lists clusters).
+    url: AnyHttpUrl | None = None
     # Glob patterns of service names this backend answers for; first match wins.
     services: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     token: SecretStr | None = None
@@ -102,6 +114,39 @@ class FleetBackendConfig(_Strict):
     # simulator only: how many services to seed and with which seed.
     seed: int = 7
     size: int = Field(default=240, ge=1, le=100_000)
+    # patroni only: cluster name (the service name) -> its members' REST API URLs, the
+    # REST API's basic auth, and how long one Patroni call that does the work may take.
+    clusters: dict[str, list[AnyHttpUrl]] = Field(default_factory=dict)
+    username: str | None = None
+    password: SecretStr | None = None
+    action_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _patroni_serves_its_clusters(cls, data: Any) -> Any:
+        # The default "*" would claim every service for the first patroni backend.
+        if isinstance(data, dict) and data.get("type") == "patroni" and "services" not in data:
+            clusters = data.get("clusters")
+            if isinstance(clusters, dict) and clusters:
+                return {**data, "services": list(clusters)}
+        return data
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> FleetBackendConfig:
+        if self.type != "patroni":
+            if self.url is None:
+                raise ValueError(f"a {self.type} backend needs url")
+            return self
+        if not self.clusters:
+            raise ValueError("a patroni backend lists clusters: name -> member REST API URLs")
+        for name, urls in self.clusters.items():
+            if not urls:
+                raise ValueError(f"cluster {name} lists no member REST API URL")
+            if any(u.username or u.password for u in urls):
+                raise ValueError(f"cluster {name}: put credentials in username/password, not URLs")
+        if self.password is not None and not self.username:
+            raise ValueError("password needs a username")
+        return self
 
     def serves(self, service: str) -> bool:
         return any(fnmatch.fnmatchcase(service, pattern) for pattern in self.services)
@@ -174,6 +219,10 @@ class DemoConfig(_Strict):
     users: dict[str, SlackUserId] = Field(
         default_factory=lambda: {"alice": "UALICE01", "bob": "UBOB0002"}
     )
+    # The simulated monitoring (bot/incidents/demo.py): its first fault this long after
+    # start, then one every `page_every_seconds`; 0 turns the automatic faults off.
+    first_page_seconds: float = Field(default=20.0, ge=0)
+    page_every_seconds: float = Field(default=300.0, ge=0)
 
 
 class Config(_Strict):
@@ -186,6 +235,18 @@ class Config(_Strict):
     outbox: OutboxConfig = OutboxConfig()
     demo: DemoConfig = DemoConfig()
     audit: AuditConfig = AuditConfig()
+    # Guarded actions: who may run what, when (bot/actions/policy.py, docs/actions.md).
+    policies: PoliciesConfig = PoliciesConfig()
+    oncall: OncallConfig = OncallConfig()
+    intake: IntakeConfig = IntakeConfig()
+    # Incidents (bot/incidents/config.py, docs/incidents.md).
+    routing: RoutingConfig = RoutingConfig()
+    grouping: GroupingConfig = GroupingConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    storms: StormsConfig = StormsConfig()
+    silences: SilenceConfig = SilenceConfig()
+    # alertname glob -> fleet actions offered on the incident's root message.
+    suggested_actions: SuggestedActions = Field(default_factory=dict)
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -194,7 +255,9 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def _expand(node: Any, env: Mapping[str, str], path: str, missing: list[tuple[str, str]]) -> Any:
     """Replace `${VAR}` in every string; a VAR that is unset and has no default is recorded."""
     if isinstance(node, dict):
-        return {k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+        return {
+            k: _expand(v, env, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_expand(v, env, f"{path}[{i}]", missing) for i, v in enumerate(node)]
     if not isinstance(node, str):

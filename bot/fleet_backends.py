@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from bot.config import FleetBackendConfig, FleetConfig
 from bot.fleet import Fleet, FleetRouter
 from integrations.fleet.http import HttpFleet
+from integrations.fleet.patroni import PatroniFleet
 from integrations.fleet.simulator import start_simulator
 from integrations.loopback import LoopbackServer
 
@@ -29,6 +30,14 @@ class OpenFleet:
 
 
 async def _open_backend(cfg: FleetBackendConfig, embedded: list[LoopbackServer]) -> Fleet:
+    if cfg.type == "patroni":
+        return PatroniFleet(
+            {name: [str(u) for u in urls] for name, urls in cfg.clusters.items()},
+            username=cfg.username,
+            password=cfg.password,
+            timeout=cfg.timeout_seconds,
+            action_timeout=cfg.action_timeout_seconds,
+        )
     token = cfg.token.get_secret_value() if cfg.token else None
     url = str(cfg.url).rstrip("/")
     if cfg.type == "simulator":

@@ -11,18 +11,23 @@ from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.actions.tracking import reconcile_at_start, schedule_action_jobs
 from bot.audit import cli_actor, publish_checkpoint, record_config_loaded
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.fleet_backends import OpenFleet, open_fleet
+from bot.incidents import followup as incident_followups
+from bot.incidents.wiring import install as install_incidents
+from bot.oncall.handoff import schedule_handoffs
 from bot.outbox.worker import OutboxWorker
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
 from commands import register_all
+from commands.fleet_actions import register_buttons
 from integrations.slack.errors import SlackError
 from integrations.slack.web import SlackWebClient
 
@@ -49,6 +54,8 @@ class Bot:
             self._tasks.append(asyncio.create_task(self.worker.run_forever()))
         self._tasks.append(asyncio.create_task(self._learn_identity()))
         self.runtime.scheduler.start()
+        # Actions left running by a previous process are looked up, never re-run.
+        self._tasks.append(asyncio.create_task(reconcile_at_start(self.runtime)))
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
@@ -72,6 +79,8 @@ class Bot:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # Fleet reads started after an ingest finish before their clients close.
+        await incident_followups.drain()
         await self.fleet.aclose()
         await self.web.aclose()
         await self.runtime.engine.dispose()
@@ -91,6 +100,7 @@ def schedule_core_jobs(rt: Runtime) -> None:
         await forget_old_deliveries(rt)
 
     rt.scheduler.every("forget-slack-deliveries", 3600, forget)
+    schedule_handoffs(rt)
 
 
 async def open_bot(
@@ -122,5 +132,8 @@ async def open_bot(
     else:
         log.warning("audit.key is not set: nothing will be recorded in the audit log")
     schedule_core_jobs(runtime)
+    schedule_action_jobs(runtime)
+    register_buttons(runtime.interactions)
+    install_incidents(runtime)
     identity = BotIdentity(token)
     return Bot(runtime, build_bolt_app(runtime, identity), identity, worker, web, fleet, run_worker)

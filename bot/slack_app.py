@@ -132,7 +132,8 @@ def _mention_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
             channel_id=str(event.get("channel", "")),
             thread_ts=event.get("thread_ts") or event.get("ts"),
         )
-        text = _MENTION.sub("", str(event.get("text", ""))).strip()
+        # Only the bot's own mention (the first) goes: `@watchkeeper assign @bob` keeps bob.
+        text = _MENTION.sub("", str(event.get("text", "")), count=1).strip()
         group = rt.registry.mention_group
         if group is None:
             await reply(rt, caller, Message(text=messages.MENTION_HELP))

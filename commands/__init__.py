@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from bot.registry import CommandRegistry
-from commands import fleet, help
+from commands import audit, fleet, fleet_actions, help, incident, oncall
 
 
 def register_all(registry: CommandRegistry) -> CommandRegistry:
     fleet.register(registry)
+    fleet_actions.register(registry)
+    audit.register(registry)
+    oncall.register(registry)
+    incident.register(registry)
     # help last: it lists what the others registered.
     help.register(registry)
     return registry

@@ -31,6 +31,11 @@ class Page(BaseModel):
     runbook_url: str | None = Field(default=None, max_length=1000)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    # Added by intake: the longer text some sources send beside the summary (Alertmanager's
+    # `description` annotation), and a link back to the alert in its own system
+    # (generatorURL, the PagerDuty incident page, the Grafana panel).
+    description: str = Field(default="", max_length=3000)
+    source_url: str | None = Field(default=None, max_length=2000)
 
 
 class PageBatch(BaseModel):

@@ -102,11 +102,13 @@ def base_config(**sections: Any) -> dict[str, Any]:
     """A minimal valid raw config; tests override sections."""
     raw: dict[str, Any] = {
         "slack": {"signing_secret": "test-signing-secret", "bot_token": "xoxb-test"},
-        "fleet": {
-            "backends": [{"name": "sim", "type": "simulator", "url": "http://127.0.0.1:0"}]
-        },
+        "fleet": {"backends": [{"name": "sim", "type": "simulator", "url": "http://127.0.0.1:0"}]},
         "channels": {"default": "C0DEMO001", "audit": "C0AUDIT01", "ops": "C0OPS0001"},
-        "roles": {"responder": {"users": ["UALICE01", "UBOB0002"]}, "auditor": {"users": ["UCAROL03"]}},
+        "roles": {
+            "responder": {"users": ["UALICE01", "UBOB0002"]},
+            "auditor": {"users": ["UCAROL03"]},
+        },
+        "audit": {"key": "${WATCHKEEPER_AUDIT_KEY:-test-audit-key-0123456789}"},
     }
     raw.update(sections)
     return raw

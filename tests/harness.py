@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.asgi import create_asgi_app
+from bot.clock import Clock, utcnow
 from bot.config import Config, parse_config
 from bot.server import Bot, open_bot
 from integrations.loopback import LoopbackServer
@@ -23,14 +24,41 @@ from integrations.slack.sender import SlackSender
 from integrations.slack.standin import ResponsePost, StandInState, start_standin
 from tests.conftest import base_config
 
-USERS = {"alice": "UALICE01", "bob": "UBOB0002", "carol": "UCAROL03"}
+USERS = {
+    "alice": "UALICE01",
+    "bob": "UBOB0002",
+    "carol": "UCAROL03",
+    "dave": "UDAVE004",
+    "erin": "UERIN005",
+}
 CHANNEL = "C0DEMO001"
 T = TypeVar("T")
 
 
+def find_button(blocks: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """The button labelled `label` in a message's blocks (AssertionError when absent)."""
+    for block in blocks:
+        for element in block.get("elements") or []:
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                return dict(element)
+    raise AssertionError(f"no button {label!r} in {blocks!r}")
+
+
 class BotHarness:
-    def __init__(self, db_url: str, *, interval: float = 0.0, **sections: Any) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        interval: float = 0.0,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        **sections: Any,
+    ) -> None:
         self._db_url = db_url
+        # The replica's name (leases, scheduler); two harnesses in one process need two.
+        self._owner = owner
+        # The bot's "now" (escalation, expiry); the Slack stand-in keeps real time.
+        self._clock = clock
         self._interval = interval
         self._sections = sections
         self.state: StandInState
@@ -48,8 +76,9 @@ class BotHarness:
             **self._sections,
         )
         raw["slack"]["api_url"] = standin.url + "/api/"
+        raw["audit"]["checkpoint_file"] = None
         self.config = parse_config(raw, {})
-        self.bot = await open_bot(self.config)
+        self.bot = await open_bot(self.config, clock=self._clock or utcnow, owner=self._owner)
         server = LoopbackServer(create_asgi_app(self.bot))
         await server.start()
         self._servers.append(server)
@@ -91,3 +120,43 @@ class BotHarness:
             return posts[count - 1] if len(posts) >= count else None
 
         return await self.wait_for(probe)
+
+    async def click(
+        self,
+        user: str,
+        button: dict[str, Any],
+        *,
+        message_ts: str | None = None,
+        channel: str = CHANNEL,
+        ephemeral: bool = False,
+    ) -> httpx.Response:
+        """`user` clicks `button` (from `find_button`) on the message at `message_ts`."""
+        payload = self.sender.block_action_payload(
+            user_id=USERS[user],
+            user_name=user,
+            channel_id=channel,
+            action={
+                "action_id": button["action_id"],
+                "block_id": "b",
+                "text": button["text"],
+                "value": button.get("value", ""),
+            },
+            message={"ts": message_ts, "text": ""} if message_ts else {},
+            message_ts=message_ts,
+            ephemeral=ephemeral,
+        )
+        return await self.sender.interaction(payload)
+
+    async def mention(
+        self, user: str, text: str, *, thread_ts: str, channel: str = CHANNEL
+    ) -> httpx.Response:
+        """`user` writes `@watchkeeper <text>` as a reply in the thread `thread_ts`."""
+        event = {
+            "type": "app_mention",
+            "user": USERS[user],
+            "text": f"<@U0BOT0001> {text}",
+            "ts": f"{time.time():.6f}",
+            "thread_ts": thread_ts,
+            "channel": channel,
+        }
+        return await self.sender.event(event)

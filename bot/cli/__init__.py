@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-from bot.cli import check_config, db, serve
+from bot.cli import audit, check_config, db, serve
 
 
 def _subcommands() -> dict[str, ModuleType]:
@@ -24,6 +24,7 @@ def _subcommands() -> dict[str, ModuleType]:
         "demo": demo,
         "check-config": check_config,
         "db": db,
+        "audit": audit,
         "manifest": manifest,
     }
 
@@ -33,9 +34,7 @@ def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in commands.items():
         child = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
-        child.add_argument(
-            "--config", type=Path, default=Path("app.yaml"), help="path of app.yaml"
-        )
+        child.add_argument("--config", type=Path, default=Path("app.yaml"), help="path of app.yaml")
         module.configure(child)
     return parser
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("bot.db.models",)
+MODEL_MODULES = (
+    "bot.oncall.models",
+    "bot.db.models",
+    "bot.audit.models",
+    "bot.actions.models",
+    "bot.incidents.models",
+)
 
 
 def import_all_models() -> None:

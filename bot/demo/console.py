@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.demo.render import Renderer
 from integrations.slack.sender import SlackSender
@@ -18,6 +18,7 @@ CONSOLE_HELP = """\
 Type what a Slack user would type:
   /fleet status pg-orders      a slash command, as the current user
   /fleet help                  what the bot can do
+  /page pg-orders [alertname]  monitoring pages the bot: an incident thread
   /as bob                      act as another user (known: {users})
   /in C0OPS0001                switch channel
   3                            click button number 3
@@ -42,6 +43,7 @@ class Console:
         users: dict[str, str],
         channel: str,
         out: Callable[[str], None] = print,
+        pager: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._sender = sender
         self._state = state
@@ -53,6 +55,8 @@ class Console:
         self._renderer = Renderer()
         self._seen = state.last_event_seq
         self._recent: list[str] = []
+        # `/page ...`: the demo's simulated monitoring (bot/incidents/demo.py).
+        self._pager = pager
 
     def prompt(self) -> str:
         return f"{self.user}@#{self.channel}> "
@@ -76,6 +80,8 @@ class Console:
             await self._wait(rest)
         elif word == "/expect":
             self._expect(rest)
+        elif word == "/page":
+            await self._page(rest)
         elif line.isdigit():
             await self._click(int(line))
         elif word.startswith("/"):
@@ -110,6 +116,23 @@ class Console:
         if answer.status_code != 200:
             raise ConsoleError(f"the bot answered HTTP {answer.status_code}: {answer.text[:200]}")
         await self._settle()
+
+    async def _page(self, text: str) -> None:
+        if self._pager is None:
+            raise ConsoleError("this demo has no simulated monitoring")
+        self._recent = []
+        try:
+            self._out(await self._pager(text))
+        except ValueError as exc:
+            raise ConsoleError(str(exc)) from None
+        await self._settle()
+
+    def show_arrivals(self) -> bool:
+        """Show what the bot posted since the last line (pages arrive on their own)."""
+        if self._state.last_event_seq == self._seen:
+            return False
+        self._show_new()
+        return True
 
     async def _click(self, number: int) -> None:
         button = self._renderer.buttons.get(number)

@@ -27,6 +27,9 @@ class Button:
 def _plain(mrkdwn: str) -> str:
     # Slack's <url|label> and <@U123> forms, shown as a person reads them.
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", mrkdwn)
+    # Dates as their fallback text, user groups by id, as Slack shows them (roughly).
+    text = re.sub(r"<!date\^[^|>]*\|([^>]+)>", r"\1", text)
+    text = re.sub(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>", r"@\1", text)
     return re.sub(r"<@([UW][A-Z0-9]+)>", r"@\1", text)
 
 

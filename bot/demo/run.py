@@ -14,6 +14,7 @@ from bot.asgi import create_asgi_app
 from bot.cli.common import config_or_exit
 from bot.config import Config
 from bot.demo.console import Console, ConsoleError
+from bot.incidents.demo import DemoPager
 from bot.server import open_bot
 from integrations.loopback import LoopbackServer
 from integrations.slack.sender import SlackSender
@@ -21,7 +22,8 @@ from integrations.slack.standin import start_standin
 
 BANNER = """\
 Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.
-You are {user} in #{channel}. Try `/fleet status pg-orders`, `/fleet status`, `/help`."""
+You are {user} in #{channel}. Try `/fleet status pg-orders`, `/fleet status`, `/help`.
+Monitoring pages the bot now and then; `/page pg-orders` raises an incident now."""
 
 
 def _pointed_at(config: Config, api_url: str) -> Config:
@@ -47,17 +49,40 @@ async def demo(config: Config, script: Path | None) -> int:
         config.slack.signing_secret.get_secret_value(),
         response_url_for=lambda channel, user: state.new_response_url(standin.url, channel, user),
     )
-    console = Console(sender, state, dict(config.demo.users), config.channels.default)
+    simulator = bot.fleet.embedded[0].url if bot.fleet.embedded else None
+    pager = DemoPager(bot.runtime, server.url, simulator)
+    console = Console(
+        sender, state, dict(config.demo.users), config.channels.default,
+        pager=pager.console_line,
+    )  # fmt: skip
+    background: list[asyncio.Task[None]] = []
     try:
         if script is not None:
             return await _run_script(console, script)
         print(BANNER.format(bot=server.url, slack=standin.url, user=console.user,
                             channel=console.channel))  # fmt: skip
+        if config.demo.page_every_seconds:
+            every = config.demo.page_every_seconds
+            background.append(
+                asyncio.create_task(pager.run_forever(config.demo.first_page_seconds, every))
+            )
+        background.append(asyncio.create_task(_follow(console)))
         return await _interactive(console)
     finally:
+        for task in background:
+            task.cancel()
+        await pager.aclose()
         await sender.aclose()
         await server.stop()
         await standin.stop()
+
+
+async def _follow(console: Console) -> None:
+    """Show incident threads as they arrive, not only after the next typed line."""
+    while True:
+        await asyncio.sleep(1.0)
+        if console.show_arrivals():
+            print(console.prompt(), end="", flush=True)
 
 
 async def _run_script(console: Console, script: Path) -> int:

@@ -56,18 +56,22 @@ def post(
     key: str | None = None,
     thread_key: str | None = None,
     clock: Clock = utcnow,
-) -> None:
-    """A channel message; `key` names it for later replies and updates, `thread_key` threads it."""
+) -> OutboxMessage:
+    """A channel message; `key` names it for later replies and updates, `thread_key` threads it.
+
+    Returns the row, so a caller can find it again (its `id` once flushed)."""
     payload = {"channel": channel, **message.payload()}
-    session.add(
-        _row(channel, "chat.postMessage", payload, clock, message_key=key, thread_key=thread_key)
-    )
+    row = _row(channel, "chat.postMessage", payload, clock, message_key=key, thread_key=thread_key)
+    session.add(row)
+    return row
 
 
 async def update(
     session: AsyncSession, *, channel: str, key: str, message: Message, clock: Clock = utcnow
-) -> None:
-    """Edit a keyed message in place; a still-pending edit of it is replaced, not queued again."""
+) -> OutboxMessage:
+    """Edit a keyed message in place; a still-pending edit of it is replaced, not queued again.
+
+    Returns the row holding the edit (the pending one it replaced, or a new one)."""
     payload = {"channel": channel, **message.payload()}
     pending = await session.scalar(
         select(OutboxMessage).where(
@@ -78,8 +82,10 @@ async def update(
     )
     if pending is not None:
         pending.payload = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-        return
-    session.add(_row(channel, "chat.update", payload, clock, target_key=key))
+        return pending
+    row = _row(channel, "chat.update", payload, clock, target_key=key)
+    session.add(row)
+    return row
 
 
 def ephemeral(

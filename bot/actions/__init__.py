@@ -1,0 +1,6 @@
+"""Guarded repair actions: catalog, policies, guard chain, the flow through Slack, exactly-once
+execution, tracking, post-check and audit (design.md §4, docs/actions.md).
+
+This package's `__init__` imports nothing on purpose: `bot.config` imports
+`bot.actions.policy`, and a heavier import here would make that a cycle.
+"""

@@ -1,0 +1,205 @@
+"""The action catalog: every action the bot can run, its typed parameters and risk tier.
+
+The catalog is the first guard's source of truth: a parameter it does not list is refused
+before any policy or fleet is consulted, so a typo never becomes "use the default".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from integrations.fleet.models import Action, ParamValue, Risk
+
+RISK_ORDER: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
+# What an action takes away while it runs, for the capacity floor: nothing, the one
+# member it names, or one member at a time (rolling), always a healthy one when it can.
+CapacityLoss = Literal["none", "member", "one"]
+ParamKind = Literal["member", "mode", "datetime"]
+
+# Service and member names: plain words; no glob characters, so a target is exactly one
+# service and never a pattern that could match "everything".
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MODES = ("run", "schedule")
+
+
+class InvalidRequest(ValueError):
+    """The request itself is malformed: shown to the requester as it is."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: ParamKind
+    required: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    # The control plane's action; None for `cancel`, which acts on an operation.
+    fleet_action: Action | None
+    risk: Risk
+    summary: str
+    params: tuple[ParamSpec, ...] = ()
+    capacity_loss: CapacityLoss = "none"
+    # `maintenance run|schedule`: the first word after the action is its `mode`.
+    mode_word: bool = False
+
+    def usage(self) -> str:
+        head = f"{self.name} {'run|schedule ' if self.mode_word else ''}<service>"
+        words = [
+            f"{p.name}=<{p.kind}>" if p.required else f"[{p.name}=<{p.kind}>]"
+            for p in self.params
+            if p.name != "mode"
+        ]
+        return " ".join([head, *words, "[-- reason]"])
+
+    def risk_for(self, params: Mapping[str, ParamValue]) -> Risk:
+        # Scheduling maintenance changes nothing now; running it bounces every member.
+        if self.name == "maintenance" and params.get("mode") == "schedule":
+            return "low"
+        return self.risk
+
+
+_MEMBER = ParamSpec("member", "member", help="one member of the service")
+
+CATALOG: dict[str, ActionSpec] = {
+    spec.name: spec
+    for spec in (
+        ActionSpec(
+            "restart",
+            "restart",
+            "medium",
+            "restart the service (rolling, one member at a time) or one member",
+            (_MEMBER,),
+            capacity_loss="one",
+        ),
+        ActionSpec(
+            "switchover",
+            "switchover",
+            "medium",
+            "planned primary change to a healthy replica (optionally a given candidate)",
+            (ParamSpec("candidate", "member", help="the replica to promote"),),
+            capacity_loss="one",
+        ),
+        ActionSpec(
+            "failover",
+            "failover",
+            "high",
+            "unplanned primary change: fence the primary, promote a replica",
+            capacity_loss="one",
+        ),
+        ActionSpec(
+            "replace",
+            "replace",
+            "medium",
+            "swap a member for a fresh server",
+            (ParamSpec("member", "member", required=True),),
+            capacity_loss="member",
+        ),
+        ActionSpec(
+            "reinit",
+            "reinit",
+            "low",
+            "rebuild a replica from the primary",
+            (ParamSpec("member", "member", required=True),),
+            capacity_loss="member",
+        ),
+        ActionSpec(
+            "maintenance",
+            "maintenance",
+            "medium",
+            "run the pending maintenance now (rolling), or schedule it at=<ISO time>",
+            (
+                ParamSpec("mode", "mode", required=True),
+                ParamSpec("at", "datetime", help="with schedule: when, ISO 8601 with offset"),
+            ),
+            capacity_loss="one",
+            mode_word=True,
+        ),
+        ActionSpec("pause", "pause", "medium", "pause HA automation (maintenance mode)"),
+        ActionSpec("resume", "resume", "low", "resume HA automation"),
+        ActionSpec(
+            "rotate-credentials",
+            "rotate-credentials",
+            "medium",
+            "issue new service credentials and revoke the old ones",
+        ),
+        ActionSpec("cancel", None, "low", "cancel a pending request or a running operation"),
+    )
+}
+ACTION_NAMES: tuple[str, ...] = tuple(CATALOG)
+FLEET_ACTIONS: tuple[str, ...] = tuple(n for n, s in CATALOG.items() if s.fleet_action)
+
+
+def check_target(target: str) -> str:
+    """One service, named exactly: empty, wildcard and pattern targets are errors."""
+    if not target.strip():
+        raise InvalidRequest("the target is empty; name exactly one service")
+    if any(c in target for c in "*?[]{}") or target.lower() in ("all", "any", "everything"):
+        raise InvalidRequest(
+            f"`{target}` is a pattern, not a service; actions run on exactly one named service"
+        )
+    if not NAME.match(target):
+        raise InvalidRequest(f"`{target}` is not a service name")
+    return target
+
+
+def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
+    text = str(raw) if raw is not None else ""
+    if spec.kind == "member":
+        if not NAME.match(text):
+            raise InvalidRequest(f"{spec.name}: `{text}` is not a member name")
+        return text
+    if spec.kind == "mode":
+        if text not in MODES:
+            raise InvalidRequest(f"{spec.name}: must be one of {', '.join(MODES)}")
+        return text
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(f"{spec.name}: `{text}` is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise InvalidRequest(f"{spec.name}: needs a UTC offset, e.g. 2025-01-06T03:00:00+00:00")
+    return when.isoformat()
+
+
+def validate_params(spec: ActionSpec, params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    """The parameters, typed and checked against the catalog; InvalidRequest otherwise."""
+    known = {p.name: p for p in spec.params}
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        accepted = ", ".join(known) or "no parameters"
+        raise InvalidRequest(f"`{spec.name}` takes {accepted}; not {', '.join(unknown)}")
+    missing = [p.name for p in spec.params if p.required and p.name not in params]
+    if missing:
+        raise InvalidRequest(f"`{spec.name}` needs {', '.join(missing)}")
+    typed = {name: _typed(known[name], value) for name, value in sorted(params.items())}
+    if spec.name == "maintenance" and (typed.get("mode") == "schedule") != ("at" in typed):
+        raise InvalidRequest("`maintenance schedule` needs at=<time>; `maintenance run` takes none")
+    return typed
+
+
+def canonical_request(action: str, target: str, params: Mapping[str, ParamValue]) -> str:
+    return json.dumps(
+        {"action": action, "params": dict(params), "target": target},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def params_hash(action: str, target: str, params: Mapping[str, ParamValue]) -> str:
+    """What an approval binds to: the action, its one target and its exact parameters."""
+    return hashlib.sha256(canonical_request(action, target, params).encode()).hexdigest()
+
+
+def at_least(a: Risk, b: Risk) -> Risk:
+    return a if RISK_ORDER[a] >= RISK_ORDER[b] else b

@@ -1,0 +1,154 @@
+"""Approve and Deny on the approval card: who may click, what a click records, and when
+the request moves on.
+
+An approval is a row bound to the parameters hash the approver saw; the approval guard
+counts only rows whose hash matches the request now, from people other than the
+requester, who hold an approver role, before the deadline. One person, one decision
+(UNIQUE): a second click changes nothing. One deny vetoes: the request is `denied`, and
+the execution claim itself refuses a request with a deny row, so a deny that lands while
+the last approval is being processed still wins or is told it came too late.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import messages as m
+from bot.actions import notify, render
+from bot.actions.chain import ChainResult, GuardContext, Person, evaluate
+from bot.actions.flow import advance
+from bot.actions.guards import Approver
+from bot.actions.journal import audit_ready, chain_params, record
+from bot.actions.models import ActionApproval, ActionRequest
+from bot.actions.store import get_request, load_facts, release_lock, transition, view_of
+from bot.audit import vocabulary as v
+from bot.outbox import Message
+from bot.runtime import Runtime
+
+
+async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> ChainResult:
+    """The Approver guard alone: who clicked may decide (before anything is recorded)."""
+    view = view_of(row)
+    async with rt.sessions() as session:
+        facts = await load_facts(
+            session, view, rt.config.policies, rt.clock(), audit_ready=audit_ready(rt)
+        )
+    ctx = GuardContext("approve", view, rt.config.policies, rt.config.roles, facts, clicker)
+    return evaluate((Approver(),), ctx)
+
+
+async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: ChainResult) -> Message:
+    reason = result.reason()
+    async with rt.sessions() as session, session.begin():
+        await record(
+            session,
+            rt,
+            actor=clicker,
+            action=v.GUARD_DECIDED,
+            row=row,
+            outcome=v.DENIED,
+            extra=chain_params("approve", result),
+        )
+    return Message(text=m.decision_refused(reason))
+
+
+async def _expire(rt: Runtime, row: ActionRequest, clicker: Person) -> Message:
+    async with rt.sessions() as session, session.begin():
+        if await transition(
+            session, row.id, ("confirmed",), "expired", rt.clock(), detail=m.ACTION_APPROVAL_EXPIRED
+        ):
+            released = await release_lock(session, row.target, row.id)
+            await record(
+                session,
+                rt,
+                actor=clicker,
+                action=v.APPROVAL_DECIDED,
+                row=row,
+                outcome=v.EXPIRED,
+                extra={"lock_released": released},
+            )
+            row.state = "expired"
+            await notify.update_card(session, rt, row, render.card(row, m.ACTION_APPROVAL_EXPIRED))
+    rt.wake_outbox()
+    return Message(text=m.decision_refused(m.ACTION_APPROVAL_EXPIRED))
+
+
+async def _open_request(rt: Runtime, request_id: str, clicker: Person) -> ActionRequest | Message:
+    async with rt.sessions() as session:
+        row = await get_request(session, request_id)
+    if row is None:
+        return Message(text=m.STALE_BUTTON)
+    if row.state != "confirmed":
+        return Message(text=m.action_already(row.id, row.state))
+    refusal = await _clicker_check(rt, row, clicker)
+    if refusal.denial is not None:
+        return await _refuse(rt, row, clicker, refusal)
+    if row.expires_at is not None and rt.clock() >= row.expires_at:
+        return await _expire(rt, row, clicker)
+    return row
+
+
+async def _record_decision(rt: Runtime, row: ActionRequest, clicker: Person, decision: str) -> bool:
+    """The decision row and its audit row, together; False when this person already decided."""
+    try:
+        async with rt.sessions() as session, session.begin():
+            session.add(
+                ActionApproval(
+                    request_id=row.id,
+                    approver_id=clicker.id,
+                    approver_name=clicker.name,
+                    decision=decision,
+                    params_hash=row.params_hash,
+                    at=rt.clock(),
+                )
+            )
+            await session.flush()
+            await record(
+                session,
+                rt,
+                actor=clicker,
+                action=v.APPROVAL_DECIDED,
+                row=row,
+                outcome=v.APPROVED if decision == "approve" else v.REJECTED,
+                extra={"params_hash": row.params_hash, "requester": row.requester_id},
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def approve(rt: Runtime, request_id: str, clicker: Person) -> Message:
+    opened = await _open_request(rt, request_id, clicker)
+    if isinstance(opened, Message):
+        return opened
+    if not await _record_decision(rt, opened, clicker, "approve"):
+        return Message(text=m.ALREADY_DECIDED)
+    # The whole chain again, as the approver: fresh plan, lock, freeze, the approvals.
+    return await advance(rt, request_id, "approve", clicker)
+
+
+async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
+    opened = await _open_request(rt, request_id, clicker)
+    if isinstance(opened, Message):
+        return opened
+    row = opened
+    if not await _record_decision(rt, row, clicker, "deny"):
+        return Message(text=m.ALREADY_DECIDED)
+    reason = m.action_vetoed(clicker.id)
+    async with rt.sessions() as session, session.begin():
+        won = await transition(
+            session, row.id, ("confirmed", "approved"), "denied", rt.clock(), detail=reason
+        )
+        if won:
+            await release_lock(session, row.target, row.id)
+            row.state = "denied"
+            await notify.update_card(
+                session, rt, row, render.card(row, m.card_denied(clicker.id, reason))
+            )
+    rt.wake_outbox()
+    if not won:
+        async with rt.sessions() as session:
+            late = await get_request(session, row.id)
+        state, op = (late.state, late.operation_id) if late else ("gone", None)
+        return Message(text=m.deny_too_late(state, op))
+    return Message(text=m.you_denied(row.action, row.target))

@@ -1,0 +1,199 @@
+"""Execution, exactly once: the claim, the one fleet call, and what its answer means.
+
+The claim is a conditional UPDATE `approved → executing` that also requires that no one
+has denied the request; its row count decides which replica, click or retry runs the
+action. Only the winner calls the fleet, with the request's idempotency key, so even a
+fleet that saw the call twice would start one operation.
+
+What the answer means:
+- accepted: the operation is tracked (`bot.actions.tracking`) to its end;
+- refused (4xx), no backend, or a connection that was never made: nothing started, so
+  the request is `failed` and the lock released;
+- timeout, 5xx, a malformed answer, anything else: the call may have started work, so
+  the request is `unknown`, the lock is left to expire (it still protects the target)
+  and reconciliation looks the operation up on the fleet; it is never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import messages as m
+from bot.actions import notify, render
+from bot.actions.catalog import CATALOG
+from bot.actions.chain import Person
+from bot.actions.journal import record
+from bot.actions.models import ActionApproval, ActionRequest
+from bot.actions.port import NoActionBackend, action_backend
+from bot.actions.store import get_request, release_lock, renew_lock, transition
+from bot.audit import vocabulary as v
+from bot.outbox import Message
+from bot.runtime import Runtime
+from integrations.fleet.errors import FleetRequestRejected, FleetUnavailable
+from integrations.fleet.models import Operation
+
+log = logging.getLogger(__name__)
+
+
+def never_sent(exc: Exception) -> bool:
+    """True when the fleet cannot have seen the call: refused, or no connection at all."""
+    if isinstance(exc, FleetRequestRejected | NoActionBackend):
+        return True
+    # HttpFleet names the transport error; a refused connection never carried the POST.
+    return isinstance(exc, FleetUnavailable) and "(ConnectError)" in str(exc)
+
+
+def _requester(row: ActionRequest) -> Person:
+    return Person(row.requester_id, row.requester_name)
+
+
+async def approvers_of(session: AsyncSession, request_id: str) -> list[str]:
+    found = await session.scalars(
+        select(ActionApproval.approver_id).where(
+            ActionApproval.request_id == request_id, ActionApproval.decision == "approve"
+        )
+    )
+    return list(found)
+
+
+async def execute(rt: Runtime, request_id: str) -> Message:
+    now = rt.clock()
+    vetoed = exists().where(
+        ActionApproval.request_id == ActionRequest.id, ActionApproval.decision == "deny"
+    )
+    async with rt.sessions() as session, session.begin():
+        won = await transition(
+            session,
+            request_id,
+            ("approved",),
+            "executing",
+            now,
+            where=[~vetoed],
+            claimed_at=now,
+            claimed_by=rt.scheduler.owner,
+        )
+        row = await get_request(session, request_id)
+        assert row is not None
+        if not won:
+            return Message(text=m.action_already(row.id, row.state))
+        ttl = timedelta(minutes=rt.config.policies.lock_ttl_minutes)
+        await renew_lock(session, row.target, row.id, now + ttl)
+        approvers = await approvers_of(session, row.id)
+        await record(
+            session,
+            rt,
+            actor=_requester(row),
+            action=v.OPERATION_REQUESTED,
+            row=row,
+            outcome=v.ACCEPTED,
+            extra={"approved_by": approvers},
+        )
+        status = m.card_running(row.requester_id, approvers)
+        if row.card_posted:
+            await notify.update_card(session, rt, row, render.card(row, status))
+        else:
+            row.card_posted = True
+            await notify.post_card(session, rt, row, render.card(row, status))
+        await notify.in_thread(
+            session, rt, row, Message(text=m.STARTING), key=notify.progress_key(row.id)
+        )
+    rt.wake_outbox()
+    return await _start(rt, row)
+
+
+async def _start(rt: Runtime, row: ActionRequest) -> Message:
+    spec = CATALOG[row.action]
+    assert spec.fleet_action is not None
+    try:
+        backend = action_backend(rt.fleet, row.target)
+        op = await backend.start_operation(
+            row.target,
+            spec.fleet_action,
+            json.loads(row.params),
+            actor=row.requester_id,
+            idempotency_key=row.idempotency_key,
+        )
+    except Exception as exc:  # every failure is an answer in the thread, never a crash
+        if never_sent(exc):
+            return await _not_started(rt, row, str(exc))
+        log.warning("start of request %s has no clear outcome: %s", row.id, exc)
+        return await _unknown(rt, row, str(exc) or type(exc).__name__)
+    return await started(rt, row, op)
+
+
+async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session, row.id, ("executing", "unknown"), "executing", rt.clock(), operation_id=op.id
+        ):
+            return Message(text=m.action_already(row.id, row.state))
+        audit = await record(
+            session,
+            rt,
+            actor=_requester(row),
+            action=v.OPERATION_STARTED,
+            row=row,
+            outcome=v.ACCEPTED,
+            ref=op.id,
+            extra={"request": row.id, "operation": op.id, "actor": op.actor},
+        )
+        await notify.update_progress(session, rt, row, render.progress(row, op))
+    rt.wake_outbox()
+    return Message(text=m.operation_started(op.id, row.action, row.target, audit.seq))
+
+
+async def _not_started(rt: Runtime, row: ActionRequest, reason: str) -> Message:
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session,
+            row.id,
+            ("executing",),
+            "failed",
+            rt.clock(),
+            detail=reason,
+            finished_at=rt.clock(),
+        ):
+            return Message(text=m.action_already(row.id, row.state))
+        released = await release_lock(session, row.target, row.id)
+        audit = await record(
+            session,
+            rt,
+            actor=_requester(row),
+            action=v.OPERATION_STARTED,
+            row=row,
+            outcome=v.FAILED,
+            extra={"error": reason, "lock_released": released},
+        )
+        text = m.start_failed(row.action, row.target, reason)
+        await notify.update_progress(session, rt, row, render.result(text, [], [audit.seq]))
+        row.state = "failed"
+        await notify.update_card(session, rt, row, render.card(row, text))
+    rt.wake_outbox()
+    return Message(text=text)
+
+
+async def _unknown(rt: Runtime, row: ActionRequest, reason: str) -> Message:
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session, row.id, ("executing",), "unknown", rt.clock(), detail=reason
+        ):
+            return Message(text=m.action_already(row.id, row.state))
+        lock_until = rt.clock() + timedelta(minutes=rt.config.policies.lock_ttl_minutes)
+        audit = await record(
+            session,
+            rt,
+            actor=_requester(row),
+            action=v.OPERATION_STARTED,
+            row=row,
+            outcome=v.UNKNOWN,
+            extra={"error": reason, "lock_until": lock_until.isoformat()},
+        )
+        text = m.start_unknown(row.action, row.target, reason, lock_until)
+        await notify.update_progress(session, rt, row, render.result(text, [], [audit.seq]))
+    rt.wake_outbox()
+    return Message(text=text)

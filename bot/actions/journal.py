@@ -1,0 +1,77 @@
+"""Audit rows of the action flow: one helper, so every row names the request the same way.
+
+Rows about a request carry `ref` = the request id (operation rows: the fleet's operation
+id, with the request id in params), and params = the request (action, target, exact
+parameters, reason, idempotency key) plus what the step decided. A reviewer can follow
+one request from command to post-check by filtering on either id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions.chain import ChainResult, Person, RequestView
+from bot.actions.models import ActionRequest
+from bot.audit import Actor, AuditKeyMissing, AuditRecord, KeyRing, append
+from bot.runtime import Runtime
+
+
+def audit_ready(rt: Runtime) -> bool:
+    try:
+        KeyRing.from_config(rt.config.audit)
+    except AuditKeyMissing:
+        return False
+    return True
+
+
+def request_params(row: ActionRequest | RequestView) -> dict[str, Any]:
+    if isinstance(row, ActionRequest):
+        import json
+
+        params = json.loads(row.params)
+        reason, key, glass = row.reason, row.idempotency_key, row.break_glass
+    else:
+        params, reason, key, glass = dict(row.params), row.reason, None, row.break_glass
+    out: dict[str, Any] = {"request": row.id, "action": row.action, "params": params}
+    out["reason"] = reason
+    out["break_glass"] = glass
+    if key is not None:
+        out["idempotency_key"] = key
+    return out
+
+
+async def record(
+    session: AsyncSession,
+    rt: Runtime,
+    *,
+    actor: Person,
+    action: str,
+    row: ActionRequest,
+    outcome: str,
+    ref: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    return await append(
+        session,
+        key=KeyRing.from_config(rt.config.audit),
+        actor=Actor.slack(actor.id, actor.name),
+        action=action,
+        target=row.target[:300],
+        params={**request_params(row), **(extra or {})},
+        outcome=outcome,
+        ref=ref or row.id,
+        clock=rt.clock,
+    )
+
+
+def chain_params(stage: str, result: ChainResult, **more: Any) -> dict[str, Any]:
+    """Every guard's answer, in order: `[guard, allow|deny|needs_*, why]`."""
+    return {
+        "stage": stage,
+        "guards": [d.as_audit() for d in result.decisions],
+        "decided_by": result.denial.guard if result.denial else None,
+        **more,
+    }

@@ -1,0 +1,80 @@
+"""Where the flow's Slack messages go, through the outbox, inside the caller's transaction.
+
+A request has one public *card* in the channel (the approval card, or the announcement
+when no approval is needed), keyed `act:<id>:card`; progress and result go in its thread.
+A request made inside an incident thread posts its card and everything after into that
+thread instead (Slack threads are one level deep).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot.actions.models import ActionRequest
+from bot.db.models import PostedMessage
+from bot.outbox import Message
+from bot.runtime import Runtime
+
+
+def card_key(request_id: str) -> str:
+    return f"act:{request_id}:card"
+
+
+def progress_key(request_id: str) -> str:
+    return f"act:{request_id}:progress"
+
+
+async def _origin_thread(session: AsyncSession, row: ActionRequest) -> str | None:
+    """A thread key for the incident thread the request came from, when it did."""
+    if not row.thread_ts:
+        return None
+    key = f"slack-thread:{row.channel_id}:{row.thread_ts}"
+    # The outbox threads replies by message key; an existing thread gets an alias key.
+    await session.merge(PostedMessage(key=key, channel=row.channel_id, ts=row.thread_ts))
+    return key
+
+
+async def post_card(session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message) -> None:
+    thread = await _origin_thread(session, row)
+    outbox.post(
+        session,
+        channel=row.channel_id,
+        message=msg,
+        key=card_key(row.id),
+        thread_key=thread,
+        clock=rt.clock,
+    )
+
+
+async def update_card(session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message) -> None:
+    await outbox.update(
+        session, channel=row.channel_id, key=card_key(row.id), message=msg, clock=rt.clock
+    )
+
+
+async def in_thread(
+    session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message, *, key: str | None = None
+) -> None:
+    """A reply in the request's thread (its card's, or the incident thread it came from)."""
+    thread = await _origin_thread(session, row) or card_key(row.id)
+    outbox.post(
+        session, channel=row.channel_id, message=msg, key=key, thread_key=thread, clock=rt.clock
+    )
+
+
+async def update_progress(
+    session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message
+) -> None:
+    await outbox.update(
+        session, channel=row.channel_id, key=progress_key(row.id), message=msg, clock=rt.clock
+    )
+
+
+def announce(session: AsyncSession, rt: Runtime, channel: str, msg: Message) -> None:
+    outbox.post(session, channel=channel, message=msg, clock=rt.clock)
+
+
+def tell(session: AsyncSession, rt: Runtime, channel: str, user: str, msg: Message) -> None:
+    """Only `user` sees it (a refusal, a reminder), in the channel where they acted."""
+    outbox.ephemeral(session, channel=channel, user=user, message=msg, clock=rt.clock)

@@ -1,0 +1,166 @@
+"""Reconciliation: what became of a request whose start has no clear answer.
+
+A request is reconciled when it is `unknown` (the start call timed out or failed oddly),
+or `executing` without an operation id for longer than `reconcile_after_seconds` (the
+replica crashed between its claim and recording the answer). Either way the fleet is
+*asked*, never told again:
+
+- an operation on the target with the same action, parameters and actor, created after
+  the claim and tracked by no other request, is adopted and tracked;
+- when the fleet answers and has none after the grace period, nothing ran: `failed`,
+  and the lock is released;
+- when the fleet does not answer, the request stays (or becomes) `unknown` and its lock
+  is left to expire; the next tracking pass asks again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot import messages as m
+from bot.actions import notify, render
+from bot.actions.catalog import CATALOG
+from bot.actions.chain import Person
+from bot.actions.journal import record
+from bot.actions.models import ActionRequest
+from bot.actions.port import action_backend
+from bot.actions.store import release_lock, transition
+from bot.audit import vocabulary as v
+from bot.outbox import Message
+from bot.runtime import Runtime
+from integrations.fleet.errors import FleetError
+from integrations.fleet.models import Operation
+
+log = logging.getLogger(__name__)
+# The fleet's clock and ours may disagree a little; an operation this much older than
+# the claim still counts as the claim's.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _ours(row: ActionRequest, op: Operation) -> bool:
+    spec = CATALOG[row.action]
+    return (
+        op.action == spec.fleet_action
+        and op.params == json.loads(row.params)
+        and op.actor == row.requester_id
+        and row.claimed_at is not None
+        and op.created_at >= row.claimed_at - CLOCK_SKEW
+    )
+
+
+async def _taken(rt: Runtime, row: ActionRequest, ops: list[Operation]) -> set[str]:
+    ids = [op.id for op in ops]
+    if not ids:
+        return set()
+    async with rt.sessions() as session:
+        found = await session.scalars(
+            select(ActionRequest.operation_id).where(
+                ActionRequest.operation_id.in_(ids), ActionRequest.id != row.id
+            )
+        )
+        return {i for i in found if i}
+
+
+async def reconcile(rt: Runtime, row: ActionRequest) -> None:
+    now = rt.clock()
+    grace = timedelta(seconds=rt.config.policies.reconcile_after_seconds)
+    overdue = row.claimed_at is None or row.claimed_at <= now - grace
+    if row.state == "executing" and row.operation_id is None and not overdue:
+        return  # a replica is between its claim and the fleet's answer; leave it be
+    requester = Person(row.requester_id, row.requester_name)
+    try:
+        ops = await action_backend(rt.fleet, row.target).list_operations(service=row.target)
+    except FleetError as exc:
+        log.warning("cannot reconcile request %s: %s", row.id, exc)
+        await _still_unknown(rt, row, requester, str(exc))
+        return
+    taken = await _taken(rt, row, ops)
+    mine = sorted(
+        (op for op in ops if _ours(row, op) and op.id not in taken), key=lambda o: o.created_at
+    )
+    if mine:
+        await _adopt(rt, row, requester, mine[0])
+    elif overdue:
+        await _never_ran(rt, row, requester)
+
+
+async def _adopt(rt: Runtime, row: ActionRequest, requester: Person, op: Operation) -> None:
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session,
+            row.id,
+            ("executing", "unknown"),
+            "executing",
+            rt.clock(),
+            operation_id=op.id,
+            detail=None,
+        ):
+            return
+        audit = await record(
+            session,
+            rt,
+            actor=requester,
+            action=v.OPERATION_RECONCILED,
+            row=row,
+            outcome=v.ACCEPTED,
+            ref=op.id,
+            extra={"request": row.id, "operation": op.id, "was": row.state},
+        )
+        await notify.in_thread(session, rt, row, Message(text=m.reconciled_found(op.id, audit.seq)))
+    rt.wake_outbox()
+
+
+async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None:
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session,
+            row.id,
+            ("executing", "unknown"),
+            "failed",
+            rt.clock(),
+            finished_at=rt.clock(),
+            detail=m.RECONCILED_MISSING,
+        ):
+            return
+        released = await release_lock(session, row.target, row.id)
+        audit = await record(
+            session,
+            rt,
+            actor=requester,
+            action=v.OPERATION_RECONCILED,
+            row=row,
+            outcome=v.FAILED,
+            extra={"was": row.state, "lock_released": released},
+        )
+        text = m.reconciled_missing(audit.seq)
+        await notify.in_thread(session, rt, row, Message(text=text))
+        row.state = "failed"
+        await notify.update_card(session, rt, row, render.card(row, text))
+    rt.wake_outbox()
+
+
+async def _still_unknown(rt: Runtime, row: ActionRequest, requester: Person, error: str) -> None:
+    if row.state != "executing":
+        return  # already `unknown`: said once in the thread, not again on every pass
+    async with rt.sessions() as session, session.begin():
+        if not await transition(
+            session, row.id, ("executing",), "unknown", rt.clock(), detail=error
+        ):
+            return
+        audit = await record(
+            session,
+            rt,
+            actor=requester,
+            action=v.OPERATION_RECONCILED,
+            row=row,
+            outcome=v.UNKNOWN,
+            extra={"error": error},
+        )
+        await notify.in_thread(
+            session, rt, row, Message(text=m.reconcile_unknown(error, audit.seq))
+        )
+    rt.wake_outbox()

@@ -1,0 +1,221 @@
+"""After ingest commits: the fleet's view of each new incident's service, then the root
+edited in place to show it. Kept off the webhook path on purpose: a slow or failing
+control plane must never slow page intake down.
+
+`after_ingest` starts the work as a task; the periodic sweep (`refresh_due`) catches
+anything a dead replica left undone, through `fleet_due_at`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.incidents import txn
+from bot.incidents.models import Incident
+from bot.incidents.thread import ThreadWriter
+from bot.runtime import Runtime
+from integrations.fleet.errors import FleetError, ServiceNotFound
+
+log = logging.getLogger(__name__)
+
+FLEET_TIMEOUT_SECONDS = 5.0
+PARALLEL_READS = 8
+ANNOUNCE_SECONDS = 1.0
+ANNOUNCE_CHUNK = 8
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def spawn(work: Coroutine[Any, Any, object], what: str) -> None:
+    async def guarded() -> None:
+        try:
+            await work
+        except Exception:  # background work logs; the sweep retries what is still due
+            log.exception("%s failed", what)
+
+    task = asyncio.get_running_loop().create_task(guarded())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def drain() -> None:
+    """Wait for the follow-up tasks started so far (tests, orderly shutdown)."""
+    while _tasks:
+        await asyncio.gather(*list(_tasks), return_exceptions=True)
+
+
+def after_ingest(
+    rt: Runtime, incident_ids: list[int], *, pagerduty: bool = False, announce: bool = False
+) -> None:
+    if incident_ids:
+        spawn(refresh_fleet_state(rt, incident_ids), "fleet state refresh")
+    if pagerduty:
+        kick_pagerduty(rt)
+    if announce:
+        _announcer.request(rt)
+
+
+def kick_pagerduty(rt: Runtime) -> None:
+    """Send the PagerDuty events a transaction just queued (the sweep retries failures)."""
+    from bot.incidents.escalation import deliver_pagerduty  # escalation imports this module
+
+    spawn(deliver_pagerduty(rt), "PagerDuty delivery")
+
+
+class _SingleFlight:
+    """At most one announcer running per process, and one more queued behind it: a burst
+    of deliveries asks many times, the threads are brought up to date a few times."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.again = False
+
+    def request(self, rt: Runtime) -> None:
+        if self.running:
+            self.again = True
+            return
+        self.running = True
+        spawn(self._run(rt), "announcer")
+
+    async def _run(self, rt: Runtime) -> None:
+        try:
+            while True:
+                self.again = False
+                await announce(rt)
+                if not self.again:
+                    return
+                # Slack takes about one message a second per channel: rendering faster
+                # only competes with ingest for the database.
+                await asyncio.sleep(ANNOUNCE_SECONDS)
+        finally:
+            self.running = False
+
+
+_announcer = _SingleFlight()
+
+
+async def announce(rt: Runtime, limit: int = 500) -> int:
+    """Say what ingest deferred: alert lines as replies, roots and storm roots re-rendered.
+
+    A few incidents per transaction, rows another transaction holds skipped (SKIP LOCKED,
+    taken next run): ingest, which locks the same incidents, never waits long on us. The
+    sweep runs this too, so nothing deferred is left behind by a dead replica.
+    """
+    from bot.incidents.storms import show_stale  # storms imports thread, as we do
+
+    async with rt.sessions() as session:
+        stale = list(
+            await session.scalars(
+                select(Incident.id)
+                .where(Incident.root_stale.is_(True))
+                .order_by(Incident.id)
+                .limit(limit)
+            )
+        )
+    count = 0
+    for start in range(0, len(stale), ANNOUNCE_CHUNK):
+        async with txn.writing(rt) as session:
+            w = ThreadWriter(session, rt)
+            incidents = await session.scalars(
+                select(Incident)
+                .where(
+                    Incident.id.in_(stale[start : start + ANNOUNCE_CHUNK]),
+                    Incident.root_stale.is_(True),
+                )
+                .order_by(Incident.id)
+                .with_for_update(skip_locked=True)
+            )
+            for incident in incidents:
+                await w.flush_unsent(incident)
+                await w.refresh_incident(incident)
+                count += 1
+            await w.finish()
+    async with txn.writing(rt) as session:
+        w = ThreadWriter(session, rt)
+        count += await show_stale(w)
+        await w.finish()
+    rt.wake_outbox()
+    return count
+
+
+async def snapshot(rt: Runtime, service: str) -> dict[str, Any]:
+    """The service as the root shows it: health, primary, replicas with lag."""
+    try:
+        found = await asyncio.wait_for(rt.fleet.get_service(service), FLEET_TIMEOUT_SECONDS)
+    except ServiceNotFound:
+        return {"ok": False, "error": "not a service of the fleet"}
+    except TimeoutError:
+        return {"ok": False, "error": "the fleet API did not answer in time"}
+    except FleetError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+    return {
+        "ok": True,
+        "health": found.health,
+        "paused": found.paused,
+        "region": found.region,
+        "kind": found.kind,
+        "members": [
+            {"name": m.name, "role": m.role, "healthy": m.healthy, "lag": m.lag_bytes}
+            for m in found.members
+        ],
+    }
+
+
+async def refresh_fleet_state(rt: Runtime, incident_ids: list[int]) -> int:
+    """Fetch and show the fleet state of these incidents; returns how many were updated."""
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(Incident.id, Incident.service).where(
+                Incident.id.in_(incident_ids), Incident.service.is_not(None)
+            )
+        )
+        services = {int(i): str(s) for i, s in rows}
+    if not services:
+        return 0
+    limit = asyncio.Semaphore(PARALLEL_READS)
+
+    async def read(name: str) -> tuple[str, dict[str, Any]]:
+        async with limit:
+            return name, await snapshot(rt, name)
+
+    views = dict(await asyncio.gather(*(read(n) for n in set(services.values()))))
+    async with txn.writing(rt) as session:
+        w = ThreadWriter(session, rt)
+        incidents = await session.scalars(
+            select(Incident)
+            .where(Incident.id.in_(list(services)))
+            .order_by(Incident.id)
+            .with_for_update()
+        )
+        count = 0
+        for incident in incidents:
+            view = views[services[incident.id]]
+            incident.fleet_state = json.dumps(view, sort_keys=True)
+            incident.fleet_due_at = None
+            if view.get("ok"):
+                incident.region = incident.region or view.get("region")
+                incident.kind = incident.kind or view.get("kind")
+            await w.refresh_incident(incident)
+            count += 1
+        await w.finish()
+    rt.wake_outbox()
+    return count
+
+
+async def refresh_due(rt: Runtime, limit: int = 50) -> int:
+    """The sweep's part: incidents whose fleet view is due and was not fetched."""
+    async with rt.sessions() as session:
+        ids = list(
+            await session.scalars(
+                select(Incident.id)
+                .where(Incident.fleet_due_at <= rt.clock())
+                .order_by(Incident.fleet_due_at)
+                .limit(limit)
+            )
+        )
+    return await refresh_fleet_state(rt, ids) if ids else 0

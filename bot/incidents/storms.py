@@ -1,0 +1,254 @@
+"""Alert storms: many incidents sharing a label (say `region`) within a short window fold
+into one storm thread with live counters, instead of one thread each.
+
+The first `threshold - 1` incidents of a (channel, label value) within `window_seconds`
+keep their own threads; from the threshold on, new incidents join the storm and get no
+thread of their own. The storm's root is edited in place (edits coalesce in the outbox),
+and a digest reply lists the incidents folded since the last one, at most every
+`digest_seconds`, so the channel stays at Slack's pace however many alerts arrive.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import distinct, func, or_, select, update
+
+from bot import messages
+from bot.incidents.grouping import hash_key
+from bot.incidents.models import Incident, Storm
+from bot.incidents.render import SEVERITY_ICON, StormCounts, storm_root
+from bot.incidents.thread import ThreadWriter
+from bot.outbox import Message
+
+DIGEST_LINES = 15
+
+
+def open_key(channel: str, storm_key: str) -> str:
+    return hash_key(f"{channel}|{storm_key}")
+
+
+def _fold(incident: Incident, storm: Storm, now: datetime) -> None:
+    incident.storm_id = storm.id
+    incident.has_thread = False
+    # The storm escalates as a whole; its incidents do not page one by one.
+    incident.next_escalation_at = None
+    storm.incident_count += 1
+    storm.last_incident_at = now
+
+
+async def fold_into_storms(
+    w: ThreadWriter, drafts: list[Incident], now: datetime
+) -> tuple[set[Storm], set[Storm]]:
+    """Decide, before the drafts are added, which join a storm.
+
+    Returns the storms changed, and of those the ones started here (their root is new)."""
+    config = w.rt.config.storms
+    keyed = [d for d in drafts if d.storm_key] if config.enabled else []
+    started: set[Storm] = set()
+    if not keyed:
+        return set(), started
+    pairs = {(d.channel, d.storm_key or "") for d in keyed}
+    session = w.session
+    active: dict[tuple[str, str], Storm] = {}
+    touched: set[Storm] = set()
+    rows = await session.scalars(
+        select(Storm)
+        .where(Storm.open_key.in_([open_key(c, k) for c, k in pairs]))
+        .order_by(Storm.id)
+        .with_for_update()
+    )
+    for storm in rows:
+        if storm.last_incident_at < now - timedelta(seconds=config.quiet_seconds):
+            close(storm, now)
+            touched.add(storm)
+        else:
+            active[(storm.channel, storm.storm_key)] = storm
+    window_start = now - timedelta(seconds=config.window_seconds)
+    recent = Counter[tuple[str, str]]()
+    counted = await session.execute(
+        select(Incident.channel, Incident.storm_key, func.count())
+        .where(
+            Incident.storm_key.in_([k for _, k in pairs]),
+            Incident.opened_at >= window_start,
+            Incident.storm_id.is_(None),
+        )
+        .group_by(Incident.channel, Incident.storm_key)
+    )
+    for channel, storm_key, count in counted:
+        recent[(str(channel), str(storm_key))] = int(count)
+    for draft in keyed:
+        pair = (draft.channel, draft.storm_key or "")
+        joined = active.get(pair)
+        if joined is None:
+            recent[pair] += 1
+            if recent[pair] < config.threshold:
+                continue
+            joined = await _start(w, draft, recent[pair] - 1, window_start, now)
+            started.add(joined)
+            for earlier in keyed:
+                if earlier is draft:
+                    break
+                if (earlier.channel, earlier.storm_key) == pair and earlier.storm_id is None:
+                    earlier.storm_id = joined.id
+            active[pair] = joined
+        _fold(draft, joined, now)
+        touched.add(joined)
+    return touched, started
+
+
+async def _start(
+    w: ThreadWriter, first: Incident, earlier: int, window_start: datetime, now: datetime
+) -> Storm:
+    storm_key = first.storm_key or ""
+    escalate = first.next_escalation_at
+    storm = Storm(
+        channel=first.channel, storm_key=storm_key, open_key=open_key(first.channel, storm_key),
+        status="active", started_at=now, last_incident_at=now, incident_count=earlier, stale=False,
+        page_count=0, mentions=first.mentions, digest_upto_id=0, next_escalation_at=escalate,
+    )  # fmt: skip
+    w.session.add(storm)
+    await w.session.flush()  # the UNIQUE open_key claim; a concurrent storm makes us retry
+    # Incidents of the window that kept their own threads count in (and are acked by) it.
+    await w.session.execute(
+        update(Incident)
+        .where(
+            Incident.channel == first.channel,
+            Incident.storm_key == storm_key,
+            Incident.opened_at >= window_start,
+            Incident.storm_id.is_(None),
+        )
+        .values(storm_id=storm.id)
+    )
+    linked = await w.session.scalar(
+        select(func.sum(Incident.page_count)).where(Incident.storm_id == storm.id)
+    )
+    storm.page_count = int(linked or 0)
+    return storm
+
+
+def close(storm: Storm, now: datetime) -> None:
+    storm.status = "closed"
+    storm.open_key = None
+    storm.closed_at = now
+
+
+async def counts(w: ThreadWriter, storm: Storm) -> StormCounts:
+    session = w.session
+    by_status = {
+        str(status): int(n)
+        for status, n in await session.execute(
+            select(Incident.status, func.count())
+            .where(Incident.storm_id == storm.id)
+            .group_by(Incident.status)
+        )
+    }
+    services = await session.scalar(
+        select(func.count(distinct(Incident.service))).where(Incident.storm_id == storm.id)
+    )
+    top = await session.execute(
+        select(Incident.title, func.count().label("n"))
+        .where(Incident.storm_id == storm.id)
+        .group_by(Incident.title)
+        .order_by(func.count().desc(), Incident.title)
+        .limit(5)
+    )
+    return StormCounts(by_status, int(services or 0), [(str(t), int(n)) for t, n in top])
+
+
+async def show(w: ThreadWriter, storm: Storm, *, new: bool = False) -> None:
+    """Post the storm's root, or edit it in place with the current counters."""
+    storm.stale = False
+    message = storm_root(storm, await counts(w, storm), now=w.rt.clock(), with_mentions=True)
+    if new:
+        w.post_root(storm, message)
+    else:
+        await w.update_root(storm, message)
+
+
+async def digest(w: ThreadWriter, storm: Storm, now: datetime) -> bool:
+    """A reply listing the incidents folded since the last digest; False when none."""
+    session = w.session
+    newest = await session.scalar(
+        select(func.max(Incident.id)).where(
+            Incident.storm_id == storm.id, Incident.id > storm.digest_upto_id
+        )
+    )
+    if newest is None:
+        return False
+    total = await session.scalar(
+        select(func.count()).where(
+            Incident.storm_id == storm.id,
+            Incident.id > storm.digest_upto_id,
+            Incident.id <= newest,
+        )
+    )
+    shown = await session.scalars(
+        select(Incident)
+        .where(Incident.storm_id == storm.id, Incident.id > storm.digest_upto_id)
+        .order_by(Incident.id)
+        .limit(DIGEST_LINES)
+    )
+    lines = [
+        f"{SEVERITY_ICON.get(i.severity, '')} #{i.id} `{i.title}`"
+        + (f" on `{i.service}`" if i.service else "")
+        for i in shown
+    ]
+    more = int(total or 0) - len(lines)
+    body = "\n".join(lines) + (f"\n… and {more:,} more" if more > 0 else "")
+    title = messages.storm_digest_title(int(total or 0))
+    w.reply_to(storm.channel, storm.root_key, Message(text=f"{title}\n{body}"))
+    storm.digest_upto_id = int(newest)
+    storm.digest_at = now
+    return True
+
+
+async def show_stale(w: ThreadWriter) -> int:
+    """Re-count and edit the roots of the storms ingest marked stale."""
+    stale = list(
+        await w.session.scalars(
+            select(Storm)
+            .where(Storm.stale.is_(True))
+            .order_by(Storm.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for storm in stale:
+        await show(w, storm)
+    return len(stale)
+
+
+async def sweep(w: ThreadWriter, now: datetime) -> int:
+    """Close storms gone quiet and post the digests that are due; returns replies posted."""
+    await show_stale(w)
+    config = w.rt.config.storms
+    quiet = await w.session.scalars(
+        select(Storm)
+        .where(
+            Storm.status == "active",
+            Storm.last_incident_at < now - timedelta(seconds=config.quiet_seconds),
+        )
+        .order_by(Storm.id)
+        .with_for_update(skip_locked=True)
+    )
+    for storm in quiet:
+        close(storm, now)
+        await digest(w, storm, now)
+        await show(w, storm)
+    due = await w.session.scalars(
+        select(Storm)
+        .where(
+            Storm.status == "active",
+            or_(
+                Storm.digest_at.is_(None),
+                Storm.digest_at <= now - timedelta(seconds=config.digest_seconds),
+            ),
+        )
+        .order_by(Storm.id)
+        .with_for_update(skip_locked=True)
+    )
+    posted = 0
+    for storm in due:
+        posted += await digest(w, storm, now)
+    return posted

@@ -1,0 +1,84 @@
+"""Plugging the incidents core into the running bot: the page sink intake calls, the
+@mention group, the buttons, the scheduled sweeps and the handoff's open-incidents part."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions.assess import set_incident_membership
+from bot.incidents import escalation, followup, silences, storms, txn
+from bot.incidents.ingest import ingest
+from bot.incidents.membership import incident_member
+from bot.incidents.models import OPEN_STATES, Incident, PageDelivery
+from bot.incidents.render import headline, who
+from bot.incidents.thread import ThreadWriter
+from bot.runtime import Runtime
+
+# PagerDuty retries a webhook for hours at most; a week of delivery ids is ample.
+DELIVERY_MEMORY = timedelta(days=7)
+HANDOFF_LINES = 8
+
+
+def install(rt: Runtime) -> None:
+    from commands.incident import register_buttons  # commands import the core, not back
+
+    rt.page_sink = ingest
+    rt.registry.mention_group = "incident"
+    register_buttons(rt.interactions)
+    rt.handoff_sections.append(open_incidents_section)
+    # Guarded actions whose policy says `require_incident` ask us who is in one.
+    set_incident_membership(incident_member)
+    schedule(rt)
+
+
+async def sweep_storms(rt: Runtime) -> int:
+    """Storms gone quiet closed, digests due posted, and anything ingest deferred said."""
+    await followup.announce(rt)
+    async with txn.writing(rt) as session:
+        w = ThreadWriter(session, rt)
+        posted = await storms.sweep(w, rt.clock())
+        await w.finish()
+    rt.wake_outbox()
+    return posted
+
+
+async def forget_deliveries(rt: Runtime) -> None:
+    async with txn.writing(rt) as session:
+        await session.execute(
+            delete(PageDelivery).where(PageDelivery.received_at < rt.clock() - DELIVERY_MEMORY)
+        )
+
+
+def schedule(rt: Runtime) -> None:
+    every = rt.scheduler.every
+    every("incidents-escalation", 30, lambda: escalation.escalate_due(rt))
+    every("incidents-silences", 30, lambda: silences.expire_due(rt))
+    every("incidents-storms", 5, lambda: sweep_storms(rt))
+    every("incidents-fleet-state", 20, lambda: followup.refresh_due(rt))
+    every("incidents-pagerduty", 60, lambda: escalation.deliver_pagerduty(rt))
+    every("incidents-forget-deliveries", 3600, lambda: forget_deliveries(rt))
+
+
+async def open_incidents_section(
+    session: AsyncSession, at: datetime
+) -> tuple[str, list[str]] | None:
+    """For the on-call handoff: what is still open when the shift changes."""
+    count = await session.scalar(select(func.count()).where(Incident.status.in_(OPEN_STATES)))
+    if not count:
+        return None
+    rows = await session.scalars(
+        select(Incident)
+        .where(Incident.status.in_(OPEN_STATES))
+        .order_by(Incident.id.desc())
+        .limit(HANDOFF_LINES)
+    )
+    lines = [
+        f"#{i.id} {headline(i)}" + (f" · {who(i.acknowledged_by)}" if i.acknowledged_by else "")
+        for i in rows
+    ]
+    if count > len(lines):
+        lines.append(f"… and {count - len(lines)} more")
+    return f"Open incidents ({count})", lines

@@ -1,0 +1,176 @@
+"""`POST /hooks/<source>`: webhook deliveries in, pages stored, 2xx out.
+
+Every endpoint does the same steps in the same order, and each step has one answer:
+
+    source configured and enabled?           no  → 404
+    body within the size limit?              no  → 413   (before anything parses it)
+    credentials of that source?              no  → 401
+    payload parses into a whole batch?       no  → 400 (not JSON) / 422 (wrong shape)
+    page sink wired?                         no  → 503   (the sender retries later)
+    sink stores the batch (durably)?         no  → 503
+                                             yes → 200 {"accepted": n, "new": k}
+
+Input never produces a 500: a sender's mistake is a 4xx with the reason as JSON, and our
+own trouble (storage down) is a 503, which Alertmanager and PagerDuty both retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.intake.auth import authorized, pagerduty_authorized
+from bot.intake.config import IntakeConfig
+from integrations import alertmanager, generic, grafana, pagerduty
+from integrations.pages import PageBatch
+from integrations.webhooks import InvalidPayload, bounded_key
+
+if TYPE_CHECKING:
+    from bot.server import Bot
+
+log = logging.getLogger(__name__)
+
+# The answer's "error" codes; tests and senders' logs can rely on them.
+NOT_CONFIGURED = "not_configured"
+TOO_LARGE = "body_too_large"
+UNAUTHORIZED = "unauthorized"
+INVALID = "invalid_payload"
+# A parser raised something other than InvalidPayload: a bug of ours, answered 400 so
+# the sender is not told to retry forever, and logged with its traceback.
+UNREADABLE = "unreadable_payload"
+NOT_WIRED = "intake_not_wired"
+STORAGE = "storage_unavailable"
+
+Check = Callable[[Headers, bytes, float], bool]
+Parse = Callable[[bytes, Headers], PageBatch]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    check: Check
+    parse: Parse
+
+
+def _error(status: int, code: str, reason: str) -> Response:
+    return JSONResponse({"error": code, "reason": reason}, status_code=status)
+
+
+def _alertmanager(config: IntakeConfig, _: Request) -> Source | None:
+    cfg = config.alertmanager
+    if cfg is None or not cfg.enabled:
+        return None
+    return Source(
+        "alertmanager",
+        lambda headers, body, now: authorized(headers, body, cfg.auth, now),
+        lambda body, _headers: alertmanager.parse_webhook(body),
+    )
+
+
+def _pagerduty_parse(body: bytes, headers: Headers) -> PageBatch:
+    # X-Webhook-Id is the same on every attempt of one delivery: the sink's replay key.
+    raw = headers.get("x-webhook-id", "").strip()
+    return pagerduty.parse_webhook(body, delivery_id=bounded_key(raw) if raw else None)
+
+
+def _pagerduty(config: IntakeConfig, _: Request) -> Source | None:
+    cfg = config.pagerduty
+    if cfg is None or not cfg.enabled:
+        return None
+    secrets = [s.get_secret_value() for s in cfg.secrets]
+    return Source(
+        "pagerduty",
+        lambda headers, body, _now: pagerduty_authorized(headers, body, secrets),
+        _pagerduty_parse,
+    )
+
+
+def _grafana(config: IntakeConfig, _: Request) -> Source | None:
+    cfg = config.grafana
+    if cfg is None or not cfg.enabled:
+        return None
+    return Source(
+        "grafana",
+        lambda headers, body, now: authorized(headers, body, cfg.auth, now),
+        lambda body, _headers: grafana.parse_webhook(body),
+    )
+
+
+def _generic(config: IntakeConfig, request: Request) -> Source | None:
+    name = str(request.path_params.get("name", ""))
+    cfg = config.generic.get(name)
+    if cfg is None or not cfg.enabled:
+        return None
+    return Source(
+        generic.source_name(name),
+        lambda headers, body, now: authorized(headers, body, cfg.auth, now),
+        lambda body, _headers: generic.parse_document(body, name=name, mapping=cfg.mapping),
+    )
+
+
+Resolve = Callable[[IntakeConfig, Request], Source | None]
+
+
+def _endpoint(bot: Bot, resolve: Resolve) -> Callable[[Request], Awaitable[Response]]:
+    from bot.asgi import BodyTooLarge, read_limited_body  # bot.asgi imports this module
+
+    async def hook(request: Request) -> Response:
+        rt = bot.runtime
+        config = rt.config.intake
+        source = resolve(config, request)
+        if source is None:
+            return _error(404, NOT_CONFIGURED, "this intake source is not configured")
+        limit = config.max_body_bytes or rt.config.server.max_body_bytes
+        try:
+            body = await read_limited_body(request, limit)
+        except BodyTooLarge:
+            return _error(413, TOO_LARGE, f"the body is larger than {limit} bytes")
+        except ClientDisconnect:
+            return _error(400, INVALID, "the client went away mid-body")
+        if not source.check(request.headers, body, time.time()):
+            log.info("refused %s delivery: bad or missing credentials", source.name)
+            return _error(401, UNAUTHORIZED, "missing or invalid credentials")
+        try:
+            batch = source.parse(body, request.headers)
+        except InvalidPayload as exc:
+            log.info("refused %s delivery (%d): %s", source.name, exc.status, exc.reason)
+            return _error(exc.status, INVALID, exc.reason)
+        except Exception:
+            log.exception("the %s parser failed on a delivery", source.name)
+            return _error(400, UNREADABLE, "the payload could not be read")
+        return await _store(bot, source, batch)
+
+    return hook
+
+
+async def _store(bot: Bot, source: Source, batch: PageBatch) -> Response:
+    rt = bot.runtime
+    sink = rt.page_sink
+    if sink is None:
+        return _error(503, NOT_WIRED, "intake not wired: no page sink in this runtime")
+    if not batch.pages:
+        return JSONResponse({"accepted": 0, "new": 0})
+    try:
+        new = await sink(rt, batch)
+    except Exception:
+        # Storage trouble is ours, not the sender's: 503 so it retries the whole delivery.
+        log.exception("storing a %s delivery of %d pages failed", source.name, len(batch.pages))
+        return _error(503, STORAGE, "the pages could not be stored; retry later")
+    return JSONResponse({"accepted": len(batch.pages), "new": new})
+
+
+def intake_routes(bot: Bot) -> list[Route]:
+    return [
+        Route("/hooks/alertmanager", _endpoint(bot, _alertmanager), methods=["POST"]),
+        Route("/hooks/pagerduty", _endpoint(bot, _pagerduty), methods=["POST"]),
+        Route("/hooks/grafana", _endpoint(bot, _grafana), methods=["POST"]),
+        Route("/hooks/generic/{name}", _endpoint(bot, _generic), methods=["POST"]),
+    ]

@@ -1,0 +1,156 @@
+"""`/audit`: the latest entries of the audit log, and a check of its chain."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+from bot import blocks, messages
+from bot.audit import Actor, AuditKeyMissing, KeyRing, append, read_checkpoints, verify
+from bot.audit import vocabulary as v
+from bot.audit.models import AuditEntry
+from bot.audit.query import MAX_PAGE, RecentQuery, recent_entries
+from bot.config import Config
+from bot.outbox import Message
+from bot.registry import CommandError, CommandRegistry, Invocation
+from bot.runtime import Runtime
+
+AUDITOR_ROLE = "auditor"
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_BEFORE = re.compile(r"^before:(\d+)$")
+RECENT_USAGE = f"recent [@user|target] [N 1-{MAX_PAGE}]"
+
+
+def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None]:
+    """The query, and the filter as the user wrote it (for titles and the next page)."""
+    actor = actor_name = target = shown = None
+    limit, before = 10, None
+    for word in args:
+        mention, paged = _MENTION.match(word), _BEFORE.match(word)
+        if word.isdigit():
+            limit = int(word)
+            if not 1 <= limit <= MAX_PAGE:
+                raise CommandError(messages.usage(command, RECENT_USAGE))
+        elif paged:
+            before = int(paged.group(1))
+        elif shown is not None:
+            raise CommandError(messages.usage(command, RECENT_USAGE))
+        elif mention:
+            actor, shown = mention.group(1), word
+        elif word.startswith("@") and len(word) > 1:
+            actor_name, shown = word[1:], word
+        elif _USER_ID.match(word) or word.startswith(("cli:", "watchkeeper:")):
+            actor, shown = word, word
+        else:
+            target, shown = word, word
+    query = RecentQuery(
+        actor=actor, actor_name=actor_name, target=target, limit=limit, before=before
+    )
+    return query, shown
+
+
+def _who(entry: AuditEntry) -> str:
+    return f"<@{entry.actor}>" if _USER_ID.match(entry.actor) else f"`{entry.actor}`"
+
+
+def _line(entry: AuditEntry) -> str:
+    when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    line = f"`#{entry.seq}` {when} · {_who(entry)} · *{entry.action}* `{entry.target}`"
+    line += f" → {entry.outcome}"
+    if entry.ref:
+        line += f" · ref `{entry.ref}`"
+    if entry.params not in ("{}", ""):
+        line += f"\n      `{blocks.clip(entry.params, 160)}`"
+    return line
+
+
+def _sections(lines: list[str]) -> list[blocks.Block]:
+    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
+    out: list[blocks.Block] = []
+    chunk = ""
+    for line in lines:
+        if chunk and len(chunk) + len(line) + 1 > blocks.SECTION_LIMIT:
+            out.append(blocks.section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        out.append(blocks.section(chunk))
+    return out
+
+
+async def recent(inv: Invocation, rt: Runtime) -> Message:
+    command = rt.command_name("audit")
+    query, shown = parse_recent(inv.args, command)
+    async with rt.sessions() as session:
+        page = await recent_entries(session, query)
+    if not page.entries:
+        return Message(text=messages.audit_recent_empty(shown))
+    title = messages.audit_recent_title(shown)
+    body = [blocks.header(title), *_sections([_line(e) for e in page.entries])]
+    if page.older is not None:
+        words = [w for w in (shown, str(query.limit), f"before:{page.older}") if w]
+        older = f"{command} recent {' '.join(words)}"
+        body.append(blocks.context(messages.audit_recent_older(older)))
+    return Message(text=title, blocks=body)
+
+
+def is_auditor(config: Config, user_id: str) -> bool:
+    # Only users named in the role count; membership through a user group needs a Slack
+    # lookup, and until one is wired the default is to deny.
+    binding = config.roles.get(AUDITOR_ROLE)
+    return binding is not None and user_id in binding.users
+
+
+async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
+    command = rt.command_name("audit")
+    if inv.args:
+        raise CommandError(messages.usage(command, "verify"))
+    if not is_auditor(rt.config, inv.user_id):
+        return Message(text=messages.audit_verify_denied(command))
+    try:
+        keys = KeyRing.from_config(rt.config.audit)
+    except AuditKeyMissing:
+        return Message(text=messages.audit_key_missing())
+    path = rt.config.audit.checkpoint_file
+    checkpoints = read_checkpoints(path) if path is not None and path.exists() else []
+    async with rt.engine.connect() as conn:
+        report = await verify(conn, keys, checkpoints=checkpoints)
+    async with rt.sessions() as session, session.begin():
+        await append(
+            session,
+            key=keys,
+            actor=Actor.slack(inv.user_id, inv.caller.user_name),
+            action=v.AUDIT_VERIFIED,
+            target="audit_log",
+            params={
+                "rows_checked": report.rows_checked,
+                "checkpoints_checked": report.checkpoints_checked,
+                "problem": None if report.problem is None else str(report.problem),
+            },
+            outcome=v.INTACT if report.ok else v.BROKEN,
+            clock=rt.clock,
+        )
+    if report.problem is None:
+        text = messages.audit_verify_intact(
+            report.rows_checked, report.rows_per_second, report.checkpoints_checked
+        )
+    else:
+        text = messages.audit_verify_broken(report.rows_checked, str(report.problem))
+    return Message(text=text)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.group("audit", "who ran what: the tamper-evident audit log")
+    registry.add(
+        "audit",
+        "recent",
+        usage=RECENT_USAGE,
+        summary="the latest audit entries, by a person or about a target; only you see them",
+    )(recent)
+    registry.add(
+        "audit",
+        "verify",
+        usage="verify",
+        summary="recompute the audit chain and name the first bad row (auditors only)",
+    )(verify_chain)

@@ -1,0 +1,202 @@
+"""`/fleet <action> <service> [key=value ...] [--break-glass] [-- reason]`, the lists
+`/fleet ops` and `/fleet locks`, `/fleet cancel`, and the buttons of the action cards.
+
+Parsing only: what is allowed, and what runs, is decided in `bot.actions`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from bot import messages as m
+from bot.actions import decide, flow, render
+from bot.actions.cancel import cancel
+from bot.actions.catalog import CATALOG, MODES, ActionSpec
+from bot.actions.chain import Person
+from bot.actions.models import ActionRequest
+from bot.actions.port import action_backend
+from bot.actions.store import active_locks
+from bot.interactions import Click, InteractionRegistry
+from bot.outbox import Message
+from bot.registry import CommandError, CommandRegistry, Handler, Invocation
+from bot.runtime import Runtime
+from integrations.fleet.errors import FleetError
+from integrations.fleet.models import ParamValue
+
+BREAK_GLASS_FLAG = "--break-glass"
+OPS_SHOWN = 15
+
+
+def idempotency_key(inv: Invocation) -> str:
+    """Slack's trigger_id is unique per invocation and the same across its retries."""
+    if inv.caller.trigger_id:
+        return f"slack:{inv.caller.trigger_id}"
+    return f"bot:{uuid.uuid4().hex}"
+
+
+def parse_action(
+    spec: ActionSpec, words: list[str], command: str
+) -> tuple[str, dict[str, ParamValue]]:
+    """(target, params) from `[mode] <service> key=value ...`."""
+    params: dict[str, ParamValue] = {}
+    if spec.mode_word:
+        if not words or words[0] not in MODES:
+            raise CommandError(m.usage(command, spec.usage()))
+        params["mode"] = words.pop(0)
+    positional = [w for w in words if "=" not in w]
+    if len(positional) != 1:
+        raise CommandError(m.usage(command, spec.usage()))
+    for word in words:
+        if "=" in word:
+            key, _, value = word.partition("=")
+            if not key or key in params:
+                raise CommandError(m.usage(command, spec.usage()))
+            params[key] = value
+    return positional[0], params
+
+
+def draft_of(
+    inv: Invocation, spec: ActionSpec, words: list[str], *, glass: bool, command: str
+) -> flow.Draft:
+    target, params = parse_action(spec, words, command)
+    return flow.Draft(
+        action=spec.name,
+        target=target,
+        params=params,
+        requester=Person(inv.user_id, inv.caller.user_name),
+        channel_id=inv.channel_id,
+        idempotency_key=idempotency_key(inv),
+        reason=inv.reason,
+        thread_ts=inv.caller.thread_ts,
+        break_glass=glass,
+    )
+
+
+def action_handler(spec: ActionSpec) -> Handler:
+    async def run(inv: Invocation, rt: Runtime) -> Message:
+        words = [w for w in inv.args if w != BREAK_GLASS_FLAG]
+        glass = len(words) != len(inv.args)
+        command = f"{rt.command_name('fleet')}"
+        return await flow.submit(rt, draft_of(inv, spec, words, glass=glass, command=command))
+
+    return run
+
+
+async def break_glass(inv: Invocation, rt: Runtime) -> Message:
+    command = rt.command_name("fleet")
+    spec = CATALOG.get(inv.args[0]) if inv.args else None
+    if spec is None or spec.fleet_action is None:
+        raise CommandError(m.usage(command, BREAK_GLASS_USAGE))
+    if not (inv.reason or "").strip():
+        raise CommandError(m.BREAK_GLASS_NEEDS_REASON)
+    words = [w for w in inv.args[1:] if w != BREAK_GLASS_FLAG]
+    return await flow.submit(rt, draft_of(inv, spec, words, glass=True, command=command))
+
+
+async def cancel_command(inv: Invocation, rt: Runtime) -> Message:
+    if len(inv.args) != 1:
+        raise CommandError(m.usage(rt.command_name("fleet"), "cancel <request-or-operation>"))
+    return await cancel(rt, inv.args[0], Person(inv.user_id, inv.caller.user_name))
+
+
+async def ops(inv: Invocation, rt: Runtime) -> Message:
+    if len(inv.args) > 1:
+        raise CommandError(m.usage(rt.command_name("fleet"), "ops [service]"))
+    target = inv.args[0] if inv.args else None
+    stmt = select(ActionRequest).order_by(ActionRequest.created_at.desc()).limit(OPS_SHOWN)
+    if target:
+        stmt = stmt.where(ActionRequest.target == target)
+    async with rt.sessions() as session:
+        rows = list(await session.scalars(stmt))
+    fleet_ops = []
+    if target:
+        try:
+            fleet_ops = (await action_backend(rt.fleet, target).list_operations(service=target))[
+                :OPS_SHOWN
+            ]
+        except FleetError:  # our own records still answer; the fleet's view is extra
+            fleet_ops = []
+    return render.ops_list(rows, fleet_ops, target)
+
+
+async def locks(inv: Invocation, rt: Runtime) -> Message:
+    async with rt.sessions() as session:
+        held = await active_locks(session, rt.clock())
+    return render.locks_list(held)
+
+
+BREAK_GLASS_USAGE = "break-glass <action> <service> [key=value ...] -- reason"
+
+
+def register(registry: CommandRegistry) -> None:
+    for spec in CATALOG.values():
+        if spec.fleet_action is not None:
+            registry.add("fleet", spec.name, usage=spec.usage(), summary=spec.summary)(
+                action_handler(spec)
+            )
+    registry.add(
+        "fleet", "cancel", usage="cancel <request-or-operation>", summary=CATALOG["cancel"].summary
+    )(cancel_command)
+    registry.add(
+        "fleet",
+        "break-glass",
+        usage=BREAK_GLASS_USAGE,
+        summary="run an action without freeze or approval; needs a reason, announced",
+    )(break_glass)
+    registry.add(
+        "fleet",
+        "ops",
+        usage="ops [service]",
+        summary="recent actions and their operations, for one service or all",
+    )(ops)
+    registry.add(
+        "fleet",
+        "locks",
+        usage="locks",
+        summary="which services are locked by an action, by whom, since when",
+    )(locks)
+
+
+ClickRun = Callable[[Runtime, str, Person], Awaitable[Message]]
+
+
+def _button(
+    run: ClickRun, *, replace: bool
+) -> Callable[[Click, Runtime], Awaitable[Message | None]]:
+    async def on_click(click: Click, rt: Runtime) -> Message | None:
+        request_id = click.value or click.action_id.partition(":")[2]
+        answer = await run(rt, request_id, Person(click.user_id, click.user_name))
+        if replace and click.response_url:
+            await _replace_preview(rt, click, answer)
+            return None
+        return answer
+
+    return on_click
+
+
+async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
+    """The private preview turns into the answer, so its buttons cannot be clicked twice."""
+    from bot import outbox
+
+    assert click.response_url is not None
+    async with rt.sessions() as session, session.begin():
+        outbox.respond(
+            session,
+            response_url=click.response_url,
+            channel=click.channel_id,
+            user=click.user_id,
+            message=answer,
+            replace_original=True,
+            clock=rt.clock,
+        )
+    rt.wake_outbox()
+
+
+def register_buttons(interactions: InteractionRegistry) -> None:
+    interactions.on(render.BUTTONS["confirm"])(_button(flow.confirm, replace=True))
+    interactions.on(render.BUTTONS["cancel"])(_button(flow.cancel_pending, replace=True))
+    interactions.on(render.BUTTONS["approve"])(_button(decide.approve, replace=False))
+    interactions.on(render.BUTTONS["deny"])(_button(decide.deny, replace=False))

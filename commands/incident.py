@@ -1,0 +1,252 @@
+"""`/incident`: open, acknowledge, resolve, note, assign, list and silence incidents; the
+same words as an @mention inside an incident thread act on that thread's incident; and
+the buttons of the incident and storm roots.
+
+Parsing only: what each word does is in `bot.incidents.service` and `.silences`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import func, select
+
+from bot import blocks, messages
+from bot.actions import flow
+from bot.actions.chain import Person
+from bot.incidents import service, silences
+from bot.incidents.membership import thread_owner
+from bot.incidents.models import OPEN_STATES, Incident, Storm
+from bot.incidents.render import SEVERITY_ICON, duration, headline, who
+from bot.interactions import Click, InteractionRegistry
+from bot.outbox import Message
+from bot.registry import Caller, CommandError, CommandRegistry, Invocation
+from bot.runtime import Runtime
+
+_ID = re.compile(r"^#?(\d{1,18})$")
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+LIST_SHOWN = 20
+
+
+async def _thread_target(rt: Runtime, caller: Caller) -> tuple[str, int] | None:
+    """("incident" | "storm", id) of the thread the caller spoke in, if it is one of ours."""
+    if not caller.thread_ts:
+        return None
+    return await thread_owner(rt, caller.channel_id, caller.thread_ts)
+
+
+async def _target(inv: Invocation, rt: Runtime) -> tuple[str, int, list[str]]:
+    """Which incident (or storm) the words are about, and the words left.
+
+    In order: an explicit `#42`; the thread the @mention was made in; the one open
+    incident of the channel. Never a guess between several.
+    """
+    args = list(inv.args)
+    if args and (match := _ID.match(args[0])):
+        return "incident", int(match.group(1)), args[1:]
+    found = await _thread_target(rt, inv.caller)
+    if found is not None:
+        return found[0], found[1], args
+    if inv.caller.thread_ts and not inv.caller.response_url:
+        # An @mention outside our threads: acting on "the" open incident would be a guess.
+        raise CommandError(messages.MENTION_HELP)
+    async with rt.sessions() as session:
+        open_ids = list(
+            await session.scalars(
+                select(Incident.id)
+                .where(Incident.channel == inv.channel_id, Incident.status.in_(OPEN_STATES))
+                .order_by(Incident.id.desc())
+                .limit(6)
+            )
+        )
+    if len(open_ids) == 1:
+        return "incident", open_ids[0], args
+    raise CommandError(messages.which_incident(rt.command_name("incident"), open_ids))
+
+
+async def _incident_only(inv: Invocation, rt: Runtime) -> tuple[int, list[str]]:
+    kind, number, rest = await _target(inv, rt)
+    if kind != "incident":
+        raise CommandError(messages.STORM_THREAD_HINT)
+    return number, rest
+
+
+def _answer(text: str) -> Message:
+    return Message(text=text)
+
+
+async def new(inv: Invocation, rt: Runtime) -> Message:
+    title = " ".join(inv.args).strip()
+    if not title:
+        raise CommandError(messages.usage(rt.command_name("incident"), "new <title>"))
+    incident = await service.open_manual(rt, title=title, user=inv.user_id, channel=inv.channel_id)
+    return _answer(messages.incident_opened_answer(incident.id))
+
+
+async def ack(inv: Invocation, rt: Runtime) -> Message:
+    kind, number, _ = await _target(inv, rt)
+    if kind == "storm":
+        return _answer(
+            await service.storm_change(rt, storm_id=number, user=inv.user_id, resolve_all=False)
+        )
+    return _answer(await service.acknowledge(rt, incident_id=number, user=inv.user_id))
+
+
+async def resolve(inv: Invocation, rt: Runtime) -> Message:
+    kind, number, _ = await _target(inv, rt)
+    if kind == "storm":
+        return _answer(
+            await service.storm_change(rt, storm_id=number, user=inv.user_id, resolve_all=True)
+        )
+    return _answer(await service.resolve(rt, incident_id=number, user=inv.user_id))
+
+
+async def note(inv: Invocation, rt: Runtime) -> Message:
+    number, rest = await _incident_only(inv, rt)
+    text = " ".join(rest + ([f"-- {inv.reason}"] if inv.reason else [])).strip()
+    if not text:
+        raise CommandError(messages.usage(rt.command_name("incident"), "note [#id] <text>"))
+    return _answer(await service.add_note(rt, incident_id=number, user=inv.user_id, text=text))
+
+
+async def assign(inv: Invocation, rt: Runtime) -> Message:
+    number, rest = await _incident_only(inv, rt)
+    match = _USER.match(rest[0]) if len(rest) == 1 else None
+    if match is None:
+        raise CommandError(messages.usage(rt.command_name("incident"), "assign [#id] @user"))
+    assignee = match.group(1) or match.group(2)
+    return _answer(
+        await service.assign(rt, incident_id=number, user=inv.user_id, assignee=assignee)
+    )
+
+
+async def silence(inv: Invocation, rt: Runtime) -> Message:
+    number, rest = await _incident_only(inv, rt)
+    if not rest:
+        now = rt.clock()
+        rows = await silences.active_silences(rt, number)
+        if not rows:
+            return _answer(messages.no_silences(number))
+        return _answer("\n".join(silences.describe_silence(r, now) for r in rows))
+    if rest[0].lower() in ("off", "lift", "end"):
+        return _answer(await silences.lift(rt, incident_id=number, user=inv.user_id))
+    span = silences.parse_duration(rest[0], rt.config.silences.max_hours)
+    return _answer(await silences.silence(rt, incident_id=number, user=inv.user_id, duration=span))
+
+
+async def list_open(inv: Invocation, rt: Runtime) -> Message:
+    everywhere = bool(inv.args) and inv.args[0].lower() == "all"
+    query = select(Incident).where(Incident.status.in_(OPEN_STATES))
+    if not everywhere:
+        query = query.where(Incident.channel == inv.channel_id)
+    async with rt.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        shown = list(await session.scalars(query.order_by(Incident.id.desc()).limit(LIST_SHOWN)))
+        active_storms = list(
+            await session.scalars(select(Storm).where(Storm.status == "active").order_by(Storm.id))
+        )
+    if not shown:
+        return _answer(messages.NO_OPEN_INCIDENTS)
+    now = rt.clock()
+    lines = [
+        f"{SEVERITY_ICON.get(i.severity, '')} *#{i.id}* {headline(i)} · "
+        f"{duration((now - i.opened_at).total_seconds())}"
+        + (f" · {who(i.acknowledged_by)}" if i.acknowledged_by else "")
+        for i in shown
+    ]
+    if total and total > len(shown):
+        lines.append(messages.more_incidents(int(total) - len(shown)))
+    title = messages.open_incidents_title(int(total or 0), everywhere)
+    out = [blocks.header(title), blocks.section("\n".join(lines))]
+    if active_storms:
+        out.append(blocks.context(messages.active_storms(
+            [(s.id, s.storm_key, s.incident_count) for s in active_storms]
+        )))  # fmt: skip
+    return Message(text=title, blocks=out)
+
+
+SUBCOMMANDS: tuple[
+    tuple[str, str, str, Callable[[Invocation, Runtime], Awaitable[Message]]], ...
+] = (
+    ("new", "new <title>", "open an incident by hand, with its thread here", new),
+    ("ack", "ack [#id]", "acknowledge: you are on it (stops escalation)", ack),
+    ("resolve", "resolve [#id]", "resolve the incident", resolve),
+    ("note", "note [#id] <text>", "add a note to the incident's timeline", note),
+    ("assign", "assign [#id] @user", "name who owns the incident", assign),
+    ("list", "list [all]", "open incidents in this channel (or in all)", list_open),
+    ("silence", "silence [#id] [2h|off]", "silence its alerts for a while; off ends it", silence),
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.group("incident", "open, acknowledge and resolve incidents")
+    for name, usage, summary, handler in SUBCOMMANDS:
+        aliases = ("acknowledge",) if name == "ack" else ()
+        registry.add("incident", name, usage=usage, summary=summary, aliases=aliases)(handler)
+
+
+ClickAction = Callable[[Click, Runtime, int], Awaitable[str]]
+
+
+def _click(action: ClickAction) -> Callable[[Click, Runtime], Awaitable[Message | None]]:
+    async def on_click(click: Click, rt: Runtime) -> Message | None:
+        if click.action_id.startswith("incident:act:"):
+            return await _suggested_action(click, rt)
+        if not (click.value or "").isdigit():
+            return Message(text=messages.STALE_BUTTON)
+        return Message(text=await action(click, rt, int(click.value or "0")))
+
+    return on_click
+
+
+async def _suggested_action(click: Click, rt: Runtime) -> Message:
+    """A suggested repair action clicked on the root: into the guarded action flow, as if
+    the clicker had typed the `/fleet` command in the incident's thread."""
+    try:
+        wanted = json.loads(click.value or "")
+        incident_id, action = int(wanted["incident"]), str(wanted["action"])
+        params = {str(k): str(v) for k, v in dict(wanted.get("params") or {}).items()}
+    except (ValueError, KeyError, TypeError):
+        return Message(text=messages.STALE_BUTTON)
+    async with rt.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+    if incident is None or not incident.service or not incident.is_open:
+        return Message(text=messages.STALE_BUTTON)
+    draft = flow.Draft(
+        action=action,
+        target=incident.service,
+        params=dict(params),
+        requester=Person(click.user_id, click.user_name),
+        channel_id=click.channel_id,
+        # The same click retried by Slack carries the same trigger_id: one request.
+        idempotency_key=f"slack:{click.trigger_id or uuid.uuid4().hex}",
+        thread_ts=click.thread_ts,
+    )
+    return await flow.submit(rt, draft)
+
+
+async def _incident_button(click: Click, rt: Runtime, number: int) -> str:
+    verb = click.action_id.split(":")
+    if verb[1:2] == ["ack"]:
+        return await service.acknowledge(rt, incident_id=number, user=click.user_id)
+    if verb[1:2] == ["resolve"]:
+        return await service.resolve(rt, incident_id=number, user=click.user_id)
+    if verb[1:2] == ["silence"] and len(verb) == 3:
+        span = silences.parse_duration(verb[2], rt.config.silences.max_hours)
+        return await silences.silence(rt, incident_id=number, user=click.user_id, duration=span)
+    return messages.STALE_BUTTON
+
+
+async def _storm_button(click: Click, rt: Runtime, number: int) -> str:
+    resolve_all = click.action_id == "storm:resolve"
+    return await service.storm_change(
+        rt, storm_id=number, user=click.user_id, resolve_all=resolve_all
+    )
+
+
+def register_buttons(interactions: InteractionRegistry) -> None:
+    interactions.on("incident")(_click(_incident_button))
+    interactions.on("storm")(_click(_storm_button))

@@ -1,0 +1,135 @@
+"""`/oncall`: who is on call, overrides, and a preview of the handoff summary."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot import blocks, messages
+from bot.audit import Actor, KeyRing, append
+from bot.oncall.config import Rotation
+from bot.oncall.handoff import overrides_of
+from bot.oncall.models import OncallOverride
+from bot.oncall.render import handoff_message
+from bot.oncall.rotation import next_shift, on_call, shift_at
+from bot.oncall.summary import collect_facts
+from bot.outbox import Message
+from bot.registry import CommandError, CommandRegistry, Invocation
+from bot.runtime import Runtime
+
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+_DURATION = re.compile(r"^(\d{1,4})([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+OVERRIDE_SET = "oncall.override"
+
+
+def _rotation(rt: Runtime, args: list[str]) -> tuple[Rotation, list[str]]:
+    rotations = rt.config.oncall.rotations
+    if not rotations:
+        raise CommandError(messages.NO_ROTATIONS)
+    if args and (found := rt.config.oncall.rotation(args[0])) is not None:
+        return found, args[1:]
+    if len(rotations) == 1:
+        return rotations[0], args
+    names = ", ".join(f"`{r.name}`" for r in rotations)
+    raise CommandError(messages.which_rotation(names))
+
+
+def _until(text: str, now: datetime) -> datetime:
+    match = _DURATION.match(text)
+    if match:
+        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(messages.BAD_UNTIL) from None
+    if when.tzinfo is None:
+        raise CommandError(messages.BAD_UNTIL)
+    return when
+
+
+def _local(when: datetime, rotation: Rotation) -> str:
+    return when.astimezone(rotation.zone).strftime("%a %H:%M %Z")
+
+
+async def who(inv: Invocation, rt: Runtime) -> Message:
+    rotation, _ = _rotation(rt, inv.args)
+    now = rt.clock()
+    async with rt.sessions() as session:
+        overrides = await overrides_of(session, rotation.name, now)
+    shift = shift_at(rotation, now)
+    following = next_shift(rotation, shift)
+    current = on_call(rotation, now, overrides)
+    upcoming = on_call(rotation, following.start, overrides)
+    text = (
+        f"*{rotation.name}*: <@{current}> is on call until {_local(shift.end, rotation)}; "
+        f"next <@{upcoming}> until {_local(following.end, rotation)}."
+    )
+    return Message(text=text, blocks=[blocks.section(text)])
+
+
+async def override(inv: Invocation, rt: Runtime) -> Message:
+    rotation, rest = _rotation(rt, inv.args)
+    usage = messages.usage(rt.command_name("oncall"), "override [rotation] @user <4h|ISO time>")
+    if len(rest) != 2 or not (user := _USER.match(rest[0])):
+        raise CommandError(usage)
+    if inv.user_id not in rotation.members:
+        raise CommandError(messages.not_in_rotation(rotation.name))
+    target = user.group(1) or user.group(2)
+    now = rt.clock()
+    until = _until(rest[1], now)
+    if not now < until <= now + timedelta(days=31):
+        raise CommandError(messages.BAD_UNTIL)
+    async with rt.sessions() as session, session.begin():
+        session.add(
+            OncallOverride(
+                rotation=rotation.name, user=target, start=now, end=until,
+                created_by=inv.user_id, created_at=now,
+            )
+        )  # fmt: skip
+        await append(
+            session,
+            key=KeyRing.from_config(rt.config.audit),
+            actor=Actor.slack(inv.user_id, inv.caller.user_name),
+            action=OVERRIDE_SET,
+            target=rotation.name,
+            params={"user": target, "until": until.isoformat(), "reason": inv.reason},
+            outcome="set",
+            clock=rt.clock,
+        )
+    return Message(text=messages.override_set(rotation.name, target, _local(until, rotation)))
+
+
+async def handoff(inv: Invocation, rt: Runtime) -> Message:
+    rotation, _ = _rotation(rt, inv.args)
+    now = rt.clock()
+    shift = shift_at(rotation, now)
+    async with rt.sessions() as session:
+        overrides = await overrides_of(session, rotation.name, now)
+        facts = await collect_facts(session, shift.start, now, rt.handoff_sections)
+    outgoing = on_call(rotation, now, overrides)
+    incoming = on_call(rotation, shift.end, overrides)
+    preview = replace(shift, end=now)
+    return handoff_message(
+        rotation.name, preview, incoming, outgoing, facts, rotation.zone, late=False
+    )
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.group("oncall", "who is on call, overrides and handoffs")
+    registry.add("oncall", "who", usage="who [rotation]", summary="who is on call now and next")(
+        who
+    )
+    registry.add(
+        "oncall",
+        "override",
+        usage="override [rotation] @user <4h|2026-12-24T09:00+01:00> [-- reason]",
+        summary="put someone else on call until a time (audited)",
+    )(override)
+    registry.add(
+        "oncall",
+        "handoff",
+        usage="handoff [rotation]",
+        summary="preview the handoff summary of the shift so far",
+    )(handoff)

@@ -1,0 +1,210 @@
+"""Shared pieces of the action tests: a policy, and looking at the fleet and the channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from integrations.fleet.simulator import FleetSimulation, create_app
+from integrations.loopback import LoopbackServer
+from integrations.slack.standin.models import Message
+from tests.harness import CHANNEL, USERS, BotHarness
+
+ROLES = {
+    "responder": {"users": [USERS["alice"], USERS["bob"], USERS["dave"]]},
+    "auditor": {"users": [USERS["carol"]]},
+}
+MUTATING = ["restart", "replace", "reinit", "maintenance", "pause", "resume", "rotate-credentials"]
+
+
+def policies(**overrides: Any) -> dict[str, Any]:
+    """alice, bob and dave are responders; switchover/failover need another's approval."""
+    raw: dict[str, Any] = {
+        "rules": [
+            {
+                "actions": ["switchover", "failover"],
+                "resources": ["pg-*", "redis-*"],
+                "roles": ["responder"],
+                "approval": {"roles": ["responder"], "count": 1, "expires_minutes": 15},
+            },
+            {"actions": [*MUTATING, "cancel"], "resources": ["*"], "roles": ["responder"]},
+        ],
+        "break_glass_roles": ["responder"],
+        "tracking_interval_seconds": 0.2,
+    }
+    raw.update(overrides)
+    return raw
+
+
+def harness(
+    db_url: str,
+    *,
+    fleet: dict[str, Any] | None = None,
+    owner: str | None = None,
+    **overrides: Any,
+) -> BotHarness:
+    """The whole bot with the test policy; `fleet` replaces the embedded simulator, `owner`
+    names the replica (two bots sharing a database must have different names)."""
+    sections: dict[str, Any] = {"roles": ROLES, "policies": policies(**overrides)}
+    if fleet is not None:
+        sections["fleet"] = {"backends": [fleet]}
+    return BotHarness(db_url, owner=owner, **sections)
+
+
+def sim_url(h: BotHarness) -> str:
+    return h.bot.fleet.embedded[0].url
+
+
+async def fleet_operations(h: BotHarness, service: str | None = None) -> list[dict[str, Any]]:
+    """What the simulator has been asked to run: the proof of (non-)execution."""
+    async with httpx.AsyncClient() as client:
+        params = {"service": service} if service else {}
+        answer = await client.get(sim_url(h) + "/v1/operations", params=params)
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
+
+async def fleet_service(h: BotHarness, name: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        found: dict[str, Any] = (await client.get(sim_url(h) + f"/v1/services/{name}")).json()
+        return found
+
+
+async def sim_control(h: BotHarness, path: str, body: dict[str, Any] | None = None) -> None:
+    async with httpx.AsyncClient() as client:
+        if body is None:
+            answer = await client.delete(sim_url(h) + path)
+        else:
+            answer = await client.post(sim_url(h) + path, json=body)
+        answer.raise_for_status()
+
+
+def text_of(message: Any) -> str:
+    return f"{message.text} {message.blocks!r}"
+
+
+async def card(h: BotHarness, contains: str, channel: str = CHANNEL) -> Message:
+    """The channel message whose text contains `contains` (the newest such)."""
+
+    def probe() -> Message | None:
+        found = [m for m in h.state.messages(channel) if contains in text_of(m)]
+        return found[-1] if found else None
+
+    return await h.wait_for(probe)
+
+
+async def in_thread(
+    h: BotHarness, root: Message, contains: str, within: float = 15.0, channel: str = CHANNEL
+) -> Message:
+    def probe() -> Message | None:
+        replies = [m for m in h.state.thread(channel, root.ts) if m.ts != root.ts]
+        found = [m for m in replies if contains in text_of(m)]
+        return found[-1] if found else None
+
+    return await h.wait_for(probe, within=within)
+
+
+def primary_of(service: dict[str, Any]) -> str:
+    return next(m["name"] for m in service["members"] if m["role"] == "primary")
+
+
+async def _buffered(receive: Any) -> Any:
+    """The request body read now, replayed later to an app that reads it late."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Any:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return replay
+
+
+class FleetUnderTest:
+    """The simulator served on loopback behind a switchboard that can count, slow down,
+    fail or cut the *start* of operations only (plans and reads pass), for fault tests and
+    for two bots sharing one fleet."""
+
+    def __init__(self, seed: int = 7, size: int = 60) -> None:
+        self.sim = FleetSimulation.seeded(seed, size)
+        self._app = create_app(self.sim)
+        self.calls: Counter[str] = Counter()
+        self.start_delay = 0.0
+        self.start_status: int | None = None
+        self._server = LoopbackServer(self)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            method, path = scope["method"], scope["path"]
+            kind = "start" if path.endswith("/operations") and method == "POST" else None
+            kind = kind or ("plan" if path.endswith("/plans") else None)
+            if kind:
+                self.calls[kind] += 1
+            if kind == "start" and self.start_status is not None:
+                body = json.dumps({"error": "unavailable", "message": "control plane restarting"})
+                await send({"type": "http.response.start", "status": self.start_status,
+                            "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+            if kind == "start" and self.start_delay:
+                # The caller gives up first; the operation still starts, as on a slow fleet
+                # that had read the request before it stalled.
+                receive = await _buffered(receive)
+                await asyncio.sleep(self.start_delay)
+        await self._app(scope, receive, send)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def backend(self, timeout: float = 5.0) -> dict[str, Any]:
+        return {"name": "fleet", "type": "http", "url": self.url, "timeout_seconds": timeout}
+
+    async def __aenter__(self) -> FleetUnderTest:
+        await self._server.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._server.stop()
+
+
+async def audit_rows(h: BotHarness, request_id: str | None = None) -> list[Any]:
+    """Audit rows about one request (by ref or params.request), oldest first; all without."""
+    from sqlalchemy import select
+
+    from bot.audit.models import AuditEntry
+
+    async with h.bot.runtime.sessions() as session:
+        rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    if request_id is None:
+        return rows
+    return [
+        r for r in rows if r.ref == request_id or json.loads(r.params).get("request") == request_id
+    ]
+
+
+async def requests(h: BotHarness) -> list[Any]:
+    from sqlalchemy import select
+
+    from bot.actions.models import ActionRequest
+
+    async with h.bot.runtime.sessions() as session:
+        return list(await session.scalars(select(ActionRequest).order_by(ActionRequest.created_at)))
+
+
+async def only_request(h: BotHarness) -> Any:
+    found = await requests(h)
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def settle(h: BotHarness, seconds: float = 0.5) -> None:
+    """Let the outbox and the tracking job catch up (negative tests: nothing must arrive)."""
+    await asyncio.sleep(seconds)

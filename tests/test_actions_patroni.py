@@ -1,0 +1,113 @@
+"""The guarded flow on a real two-node Patroni cluster with etcd on loopback: alice's
+signed `/fleet switchover`, bob's approval, Patroni's leader really changing, the thread
+with the result and the post-check, and an audit chain that verifies. Also: strangers are
+refused, nobody approves their own request, an approval does not carry over to other
+parameters, and a paused cluster makes the switchover plan warn."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from bot.audit import KeyRing, verify
+from tests.actions_support import ROLES, audit_rows, card, in_thread, policies, text_of
+from tests.harness import USERS, BotHarness, find_button
+from tests.patroni_cluster import PatroniCluster, patroni_cluster_fixture  # noqa: F401
+
+WITHIN = 90.0  # Patroni switches over in seconds; a slow CI machine gets room
+
+
+def patroni_harness(db_url: str, cluster: PatroniCluster) -> BotHarness:
+    rules = {"rules": [
+        {"actions": ["switchover", "failover"], "roles": ["responder"],
+         "approval": {"roles": ["responder"]}},
+        {"actions": ["pause", "resume", "restart", "cancel"], "roles": ["responder"]},
+    ]}  # fmt: skip
+    return BotHarness(
+        db_url,
+        roles=ROLES,
+        policies=policies(**rules),
+        fleet={"backends": [cluster.backend_config()]},
+    )
+
+
+async def ask(h: BotHarness, user: str, line: str) -> Any:
+    seen = len([r for r in h.state.responses() if r.user == USERS[user]])
+    await h.command(user, line)
+    return await h.wait_for_response(user, count=seen + 1)
+
+
+async def confirm(h: BotHarness, preview: Any, label: str = "Confirm") -> None:
+    """alice clicks a button of her preview, and its answer arrives."""
+    seen = len([r for r in h.state.responses() if r.user == USERS["alice"]])
+    await h.click("alice", find_button(preview.blocks, label), ephemeral=True)
+    await h.wait_for_response("alice", count=seen + 1)
+
+
+async def test_switchover_on_a_real_patroni_cluster(
+    db_url: str, patroni_cluster: PatroniCluster
+) -> None:
+    cluster = patroni_cluster
+    cluster.wait_until_healthy()
+    leader = cluster.leader()
+    (replica,) = cluster.replicas()
+    async with patroni_harness(db_url, cluster) as h:
+        # A stranger is refused before anything reaches Patroni.
+        refused = await ask(h, "erin", f"/fleet switchover {cluster.name}")
+        assert "may not run `switchover`" in refused.text
+        preview = await ask(h, "alice", f"/fleet switchover {cluster.name} -- drill")
+        shown = text_of(preview)
+        assert f"Preview: switchover {cluster.name}" in shown
+        assert f"`{replica}` (lag" in shown  # which member becomes primary, and its lag
+        await confirm(h, preview)
+        approval = copy.deepcopy(await card(h, "Approval needed"))
+        # alice cannot approve her own request.
+        await h.click("alice", find_button(approval.blocks, "Approve"), message_ts=approval.ts)
+        own = await h.wait_for(
+            lambda: [r for r in h.state.responses() if "your own request" in r.text]
+        )
+        assert own and cluster.leader() == leader
+        await h.click("bob", find_button(approval.blocks, "Approve"), message_ts=approval.ts)
+        result = await in_thread(h, approval, "post-check", within=WITHIN)
+        assert "succeeded" in result.text and "post-check passed" in result.text
+        assert f"`{replica}` is primary" in text_of(result)
+        cluster.wait_until_healthy()
+        assert cluster.leader() == replica
+        rows = await audit_rows(h)
+        actions = [r.action for r in rows]
+        for step in ("guard.decided", "confirmation", "approval.requested", "approval.decided",
+                     "operation.requested", "operation.started", "operation.finished",
+                     "operation.post_check"):  # fmt: skip
+            assert step in actions
+        async with h.bot.runtime.engine.connect() as conn:
+            assert (await verify(conn, KeyRing.from_config(h.config.audit))).ok
+
+        # The approval was for those parameters; other ones need their own.
+        other = await ask(h, "alice", f"/fleet switchover {cluster.name} candidate={leader}")
+        assert "then approval by" in text_of(other)
+        await confirm(h, other)
+        second = await h.wait_for(
+            lambda: [
+                m
+                for m in h.state.messages("C0DEMO001")
+                if "Approval needed" in m.text and m.ts != approval.ts
+            ]
+        )
+        assert "Approve" in text_of(second[0])
+        await h.click("bob", find_button(second[0].blocks, "Deny"), message_ts=second[0].ts)
+        await h.wait_for(lambda: [r for r in h.state.responses() if "You denied" in r.text])
+        assert cluster.leader() == replica
+
+        # Paused: the switchover plan says so.
+        paused = await ask(h, "alice", f"/fleet pause {cluster.name} -- maintenance")
+        await confirm(h, paused)
+        pause_card = await card(h, f"pause {cluster.name}")
+        await in_thread(h, pause_card, "post-check", within=WITHIN)
+        plan = await ask(h, "alice", f"/fleet switchover {cluster.name}")
+        assert "paused" in text_of(plan)
+        await confirm(h, plan, "Cancel")
+        resumed = await ask(h, "alice", f"/fleet resume {cluster.name}")
+        assert "started as" in resumed.text
+        resume_card = await card(h, f"resume {cluster.name}")
+        await in_thread(h, resume_card, "post-check", within=WITHIN)
+        cluster.wait_until_healthy()

@@ -1,0 +1,35 @@
+"""`watchkeeper demo --script`: monitoring pages the bot through `/hooks/alertmanager`, the
+incident thread appears with the fleet's view, is acknowledged by its button, noted and
+resolved by command; and a suggested repair action runs through the guarded flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_demo_script import ROOT, demo_config, run_demo
+
+
+def test_the_shipped_incident_script_shows_a_thread_from_page_to_resolution(
+    tmp_path: Path,
+) -> None:
+    result = run_demo(demo_config(tmp_path), ROOT / "docs/demo/incident.txt", tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout[-3000:]
+    out = result.stdout
+    assert "(Alertmanager pages the bot: PostgresReplicationLag on pg-orders" in out
+    assert "== :large_yellow_circle: WARNING · PostgresReplicationLag ==" in out
+    assert "*Fleet now* — :large_yellow_circle: degraded" in out
+    assert "Resolved by @UBOB0002" in out
+
+
+def test_a_suggested_action_runs_in_the_incident_thread(tmp_path: Path) -> None:
+    script = tmp_path / "act.txt"
+    script.write_text(
+        "/page pg-orders PostgresReplicationLag\n"
+        "/wait 2\n"
+        "/expect [5 Reinit pg-orders-3]\n"
+        "5\n"
+        "/expect reinit pg-orders\n"
+    )
+    result = run_demo(demo_config(tmp_path), script, tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout[-3000:]
+    assert "    ↳ #C0DEMO001\n      == reinit pg-orders ==" in result.stdout

@@ -1,0 +1,352 @@
+"""Property tests: generated, mutated and hostile deliveries at every intake endpoint,
+through the bot's real ASGI app. Whatever comes in, the answer is 2xx or 4xx (never 5xx,
+never our parser's own failure), and the sink sees either the whole delivery or nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from integrations.webhooks import bounded_key, hmac_sha256_hex
+from tests.intake_helpers import (
+    AM_TOKEN,
+    GRAFANA_TOKEN,
+    SIGNED_SECRET,
+    UPTIME_TOKEN,
+    IntakeApp,
+    bearer,
+    captured,
+    grafana_headers,
+    grafana_message,
+    intake_app,
+    intake_section,
+    pagerduty_event,
+    pagerduty_headers,
+)
+
+LIMIT = 16 * 1024
+SETTINGS = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@dataclass
+class Rig:
+    loop: asyncio.AbstractEventLoop
+    app: IntakeApp
+
+    def post(self, path: str, body: bytes | Any, headers: dict[str, Any]) -> httpx.Response:
+        async def send() -> httpx.Response:
+            return await self.app.http.post(path, content=body, headers=headers)
+
+        return self.loop.run_until_complete(send())
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    # One bot for the whole module, on its own loop: hypothesis runs hundreds of examples
+    # and each must reach the same app without paying for a new one.
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('intake')}/props.db"
+    loop = asyncio.new_event_loop()
+    context = intake_app(url, intake=intake_section(max_body_bytes=LIMIT))
+    app = loop.run_until_complete(context.__aenter__())
+    try:
+        yield Rig(loop, app)
+    finally:
+        loop.run_until_complete(context.__aexit__(None, None, None))
+        loop.close()
+
+
+# -- endpoints: a valid body, how to sign it, how many pages a valid delivery holds ------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    base: Callable[[], dict[str, Any]]
+    headers: Callable[[bytes], dict[str, str]]
+    pages: Callable[[Any], int]
+
+
+def _alerts(doc: Any) -> int:
+    return len(doc["alerts"])
+
+
+def _pagerduty_pages(doc: Any) -> int:
+    return 1 if doc["event"]["data"].get("type") == "incident" else 0
+
+
+def _signed_generic(body: bytes) -> dict[str, str]:
+    return {"X-Signature": "sha256=" + hmac_sha256_hex(SIGNED_SECRET, body)}
+
+
+ENDPOINTS = {
+    "alertmanager": Endpoint(
+        "/hooks/alertmanager",
+        lambda: captured("firing-group")[1],
+        lambda _: bearer(AM_TOKEN),
+        _alerts,
+    ),
+    "pagerduty": Endpoint(
+        "/hooks/pagerduty",
+        pagerduty_event,
+        lambda body: pagerduty_headers(body, "pd-secret-new-0002", webhook_id=None),
+        _pagerduty_pages,
+    ),
+    "grafana": Endpoint("/hooks/grafana", grafana_message, grafana_headers, _alerts),
+    "grafana-bearer": Endpoint(
+        "/hooks/grafana", grafana_message, lambda _: bearer(GRAFANA_TOKEN), _alerts
+    ),
+    "generic": Endpoint(
+        "/hooks/generic/uptime",
+        lambda: {
+            "check": {"id": 1, "name": "api", "service": "pg-orders", "region": "eu"},
+            "state": "down",
+            "severity": "P1",
+            "message": "probe failed",
+        },
+        lambda _: bearer(UPTIME_TOKEN),
+        lambda _: 1,
+    ),
+    "generic-signed": Endpoint(
+        "/hooks/generic/signed",
+        lambda: {"alerts": [{"host": "db1", "check": "disk", "state": "crit", "tags": {"a": 1}}]},
+        _signed_generic,
+        _alerts,
+    ),
+}
+
+
+def check_answer(
+    rig: Rig, endpoint: Endpoint, body: bytes, response: httpx.Response, before: int
+) -> None:
+    """The properties every answer has."""
+    assert response.status_code < 500, (response.status_code, response.text, body[:300])
+    assert 200 <= response.status_code < 500
+    batches = rig.app.sink.batches[before:]
+    if response.status_code >= 300:
+        assert response.json()["error"] != "unreadable_payload", response.text
+        assert batches == [], "a refused delivery reached the sink"
+        return
+    # Accepted: the whole delivery, in one batch, or no batch when it holds no pages.
+    expected = endpoint.pages(json.loads(body))
+    assert response.json()["accepted"] == expected
+    if expected == 0:
+        assert batches == []
+    else:
+        (batch,) = batches
+        assert len(batch.pages) == expected
+
+
+# -- strategies --------------------------------------------------------------------------
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
+offsets = st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
+    lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
+)
+times = st.datetimes(timezones=offsets | st.just(UTC)).map(lambda t: t.isoformat())
+ZERO = "0001-01-01T00:00:00Z"
+
+
+@st.composite
+def alertmanager_alerts(draw: st.DrawFn) -> dict[str, Any]:
+    labels = draw(st.dictionaries(label_names, st.text(max_size=60), max_size=6))
+    for name in ("alertname", "service", "kind", "severity", "region"):
+        if draw(st.booleans()):
+            labels[name] = draw(st.text(min_size=1, max_size=50))
+    annotations = draw(
+        st.dictionaries(
+            st.sampled_from(["summary", "description", "runbook_url"]) | label_names,
+            st.text(max_size=300) | st.just("https://runbooks.example.com/x"),
+            max_size=4,
+        )
+    )
+    return {
+        "status": draw(st.sampled_from(["firing", "resolved"])),
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": draw(times),
+        "endsAt": draw(times | st.just(ZERO)),
+        "generatorURL": draw(st.text(max_size=40) | st.just("http://prometheus/graph?g0=1")),
+        "fingerprint": draw(st.from_regex(r"[0-9a-f]{16}", fullmatch=True) | st.text(max_size=300)),
+    }
+
+
+@st.composite
+def alertmanager_messages(draw: st.DrawFn) -> dict[str, Any]:
+    alerts = draw(st.lists(alertmanager_alerts(), min_size=1, max_size=12))
+    return {
+        "receiver": "watchkeeper",
+        "status": draw(st.sampled_from(["firing", "resolved"])),
+        "alerts": alerts,
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am:9093",
+        "version": "4",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": draw(st.integers(min_value=0, max_value=5)),
+    }
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
+    if not path:
+        return value
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return doc
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
+    doc = json.loads(json.dumps(base))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        path = draw(st.sampled_from(_paths(doc)))
+        delete = bool(path) and draw(st.booleans())
+        doc = _set(doc, path, draw(json_values), delete)
+    body = json.dumps(doc).encode()
+    byte_edit = draw(st.sampled_from(["none", "none", "truncate", "insert", "nul"]))
+    if byte_edit == "truncate":
+        body = body[: draw(st.integers(min_value=0, max_value=len(body)))]
+    elif byte_edit == "insert":
+        at = draw(st.integers(min_value=0, max_value=len(body)))
+        body = body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at:]
+    elif byte_edit == "nul":
+        body = body.replace(b'"', b'"\\u0000', 1)
+    return body
+
+
+header_text = st.binary(max_size=200).filter(lambda b: not any(c in b for c in b"\r\n\x00"))
+
+
+# -- the properties ------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(message=alertmanager_messages())
+def test_generated_alertmanager_deliveries(rig: Rig, message: dict[str, Any]) -> None:
+    endpoint = ENDPOINTS["alertmanager"]
+    body = json.dumps(message).encode()
+    before = len(rig.app.sink.batches)
+    response = rig.post(endpoint.path, body, bearer(AM_TOKEN))
+    check_answer(rig, endpoint, body, response, before)
+    if response.status_code == 200:
+        pages = rig.app.sink.batches[-1].pages
+        assert [p.dedup_key for p in pages] == [
+            bounded_key(a["fingerprint"]) for a in message["alerts"]
+        ]
+        assert [p.status for p in pages] == [a["status"] for a in message["alerts"]]
+
+
+@settings(SETTINGS, max_examples=400)
+@given(data=st.data(), name=st.sampled_from(sorted(ENDPOINTS)))
+def test_mutated_deliveries_at_every_endpoint(rig: Rig, data: st.DataObject, name: str) -> None:
+    endpoint = ENDPOINTS[name]
+    body = data.draw(mutated(endpoint.base()))
+    before = len(rig.app.sink.batches)
+    response = rig.post(endpoint.path, body, endpoint.headers(body))
+    check_answer(rig, endpoint, body, response, before)
+
+
+@SETTINGS
+@given(
+    path=st.sampled_from([e.path for e in ENDPOINTS.values()] + ["/hooks/generic/unknown"]),
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "Authorization",
+                "X-PagerDuty-Signature",
+                "X-Grafana-Alerting-Signature",
+                "X-Grafana-Alerting-Timestamp",
+                "X-Signature",
+                "X-Webhook-Id",
+                "Content-Type",
+            ]
+        ),
+        header_text,
+        max_size=5,
+    ),
+    body=st.binary(max_size=2048),
+)
+def test_hostile_headers_and_bodies_never_get_in(
+    rig: Rig, path: str, headers: dict[str, bytes], body: bytes
+) -> None:
+    before = len(rig.app.sink.batches)
+    response = rig.post(path, body, headers)
+    assert response.status_code in (401, 404, 413), response.text
+    assert rig.app.sink.batches[before:] == []
+
+
+@settings(SETTINGS, max_examples=30)
+@given(
+    name=st.sampled_from(sorted(ENDPOINTS)),
+    extra=st.integers(min_value=1, max_value=4 * LIMIT),
+    chunked=st.booleans(),
+)
+def test_oversize_bodies_are_refused_before_parsing(
+    rig: Rig, name: str, extra: int, chunked: bool
+) -> None:
+    endpoint = ENDPOINTS[name]
+    body = b" " * (LIMIT + extra)
+    headers = endpoint.headers(body)
+
+    async def stream() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 4096):
+            yield body[start : start + 4096]
+
+    before = len(rig.app.sink.batches)
+    response = rig.post(endpoint.path, stream() if chunked else body, headers)
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+    assert rig.app.sink.batches[before:] == []
+
+
+def test_a_valid_delivery_passes_at_every_endpoint(rig: Rig) -> None:
+    # The baseline the mutations start from really is accepted.
+    for endpoint in ENDPOINTS.values():
+        body = json.dumps(endpoint.base()).encode()
+        before = len(rig.app.sink.batches)
+        response = rig.post(endpoint.path, body, endpoint.headers(body))
+        assert response.status_code == 200, (endpoint.path, response.text)
+        check_answer(rig, endpoint, body, response, before)
