@@ -164,7 +164,8 @@ async def _bulk(url: str) -> dict[str, float]:
         ]
         t0 = time.perf_counter()
         async with sessions() as session, session.begin():
-            await session.execute(insert(PageRecord.__table__).values(rows))
+            # executemany: SQLAlchemy batches it into multi-row INSERTs, the fastest plain way.
+            await session.execute(insert(PageRecord.__table__), rows)
         seconds += time.perf_counter() - t0
     await engine.dispose()
     return {"ingest_rate": len(pages) / seconds}
@@ -228,8 +229,10 @@ def run() -> list[Figure]:
                     Figure(f"outbox drained after the storm, {name}", storm["drain_after"],
                            "s (simulated)", "one thread per incident at 1/s", float(incidents),
                            higher_is_better=False),
-                    Figure(f"Slack calls / 429s, {name}", storm["slack_calls"], "calls",
-                           "429 answers", storm["throttled"], higher_is_better=False),
+                    Figure(f"Slack messages for the storm, {name}", storm["slack_calls"], "calls",
+                           "one root per incident", float(incidents), higher_is_better=False),
+                    Figure(f"429 answers from Slack's pace, {name}", storm["throttled"], "calls",
+                           target="0", higher_is_better=False),
                     Figure(f"whole storm, real time, {name}", storm["wall"], "s",
                            "simulated storm", STORM_SECONDS, higher_is_better=False),
                 ]  # fmt: skip

@@ -8,7 +8,14 @@ import sys
 from bench.report import Figure, print_figures, write_report
 
 # Each module has `TITLE` and `run() -> list[Figure]`.
-BENCHMARKS = ["bench.bench_ack", "bench.bench_intake", "bench.bench_actions"]
+BENCHMARKS = [
+    "bench.bench_ack",
+    "bench.bench_intake",
+    "bench.bench_actions",
+    "bench.bench_storm",
+    "bench.bench_audit",
+    "bench.bench_handoff",
+]
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from bot import messages as m
-from bot.actions import decide, flow, render
+from bot.actions import confirm, decide, flow, render
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
 from bot.actions.chain import Person
@@ -196,7 +196,7 @@ async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
 
 
 def register_buttons(interactions: InteractionRegistry) -> None:
-    interactions.on(render.BUTTONS["confirm"])(_button(flow.confirm, replace=True))
-    interactions.on(render.BUTTONS["cancel"])(_button(flow.cancel_pending, replace=True))
+    interactions.on(render.BUTTONS["confirm"])(_button(confirm.confirm, replace=True))
+    interactions.on(render.BUTTONS["cancel"])(_button(confirm.cancel_pending, replace=True))
     interactions.on(render.BUTTONS["approve"])(_button(decide.approve, replace=False))
     interactions.on(render.BUTTONS["deny"])(_button(decide.deny, replace=False))

@@ -31,17 +31,31 @@ def patroni_harness(db_url: str, cluster: PatroniCluster) -> BotHarness:
     )
 
 
+async def answer(h: BotHarness, user: str, seen: int) -> Any:
+    """The next answer to `user`; Patroni's REST API may take seconds while it works."""
+
+    def probe() -> Any:
+        posts = [r for r in h.state.responses() if r.user == USERS[user]]
+        return posts[seen] if len(posts) > seen else None
+
+    return await h.wait_for(probe, within=WITHIN)
+
+
+def answered(h: BotHarness, user: str) -> int:
+    return len([r for r in h.state.responses() if r.user == USERS[user]])
+
+
 async def ask(h: BotHarness, user: str, line: str) -> Any:
-    seen = len([r for r in h.state.responses() if r.user == USERS[user]])
+    seen = answered(h, user)
     await h.command(user, line)
-    return await h.wait_for_response(user, count=seen + 1)
+    return await answer(h, user, seen)
 
 
 async def confirm(h: BotHarness, preview: Any, label: str = "Confirm") -> None:
     """alice clicks a button of her preview, and its answer arrives."""
-    seen = len([r for r in h.state.responses() if r.user == USERS["alice"]])
+    seen = answered(h, "alice")
     await h.click("alice", find_button(preview.blocks, label), ephemeral=True)
-    await h.wait_for_response("alice", count=seen + 1)
+    await answer(h, "alice", seen)
 
 
 async def test_switchover_on_a_real_patroni_cluster(
@@ -95,7 +109,9 @@ async def test_switchover_on_a_real_patroni_cluster(
         )
         assert "Approve" in text_of(second[0])
         await h.click("bob", find_button(second[0].blocks, "Deny"), message_ts=second[0].ts)
-        await h.wait_for(lambda: [r for r in h.state.responses() if "You denied" in r.text])
+        await h.wait_for(
+            lambda: [r for r in h.state.responses() if "You denied" in r.text], within=WITHIN
+        )
         assert cluster.leader() == replica
 
         # Paused: the switchover plan says so.

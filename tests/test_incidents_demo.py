@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
+from bot.incidents.demo import DemoPager
+from tests.harness import BotHarness
+from tests.incident_helpers import incidents
+from tests.intake_helpers import intake_section
 from tests.test_demo_script import ROOT, demo_config, run_demo
 
 
@@ -33,3 +39,33 @@ def test_a_suggested_action_runs_in_the_incident_thread(tmp_path: Path) -> None:
     result = run_demo(demo_config(tmp_path), script, tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout[-3000:]
     assert "    ↳ #C0DEMO001\n      == reinit pg-orders ==" in result.stdout
+
+
+async def test_the_simulated_monitoring_pages_a_fault_and_resolves_it_once_healed(
+    db_url: str,
+) -> None:
+    async with BotHarness(db_url, intake=intake_section()) as h:
+        rt = h.bot.runtime
+        simulator = h.bot.fleet.embedded[0].url
+        pager = DemoPager(rt, h.url, simulator)
+        try:
+            service = await rt.fleet.get_service("pg-orders")
+            line = await pager.page(service, "PostgresReplicaDown")
+            assert "PostgresReplicaDown on pg-orders" in line
+            assert (await rt.fleet.get_service("pg-orders")).health == "degraded"
+            [incident] = await incidents(rt)
+            assert (incident.severity, incident.status) == ("critical", "triggered")
+            assert await pager.resolve_healed() == 0  # still broken
+            async with httpx.AsyncClient() as http:
+                await http.post(
+                    simulator + "/_sim/degrade",
+                    json={"service": "pg-orders", "member": "pg-orders-3", "healthy": True},
+                )
+            assert await pager.resolve_healed() == 1
+            [incident] = await incidents(rt)
+            assert incident.status == "resolved"
+            # A fault of its own choosing, on a healthy service of the fleet.
+            assert "Alertmanager pages the bot" in await pager.raise_fault()
+            assert any(i.status == "triggered" for i in await incidents(rt))
+        finally:
+            await pager.aclose()

@@ -3,8 +3,11 @@ owners, hand-opened incidents and the list. Each reads like the channel's transc
 
 from __future__ import annotations
 
+from bot.actions.chain import Person, RequestView
 from bot.audit import vocabulary as v
 from bot.incidents.ingest import ingest
+from bot.incidents.membership import incident_member
+from bot.incidents.wiring import open_incidents_section
 from integrations.slack.standin import Message
 from tests.harness import USERS, BotHarness, find_button
 from tests.incident_helpers import (
@@ -121,3 +124,37 @@ async def test_a_click_and_its_slack_retry_acknowledge_once(db_url: str) -> None
         await h.wait_for_response("bob")
         await h.wait_for(lambda: "Acknowledged" in block_text(root.blocks))
         assert len(await audit_rows(h.bot.runtime, v.INCIDENT_ACKNOWLEDGED)) == 1
+
+
+async def test_who_is_in_an_incident_for_guarded_actions(db_url: str) -> None:
+    async with BotHarness(db_url) as h:
+        rt = h.bot.runtime
+        root = await _incident_thread(h)
+
+        def request(user: str, thread_ts: str | None) -> RequestView:
+            return RequestView(
+                id="r1", action="restart", target="pg-orders", params={}, params_hash="x",
+                requester=Person(USERS[user]), channel_id="C0DEMO001", thread_ts=thread_ts,
+            )  # fmt: skip
+
+        assert not await incident_member(rt, request("bob", root.ts))
+        await h.mention("bob", "ack", thread_ts=root.ts)
+        await h.wait_for(lambda: "Acknowledged by <@UBOB0002>" in block_text(root.blocks))
+        assert await incident_member(rt, request("bob", root.ts))
+        assert await incident_member(rt, request("bob", None))  # by the target service
+        assert not await incident_member(rt, request("carol", root.ts))
+
+
+async def test_open_incidents_are_part_of_the_oncall_handoff(db_url: str) -> None:
+    async with BotHarness(db_url) as h:
+        rt = h.bot.runtime
+        assert open_incidents_section in rt.handoff_sections
+        async with rt.sessions() as session:
+            assert await open_incidents_section(session, rt.clock()) is None
+        await ingest(rt, batch(page("fp-1")))
+        async with rt.sessions() as session:
+            found = await open_incidents_section(session, rt.clock())
+        assert found is not None
+        title, lines = found
+        assert title == "Open incidents (1)"
+        assert lines == ["#1 [CRITICAL] PostgresReplicationLag — pg-orders · triggered"]

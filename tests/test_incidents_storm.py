@@ -25,7 +25,16 @@ from integrations.loopback import LoopbackServer
 from integrations.pages import Page, PageBatch
 from integrations.slack.standin import StandInState, start_standin
 from tests.conftest import base_config
-from tests.incident_helpers import block_text
+from tests.harness import BotHarness, find_button
+from tests.incident_helpers import (
+    audit_rows,
+    batch,
+    block_text,
+    incidents,
+    page,
+    recorded,
+    replies,
+)
 
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 REGIONS = ("eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-southeast-1")
@@ -126,7 +135,6 @@ async def test_ten_thousand_alerts_fold_into_storm_threads_at_slacks_pace(rig: R
     while await rig.bot.worker.pending_count() and rig.clock.seconds < storm_over + 900:
         await rig.run_worker(5)
     drained_after = rig.clock.seconds - storm_over
-    print(f"drained {drained_after:.0f} s after the storm; {len(rig.state.calls())} calls")
 
     async with rt.sessions() as session:
         stored = await session.scalar(select(func.count()).select_from(PageRecord))
@@ -141,9 +149,7 @@ async def test_ten_thousand_alerts_fold_into_storm_threads_at_slacks_pace(rig: R
     # One storm per region; a region's first few incidents keep threads, up to threshold - 1.
     assert sorted(s.storm_key for s in storms) == sorted(f"region={r}" for r in REGIONS)
     assert sum(s.incident_count for s in storms) == len(incidents)
-    assert sum(s.page_count for s in storms) + sum(
-        i.page_count for i in incidents if i.has_thread and i.storm_id is None
-    ) <= 10_000
+    assert sum(s.page_count for s in storms) == 10_000
     threaded = [i for i in incidents if i.has_thread]
     assert len(threaded) <= len(REGIONS) * (rt.config.storms.threshold - 1)
 
@@ -161,3 +167,24 @@ async def test_ten_thousand_alerts_fold_into_storm_threads_at_slacks_pace(rig: R
     for root in storm_roots:
         text = block_text(root.blocks)
         assert "*Incidents*\n400" in text and "*Pages*\n2,000" in text
+
+
+async def test_a_storm_is_acknowledged_and_resolved_from_its_root(db_url: str) -> None:
+    async with BotHarness(db_url, storms={"threshold": 3}) as h:
+        rt = h.bot.runtime
+        services = [f"pg-{n}" for n in range(6)]
+        await ingest(rt, batch(*(page(f"fp-{s}", service=s) for s in services)))
+        found = await incidents(rt)
+        assert sum(1 for i in found if i.has_thread) == 2  # threshold - 1 keep threads
+        assert {i.storm_id for i in found} == {1}
+        ts = await recorded(rt, "storm:1")
+        root = next(m for m in h.state.messages("C0DEMO001") if m.ts == ts)
+        assert "Alert storm in region eu-west-1: 6 incidents" in root.text
+        await h.click("alice", find_button(root.blocks, "Acknowledge all"), message_ts=ts)
+        assert "acknowledged 6 incidents" in (await h.wait_for_response("alice")).text
+        assert {i.acknowledged_by for i in await incidents(rt)} == {"UALICE01"}
+        assert len(await audit_rows(rt, "incident.acknowledged")) == 6
+        await h.mention("bob", "resolve", thread_ts=ts)
+        await h.wait_for(lambda: any("resolved 6" in r.text for r in replies(h.state, root)))
+        assert {i.status for i in await incidents(rt)} == {"resolved"}
+        await h.wait_for(lambda: "*Resolved*\n6" in block_text(root.blocks))

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from bot import messages as m
 from bot.actions import guards, notify
 from bot.actions.chain import ChainResult, GuardContext, Person, RequestView, evaluate
-from bot.actions.flow import cancel_pending
+from bot.actions.confirm import cancel_pending
 from bot.actions.journal import audit_ready, record
 from bot.actions.models import PENDING, ActionRequest
 from bot.actions.port import action_backend

@@ -8,6 +8,7 @@ one request from command to post-check by filtering on either id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,8 +30,6 @@ def audit_ready(rt: Runtime) -> bool:
 
 def request_params(row: ActionRequest | RequestView) -> dict[str, Any]:
     if isinstance(row, ActionRequest):
-        import json
-
         params = json.loads(row.params)
         reason, key, glass = row.reason, row.idempotency_key, row.break_glass
     else:

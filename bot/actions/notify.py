@@ -73,8 +73,3 @@ async def update_progress(
 
 def announce(session: AsyncSession, rt: Runtime, channel: str, msg: Message) -> None:
     outbox.post(session, channel=channel, message=msg, clock=rt.clock)
-
-
-def tell(session: AsyncSession, rt: Runtime, channel: str, user: str, msg: Message) -> None:
-    """Only `user` sees it (a refusal, a reminder), in the channel where they acted."""
-    outbox.ephemeral(session, channel=channel, user=user, message=msg, clock=rt.clock)

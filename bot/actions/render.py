@@ -123,7 +123,12 @@ def preview_card(row: ActionRequest, preview: Preview, *, note: str, buttons: bo
 def approval_card(
     row: ActionRequest, preview: Preview | None, *, status: str, open_: bool
 ) -> Message:
-    title = m.approval_title(row.action, row.target)
+    # Once decided, the card stops asking: it names the action, like an announcement.
+    title = (
+        m.approval_title(row.action, row.target)
+        if open_
+        else m.announcement_title(row.action, row.target, row.break_glass)
+    )
     body = [b.header(title), b.section(status), *_plan_blocks(row, preview), _context(row)]
     if open_:
         body.append(

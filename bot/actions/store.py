@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -202,12 +202,6 @@ async def release_lock(session: AsyncSession, resource: str, request_id: str) ->
     return int(done.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
-async def requests_in(
-    session: AsyncSession, states: Iterable[str], *, older_than: datetime | None = None
-) -> list[ActionRequest]:
+async def requests_in(session: AsyncSession, states: Iterable[str]) -> list[ActionRequest]:
     stmt = select(ActionRequest).where(ActionRequest.state.in_(tuple(states)))
-    if older_than is not None:
-        stmt = stmt.where(
-            or_(ActionRequest.expires_at.is_(None), ActionRequest.expires_at <= older_than)
-        )
     return list(await session.scalars(stmt.order_by(ActionRequest.created_at)))

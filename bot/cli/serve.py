@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from bot.asgi import create_asgi_app
 from bot.cli.common import config_or_exit
-from bot.config import Config
-from bot.server import open_bot
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +19,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def serve(config: Config, host: str, port: int) -> None:
+    # Imported here: the server stack (Bolt, uvicorn) costs ~100 MB the other
+    # subcommands (audit export, check-config) should not pay.
+    import uvicorn
+
+    from bot.asgi import create_asgi_app
+    from bot.server import open_bot
+
     bot = await open_bot(config)
     app = create_asgi_app(bot)
     server = uvicorn.Server(
