@@ -87,14 +87,16 @@ def text_of(message: Any) -> str:
     return f"{message.text} {message.blocks!r}"
 
 
-async def card(h: BotHarness, contains: str, channel: str = CHANNEL) -> Message:
+async def card(
+    h: BotHarness, contains: str, channel: str = CHANNEL, within: float = 10.0
+) -> Message:
     """The channel message whose text contains `contains` (the newest such)."""
 
     def probe() -> Message | None:
         found = [m for m in h.state.messages(channel) if contains in text_of(m)]
         return found[-1] if found else None
 
-    return await h.wait_for(probe)
+    return await h.wait_for(probe, within=within)
 
 
 async def in_thread(

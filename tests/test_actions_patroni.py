@@ -74,11 +74,12 @@ async def test_switchover_on_a_real_patroni_cluster(
         assert f"Preview: switchover {cluster.name}" in shown
         assert f"`{replica}` (lag" in shown  # which member becomes primary, and its lag
         await confirm(h, preview)
-        approval = copy.deepcopy(await card(h, "Approval needed"))
+        approval = copy.deepcopy(await card(h, "Approval needed", within=WITHIN))
         # alice cannot approve her own request.
         await h.click("alice", find_button(approval.blocks, "Approve"), message_ts=approval.ts)
         own = await h.wait_for(
-            lambda: [r for r in h.state.responses() if "your own request" in r.text]
+            lambda: [r for r in h.state.responses() if "your own request" in r.text],
+            within=WITHIN,
         )
         assert own and cluster.leader() == leader
         await h.click("bob", find_button(approval.blocks, "Approve"), message_ts=approval.ts)
@@ -105,7 +106,8 @@ async def test_switchover_on_a_real_patroni_cluster(
                 m
                 for m in h.state.messages("C0DEMO001")
                 if "Approval needed" in m.text and m.ts != approval.ts
-            ]
+            ],
+            within=WITHIN,
         )
         assert "Approve" in text_of(second[0])
         await h.click("bob", find_button(second[0].blocks, "Deny"), message_ts=second[0].ts)
@@ -117,13 +119,13 @@ async def test_switchover_on_a_real_patroni_cluster(
         # Paused: the switchover plan says so.
         paused = await ask(h, "alice", f"/fleet pause {cluster.name} -- maintenance")
         await confirm(h, paused)
-        pause_card = await card(h, f"pause {cluster.name}")
+        pause_card = await card(h, f"pause {cluster.name}", within=WITHIN)
         await in_thread(h, pause_card, "post-check", within=WITHIN)
         plan = await ask(h, "alice", f"/fleet switchover {cluster.name}")
         assert "paused" in text_of(plan)
         await confirm(h, plan, "Cancel")
         resumed = await ask(h, "alice", f"/fleet resume {cluster.name}")
         assert "started as" in resumed.text
-        resume_card = await card(h, f"resume {cluster.name}")
+        resume_card = await card(h, f"resume {cluster.name}", within=WITHIN)
         await in_thread(h, resume_card, "post-check", within=WITHIN)
         cluster.wait_until_healthy()

@@ -29,12 +29,36 @@ async def seed(h: BotHarness) -> None:
     alice, bob = Actor.slack("UALICE01", "alice"), Actor.slack("UBOB0002", "bob")
     key = KeyRing.from_config(h.config.audit)
     events: list[tuple[int, Actor, str, str, str, str | None, dict[str, Any]]] = [
-        (60, AUTOMATION, v.INCIDENT_OPENED, "PostgresReplicationLag pg-orders", "opened", "inc-1", {}),
+        (
+            60,
+            AUTOMATION,
+            v.INCIDENT_OPENED,
+            "PostgresReplicationLag pg-orders",
+            "opened",
+            "inc-1",
+            {},
+        ),
         (70, alice, v.INCIDENT_ACKNOWLEDGED, "inc-1", "acknowledged", "inc-1", {}),
         (100, alice, v.INCIDENT_RESOLVED, "inc-1", "resolved", "inc-1", {}),
-        (120, AUTOMATION, v.INCIDENT_OPENED, "PostgresReplicationLag pg-orders", "opened", "inc-2", {}),
+        (
+            120,
+            AUTOMATION,
+            v.INCIDENT_OPENED,
+            "PostgresReplicationLag pg-orders",
+            "opened",
+            "inc-2",
+            {},
+        ),
         (150, bob, v.INCIDENT_ACKNOWLEDGED, "inc-2", "acknowledged", "inc-2", {}),
-        (200, AUTOMATION, v.INCIDENT_OPENED, "RedisMemoryHigh redis-sessions", "opened", "inc-3", {}),
+        (
+            200,
+            AUTOMATION,
+            v.INCIDENT_OPENED,
+            "RedisMemoryHigh redis-sessions",
+            "opened",
+            "inc-3",
+            {},
+        ),
         (210, alice, v.OPERATION_FINISHED, "switchover pg-orders", v.SUCCEEDED, "op-1", {}),
         (220, bob, v.APPROVAL_DECIDED, "switchover pg-orders", v.APPROVED, "req-1", {}),
         (230, bob, v.GUARD_DECIDED, "failover pg-billing", v.DENIED, "req-2", {"guard": "freeze"}),
@@ -45,10 +69,21 @@ async def seed(h: BotHarness) -> None:
         (-30, alice, v.OPERATION_FINISHED, "restart before the shift", v.SUCCEEDED, "op-0", {}),
     ]
     async with h.bot.runtime.sessions() as session, session.begin():
-        for minutes, actor, action, target, outcome, ref, params in sorted(events, key=lambda e: e[0]):
+        for minutes, actor, action, target, outcome, ref, params in sorted(
+            events, key=lambda e: e[0]
+        ):
             at = SHIFT_START + timedelta(minutes=minutes)
-            await append(session, key=key, actor=actor, action=action, target=target,
-                         params=params, outcome=outcome, ref=ref, clock=lambda at=at: at)  # fmt: skip
+            await append(
+                session,
+                key=key,
+                actor=actor,
+                action=action,
+                target=target,
+                params=params,
+                outcome=outcome,
+                ref=ref,
+                clock=lambda at=at: at,
+            )
 
 
 async def test_summary_figures_come_from_the_audit_log(db_url: str) -> None:
@@ -80,7 +115,9 @@ async def test_the_handoff_is_posted_once_to_the_channel_and_the_incoming_engine
         rotation = h.config.oncall.rotations[0]
         now = HANDOFF + timedelta(minutes=1)
         # Two replicas' schedulers overlapping at the shift change.
-        posted = await asyncio.gather(*(post_handoff(h.bot.runtime, rotation, now) for _ in range(4)))
+        posted = await asyncio.gather(
+            *(post_handoff(h.bot.runtime, rotation, now) for _ in range(4))
+        )
         assert sorted(posted) == [False, False, False, True]
         channel = await h.wait_for(lambda: h.state.messages("C0ONCALL1"))
         dm = await h.wait_for(lambda: h.state.messages("DBOB0002"))

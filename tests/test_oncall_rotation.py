@@ -68,7 +68,9 @@ def test_overrides_win_newest_first() -> None:
              ("UCAROL03", utc(2026, 1, 1, 9, 30), utc(2026, 1, 1, 11))]  # fmt: skip
     assert on_call(BERLIN, when, slack) == "UCAROL03"
     configured = BERLIN.model_copy(
-        update={"overrides": [Override(user="UDAVE004", start=utc(2026, 1, 1), end=utc(2026, 1, 2))]}
+        update={
+            "overrides": [Override(user="UDAVE004", start=utc(2026, 1, 1), end=utc(2026, 1, 2))]
+        }
     )
     assert on_call(configured, when, []) == "UDAVE004"
     assert on_call(configured, when, slack) == "UCAROL03"
