@@ -90,10 +90,18 @@ def text_of(message: Any) -> str:
 async def card(
     h: BotHarness, contains: str, channel: str = CHANNEL, within: float = 10.0
 ) -> Message:
-    """The channel message whose text contains `contains` (the newest such)."""
+    """The newest top-level channel message whose text contains `contains`.
+
+    Thread replies are skipped: a progress reply repeats the action's words, and taking it
+    for the card made a later `in_thread` wait under a reply that has no thread.
+    """
 
     def probe() -> Message | None:
-        found = [m for m in h.state.messages(channel) if contains in text_of(m)]
+        found = [
+            m
+            for m in h.state.messages(channel)
+            if m.thread_ts in (None, m.ts) and contains in text_of(m)
+        ]
         return found[-1] if found else None
 
     return await h.wait_for(probe, within=within)
@@ -107,7 +115,13 @@ async def in_thread(
         found = [m for m in replies if contains in text_of(m)]
         return found[-1] if found else None
 
-    return await h.wait_for(probe, within=within)
+    try:
+        return await h.wait_for(probe, within=within)
+    except AssertionError:
+        shown = "\n".join(
+            f"{m.ts} thread={m.thread_ts} {m.text[:140]!r}" for m in h.state.messages(channel)
+        )
+        raise AssertionError(f"no reply with {contains!r} under {root.ts}; channel:\n{shown}") from None
 
 
 def primary_of(service: dict[str, Any]) -> str:

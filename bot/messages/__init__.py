@@ -1,0 +1,56 @@
+"""Every user-facing string of the bot, in one place: this package, one module per area.
+
+Callers use `from bot import messages` and `messages.NAME`; the areas' modules are
+re-exported here so a string is found by name without knowing its area.
+"""
+
+from __future__ import annotations
+
+APP = "Watchkeeper"
+
+
+def unknown_subcommand(command: str, word: str, suggestion: str | None) -> str:
+    hint = f" Did you mean `{command} {suggestion}`?" if suggestion else ""
+    return f"`{command} {word}` is not a command I know.{hint} Try `{command} help`."
+
+
+def unknown_service(name: str, suggestion: str | None) -> str:
+    hint = f"; did you mean `{suggestion}`?" if suggestion else "."
+    return f"No service named `{name}`{hint}"
+
+
+def unbalanced_quotes(detail: str) -> str:
+    return f"I could not read that command ({detail}); check the quotes."
+
+
+def usage(command: str, usage_text: str) -> str:
+    return f"Usage: `{command} {usage_text}`"
+
+
+def fleet_unavailable(backend_detail: str) -> str:
+    return (
+        f"The fleet API is not answering ({backend_detail}). Nothing was changed; "
+        "try again in a minute, or check the control plane's status page."
+    )
+
+
+def fleet_rejected(detail: str) -> str:
+    return f"The fleet API refused the request: {detail}"
+
+
+def internal_error(reference: str) -> str:
+    return f"Something went wrong on my side (ref `{reference}`); it is in my logs."
+
+
+STALE_BUTTON = "That button no longer does anything; run the command again."
+MENTION_HELP = "Mention me in an incident thread with a command, e.g. `@watchkeeper ack`."
+
+HELP_FOOTER = "Arguments in [brackets] are optional. Add `-- reason` to say why."
+EMPTY_FLEET = "No services are configured in any fleet backend."
+
+
+from bot.messages.action_cards import *  # noqa: E402, F403
+from bot.messages.actions import *  # noqa: E402, F403
+from bot.messages.audit import *  # noqa: E402, F403
+from bot.messages.incidents import *  # noqa: E402, F403
+from bot.messages.oncall import *  # noqa: E402, F403

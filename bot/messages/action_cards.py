@@ -1,0 +1,242 @@
+"""User-facing strings of the guarded actions' cards, progress and results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.messages.actions import _size, at_utc
+
+if TYPE_CHECKING:
+    from bot.actions.chain import LockView
+
+
+def where_card(channel: str, thread_ts: str | None) -> str:
+    return f"the incident thread in <#{channel}>" if thread_ts else f"<#{channel}>"
+
+
+def new_primary(member: str, lag: int | None) -> str:
+    return f"`{member}` (lag {_size(lag)})"
+
+
+def plan_change(
+    member: str | None,
+    attribute: str,
+    before: str | int | bool | None,
+    after: str | int | bool | None,
+) -> str:
+    who = f"`{member}` " if member else ""
+    return f"• {who}{attribute}: {before if before is not None else '–'} → {after}"
+
+
+def request_context(request_id: str, reason: str | None, params: str, glass: bool) -> str:
+    parts = [f"request `{request_id}`", f"params `{params}`"]
+    if reason:
+        parts.append(f"reason: {reason}")
+    if glass:
+        parts.append(":rotating_light: break-glass")
+    return " · ".join(parts)
+
+
+def card_waiting(needs: str, expires: datetime | None, requester: str | None = None) -> str:
+    who = f"<@{requester}> asks: " if requester else ""
+    return f":hourglass: {who}{needs}; open until {at_utc(expires)}."
+
+
+def card_running(requester: str, approvers: Sequence[str]) -> str:
+    by = f", approved by {', '.join(f'<@{a}>' for a in approvers)}" if approvers else ""
+    return f":gear: Running, requested by <@{requester}>{by}. Progress in the thread."
+
+
+def card_denied(user: str, reason: str) -> str:
+    return f":no_entry: Not run: {reason}"
+
+
+def approval_recorded(needs: str) -> str:
+    return f"Your approval is recorded; the request still {needs}."
+
+
+def decision_refused(reason: str) -> str:
+    return f":no_entry: {reason}"
+
+
+def deny_too_late(state: str, operation: str | None) -> str:
+    stop = f" Use `/fleet cancel {operation}` to stop it." if operation else ""
+    return f"Too late to deny: the request is already {state}.{stop}"
+
+
+def you_denied(action: str, target: str) -> str:
+    return f"You denied `{action}` on `{target}`; it will not run."
+
+
+def break_glass_announcement(user: str, action: str, target: str, reason: str | None) -> str:
+    return (
+        f":rotating_light: *Break-glass*: <@{user}> is running `{action}` on `{target}` "
+        f"without freeze or approval checks. Reason: {reason}"
+    )
+
+
+def operation_started(op: str, action: str, target: str, seq: int) -> str:
+    return (
+        f":gear: `{action}` on `{target}` started as `{op}` (audit #{seq}); "
+        "follow it in the thread."
+    )
+
+
+def start_failed(action: str, target: str, reason: str) -> str:
+    return (
+        f":x: `{action}` on `{target}` did not start: {reason}. "
+        "Nothing changed; the lock is released."
+    )
+
+
+def start_unknown(action: str, target: str, reason: str, lock_until: datetime) -> str:
+    return (
+        f":grey_question: `{action}` on `{target}`: no clear answer from the fleet ({reason}). "
+        "It may or may not have started; I will look it up on the fleet and report here, and "
+        f"will not send it again. `{target}` stays locked until {at_utc(lock_until)}."
+    )
+
+
+def progress_title(op: str, state: str, action: str, target: str) -> str:
+    return f"`{op}` {action} {target}: *{state}*"
+
+
+_STEP_ICON = {
+    "pending": ":white_circle:",
+    "running": ":arrows_counterclockwise:",
+    "succeeded": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":heavy_minus_sign:",
+}
+
+
+def step_line(name: str, state: str, progress: float) -> str:
+    pct = f" {progress:.0%}" if state == "running" else ""
+    return f"{_STEP_ICON.get(state, '')} {name}{pct}"
+
+
+def operation_result(
+    op: str,
+    action: str,
+    target: str,
+    state: str,
+    error: str | None,
+    cancelled_by: str | None,
+    checks_passed: bool | None,
+) -> str:
+    if state == "succeeded":
+        check = {True: "post-check passed", False: "post-check FAILED, look now", None: ""}[
+            checks_passed
+        ]
+        return f":white_check_mark: `{action}` on `{target}` succeeded (`{op}`); {check}."
+    if state == "cancelled":
+        return f":heavy_minus_sign: `{action}` on `{target}` cancelled by {cancelled_by} (`{op}`)."
+    return f":x: `{action}` on `{target}` failed (`{op}`): {error or 'no reason given'}."
+
+
+def post_check_lines(checks: Sequence[tuple[str, bool]]) -> str:
+    return "*Post-check*\n" + "\n".join(
+        f"{':white_check_mark:' if ok else ':x:'} {what}" for what, ok in checks
+    )
+
+
+def audit_refs(seqs: Sequence[int]) -> str:
+    return "audit " + ", ".join(f"#{s}" for s in seqs)
+
+
+def check_health(service: str, health: str) -> str:
+    return f"`{service}` is {health}"
+
+
+def check_paused(service: str, paused: bool) -> str:
+    return f"`{service}` automation is {'paused' if paused else 'active'}"
+
+
+def check_version(service: str, version: str) -> str:
+    return f"`{service}` runs version {version}"
+
+
+def check_member_missing(member: str) -> str:
+    return f"`{member}` is in the cluster"
+
+
+def check_role(member: str, role: str) -> str:
+    return f"`{member}` is {role}"
+
+
+def check_member_healthy(member: str) -> str:
+    return f"`{member}` is back and healthy"
+
+
+def check_floor(healthy: int, total: int, floor: int) -> str:
+    return f"{healthy}/{total} members healthy (floor {floor})"
+
+
+def check_unreadable(error: str) -> str:
+    return f"could not read the service ({error})"
+
+
+def reconciled_found(op: str, seq: int) -> str:
+    return f":mag: Found it on the fleet: `{op}`. Tracking it now (audit #{seq})."
+
+
+def reconciled_missing(seq: int) -> str:
+    return (
+        ":x: The fleet has no record of this operation, so nothing ran; "
+        f"the lock is released (audit #{seq})."
+    )
+
+
+def reconcile_unknown(error: str, seq: int) -> str:
+    return (
+        f":grey_question: I cannot tell whether this ran: {error}. The target stays locked "
+        f"until its lease lapses; I keep asking the fleet (audit #{seq})."
+    )
+
+
+def cancel_unknown(ref: str) -> str:
+    return f"No request or operation `{ref}` that I started; see `/fleet ops`."
+
+
+def cancel_refused(op: str, reason: str) -> str:
+    return f"The fleet will not cancel `{op}`: {reason}"
+
+
+def cancel_asked(user: str, op: str, seq: int) -> str:
+    return f":octagonal_sign: <@{user}> asked the fleet to cancel `{op}` (audit #{seq})."
+
+
+def ops_title(target: str | None) -> str:
+    return f"Actions{f' on {target}' if target else ''}, newest first"
+
+
+def ops_empty(target: str | None) -> str:
+    return f"No actions{f' on `{target}`' if target else ''} yet."
+
+
+def ops_line(
+    icon: str,
+    request_id: str,
+    action: str,
+    target: str,
+    state: str,
+    op: str | None,
+    requester: str,
+    when: datetime,
+) -> str:
+    operation = f" · `{op}`" if op else ""
+    who = f"<@{requester}> · {at_utc(when)}"
+    return f"{icon} `{request_id}` {action} `{target}` *{state}*{operation} · {who}"
+
+
+def fleet_op_line(op: str, action: str, target: str, state: str, actor: str) -> str:
+    return f":satellite: `{op}` {action} `{target}` *{state}* · by {actor} (not started here)"
+
+
+def lock_line(lock: LockView) -> str:
+    return (
+        f":lock: `{lock.resource}` by <@{lock.owner_id}> (`{lock.action}`, request "
+        f"`{lock.request_id}`) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}"
+    )
