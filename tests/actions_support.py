@@ -121,7 +121,8 @@ async def in_thread(
         shown = "\n".join(
             f"{m.ts} thread={m.thread_ts} {m.text[:140]!r}" for m in h.state.messages(channel)
         )
-        raise AssertionError(f"no reply with {contains!r} under {root.ts}; channel:\n{shown}") from None
+        where = f"no reply with {contains!r} under {root.ts}"
+        raise AssertionError(f"{where}; channel:\n{shown}") from None
 
 
 def primary_of(service: dict[str, Any]) -> str:
