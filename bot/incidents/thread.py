@@ -22,11 +22,11 @@ from bot.db.models import OutboxMessage
 from bot.incidents.models import Incident, Storm
 from bot.incidents.render import Suggestion, Suggestions, incident_root, page_lines_reply
 from bot.outbox import Message
+from bot.outbox.enqueue import SUPERSEDED
 from bot.runtime import Runtime
 
 MAX_LINES = 10
 # Outbox rows replaced by a newer one before they were sent; the worker passes them by.
-SUPERSEDED = "superseded"
 
 
 def suggestions_for(rt: Runtime, incident: Incident) -> Suggestions:

@@ -9,13 +9,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db.models import OutboxMessage
 
 RESPONSE_LANE_PREFIX = "resp:"
+# A queued row replaced by a newer one before it was sent; the worker skips it.
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -69,21 +71,24 @@ def post(
 async def update(
     session: AsyncSession, *, channel: str, key: str, message: Message, clock: Clock = utcnow
 ) -> OutboxMessage:
-    """Edit a keyed message in place; a still-pending edit of it is replaced, not queued again.
+    """Edit a keyed message in place; a still-pending edit of it is superseded by this one.
 
-    Returns the row holding the edit (the pending one it replaced, or a new one)."""
-    payload = {"channel": channel, **message.payload()}
-    pending = await session.scalar(
-        select(OutboxMessage).where(
+    The waiting row is taken out of its lane by a conditional UPDATE (status pending →
+    superseded) and a new row queued, rather than its payload rewritten: a worker that has
+    already claimed it would send the stale payload, and the edit would be lost. This way
+    the newest edit is always the last one sent. Returns the new row."""
+    await session.execute(
+        sql_update(OutboxMessage)
+        .where(
             OutboxMessage.method == "chat.update",
             OutboxMessage.target_key == key,
             OutboxMessage.status == "pending",
         )
+        .values(status=SUPERSEDED)
     )
-    if pending is not None:
-        pending.payload = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-        return pending
-    row = _row(channel, "chat.update", payload, clock, target_key=key)
+    row = _row(
+        channel, "chat.update", {"channel": channel, **message.payload()}, clock, target_key=key
+    )
     session.add(row)
     return row
 
