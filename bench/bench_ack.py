@@ -3,6 +3,8 @@
 Both servers run alone in their own process (one at a time) while this process drives a
 closed loop of 10 and then 50 concurrent clients; the bot does its real work after each ack
 (fleet read, outbox row, delivery to the Slack stand-in), so the figure includes that load.
+The two take turns in ROUNDS short runs each (bare, bot, bare, bot, ...), and each one's
+latencies are pooled: on a shared machine whose load drifts, both then see the same drift.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ import asyncio
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import yaml
 
-from bench.load import LoadResult, closed_loop, free_port, wait_for_port
-from bench.report import Figure, print_figures
+from bench.load import LoadResult, closed_loop, free_port, pooled, wait_for_port
+from bench.report import Figure, Target, print_figures
+from bench.sizes import scaled
 from integrations.slack.sender import SlackSender
 
 TITLE = "Slack ack latency: /fleet status vs a bare Bolt app"
 SECRET = "bench-signing-secret"
 ROOT = Path(__file__).resolve().parent.parent
-SECONDS = 8.0
+SECONDS = scaled(8.0, 0.5)  # per server and client count, split over ROUNDS
+ROUNDS = 3
+WARMUP = scaled(1.0, 0.2)
 
 
 def _bot_config(tmp: Path, port: int, standin_port: int, fleet_port: int) -> Path:
@@ -61,7 +67,7 @@ async def _measure(port: int, clients: int) -> LoadResult:
         )
 
     try:
-        return await closed_loop(send, clients=clients, seconds=SECONDS)
+        return await closed_loop(send, clients=clients, seconds=SECONDS / ROUNDS, warmup=WARMUP)
     finally:
         await sender.aclose()
 
@@ -89,16 +95,23 @@ def _figures(clients: int, bot: LoadResult, bare: LoadResult) -> list[Figure]:
             "ms",
             base,
             bare.percentile(99),
-            target="≤ 1.5× bare",
+            target=Target(1.5, of_baseline=True),
             higher_is_better=False,
         ),
         Figure(f"throughput, {n}", bot.throughput, "req/s", base, bare.throughput),
-        Figure(f"errors, {n}", bot.errors, "non-200", base, bare.errors, higher_is_better=False),
+        Figure(
+            f"errors, {n}",
+            bot.errors,
+            "non-200",
+            base,
+            bare.errors,
+            Target(0),
+            higher_is_better=False,
+        ),
     ]
 
 
-def run() -> list[Figure]:
-    figures: list[Figure] = []
+def run() -> Iterator[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         standin_port, fleet_port = free_port(), free_port()
         bot_port, bare_port = free_port(), free_port()
@@ -110,25 +123,23 @@ def run() -> list[Figure]:
         )
         try:
             config = _bot_config(Path(tmp), bot_port, standin_port, fleet_port)
+            servers = {
+                bare_port: [sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port)],
+                bot_port: [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+            }
             for clients in (10, 50):
-                bare = _serve(
-                    [sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port)], bare_port
-                )
-                bare_result = asyncio.run(_measure(bare_port, clients))
-                bare.terminate()
-                bare.wait()
-                bot = _serve(
-                    [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)], bot_port
-                )
-                bot_result = asyncio.run(_measure(bot_port, clients))
-                bot.terminate()
-                bot.wait()
-                figures += _figures(clients, bot_result, bare_result)
+                runs: dict[int, list[LoadResult]] = {port: [] for port in servers}
+                for _ in range(ROUNDS):
+                    for port, command in servers.items():
+                        server = _serve(command, port)
+                        runs[port].append(asyncio.run(_measure(port, clients)))
+                        server.terminate()
+                        server.wait()
+                yield from _figures(clients, pooled(runs[bot_port]), pooled(runs[bare_port]))
         finally:
             for process in (standin, fleet):
                 process.terminate()
                 process.wait()
-    return figures
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.report import Figure, print_figures
+from bench.report import Figure, Target, print_figures
+from bench.sizes import scaled_count
 from bot.actions.catalog import params_hash
 from bot.actions.chain import Facts, GuardContext, Person, RequestView, evaluate
 from bot.actions.guards import full_chain
@@ -37,8 +38,8 @@ from integrations.loopback import LoopbackServer
 from tests.harness import USERS, BotHarness, find_button
 
 TITLE = "Guarded actions: Confirm → operation accepted, and the guard chain"
-CLICKS = 40
-CHAIN_RUNS = 20_000
+CLICKS = scaled_count(40, 4)
+CHAIN_RUNS = scaled_count(2_000, 200)
 
 
 class Stopwatch:
@@ -207,7 +208,7 @@ def run() -> list[Figure]:
             "ms",
             base,
             p95_direct,
-            target="< 3,000 ms",
+            target=Target(3000),
             higher_is_better=False,
         ),
         Figure(

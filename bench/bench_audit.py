@@ -34,7 +34,8 @@ import psycopg
 import yaml
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, insert, update
 
-from bench.report import Figure, print_figures
+from bench.report import Figure, Target, print_figures
+from bench.sizes import PG_ADMIN, scaled_count
 from bot.audit import Actor, KeyRing, append
 from bot.audit.chain import at_text, row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG
@@ -46,12 +47,9 @@ from bot.db.types import UTCDateTime
 TITLE = "Audit log: append, verify, export"
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-audit-key-0123456789abcdef"
-ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", "1000000"))
-APPENDS_PER_WRITER = 1500
-PG_ADMIN = os.environ.get(
-    "WATCHKEEPER_BENCH_PG",
-    os.environ.get("WATCHKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
-)
+ROWS = int(os.environ.get("BENCH_AUDIT_ROWS", scaled_count(1_000_000, 2_000)))
+APPENDS_PER_WRITER = scaled_count(500, 20)
+EXPORT_RSS_MIB = 150e6 / 2**20  # the target: an export of any size in under 150 MB
 PARAMS = '{"args":["pg-orders-%d"],"reason":"disk almost full","risk":"medium"}'
 
 # The baseline writers' table: the audit row's shape, no head, no hash chain.
@@ -201,7 +199,7 @@ def _load_postgresql(url: str, dsn: str, count: int) -> None:
         cur.execute("ANALYZE audit_log")
 
 
-def _hmac_rate(count: int = 200_000) -> float:
+def _hmac_rate(count: int = scaled_count(200_000, 2_000)) -> float:
     """HMAC-SHA256 over the same canonical rows with the standard library, nothing else."""
     messages = [(row["prev_hash"] + _text(row)).encode() for row in chain_rows(count)]
     key = KEY.encode()
@@ -228,26 +226,27 @@ async def _read_rate(url: str) -> float:
 # the figure the command's own: it starts the command and reports what wait4 says of it.
 LAUNCHER = """
 import os, subprocess, sys
-child = subprocess.Popen(sys.argv[2:], stdout=open(sys.argv[1], "w"), stderr=subprocess.DEVNULL)
+child = subprocess.Popen(sys.argv[3:], stdout=open(sys.argv[1], "w"), stderr=open(sys.argv[2], "w"))
 _, status, usage = os.wait4(child.pid, 0)
 print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 """
 
 
 def _cli(config: Path, *args: str) -> tuple[str, float, float]:
-    """Run `watchkeeper ...`; (stdout's start, seconds, peak RSS in MB of that command)."""
+    """Run `watchkeeper ...`; (stdout's start, seconds, peak RSS in MiB of that command)."""
     env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": KEY}
     command = [sys.executable, "-m", "bot.cli", *args, "--config", str(config)]
-    with tempfile.NamedTemporaryFile("r") as out:
+    with tempfile.NamedTemporaryFile("r") as out, tempfile.NamedTemporaryFile("r") as errors:
         started = time.perf_counter()
         report = subprocess.run(
-            [sys.executable, "-c", LAUNCHER, out.name, *command],
+            [sys.executable, "-c", LAUNCHER, out.name, errors.name, *command],
             capture_output=True, text=True, cwd=ROOT, env=env, check=True,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         code, max_rss_kb = (int(x) for x in report.stdout.split())
         if code != 0:
-            raise RuntimeError(f"watchkeeper {' '.join(args)} exited {code}")
+            said = "\n".join(errors.read().splitlines()[-10:])
+            raise RuntimeError(f"watchkeeper {' '.join(args)} exited {code}:\n{said}")
         head = out.read(4096)
     return head, seconds, max_rss_kb / 1024
 
@@ -261,8 +260,9 @@ def _config(tmp: Path, url: str) -> Path:
     return path
 
 
-def _dialect_figures(label: str, url: str, tmp: Path, load: Any, hmac_rate: float) -> list[Figure]:
-    figures: list[Figure] = []
+def _dialect_figures(
+    label: str, url: str, tmp: Path, load: Any, hmac_rate: float
+) -> Iterator[Figure]:
     started = time.perf_counter()
     load()
     loaded = time.perf_counter() - started
@@ -275,22 +275,21 @@ def _dialect_figures(label: str, url: str, tmp: Path, load: Any, hmac_rate: floa
             raise RuntimeError(f"verify did not pass: {out}")
         rate = float(found.group(1).replace(",", ""))
         name = f"{label} verify {ROWS:,} rows, {jobs} process(es)"
-        figures += [
-            Figure(name, rate, "rows/s", "HMAC-SHA256 alone", hmac_rate, "≥ 200,000 rows/s"),
-            Figure(f"{name}, peak RSS", rss, "MB", higher_is_better=False),
+        yield from [
+            Figure(name, rate, "rows/s", "HMAC-SHA256 alone", hmac_rate, Target(200_000)),
+            Figure(f"{name}, peak RSS", rss, "MiB", higher_is_better=False),
         ]
     _, _, idle_rss = _cli(config, "audit", "export", "--since", "2100-01-01")
     read_rate = asyncio.run(_read_rate(url))
     for fmt in ("jsonl", "csv"):
         _, seconds, rss = _cli(config, "audit", "export", "--format", fmt)
         name = f"{label} export {ROWS:,} rows as {fmt}"
-        figures += [
-            Figure(f"{name}, peak RSS", rss, "MB", "same command, 0 rows", idle_rss,
-                   "< 150 MB", higher_is_better=False),
+        yield from [
+            Figure(f"{name}, peak RSS", rss, "MiB", "same command, 0 rows", idle_rss,
+                   Target(EXPORT_RSS_MIB), higher_is_better=False),
             Figure(f"{name}, rate", ROWS / seconds, "rows/s", "reading them unformatted",
                    read_rate),
         ]  # fmt: skip
-    return figures
 
 
 def _append_figures(label: str, url: str) -> list[Figure]:
@@ -328,40 +327,36 @@ def _drop_pg(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run() -> list[Figure]:
-    figures: list[Figure] = []
+def run() -> Iterator[Figure]:
     hmac_rate = _hmac_rate()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        figures += _append_figures("SQLite", f"sqlite+aiosqlite:///{tmp}/append.db")
+        yield from _append_figures("SQLite", f"sqlite+aiosqlite:///{tmp}/append.db")
         big = f"sqlite+aiosqlite:///{tmp}/million.db"
-        figures += _dialect_figures(
+        yield from _dialect_figures(
             "SQLite", big, tmp, lambda: asyncio.run(_load_sqlite(big, ROWS)), hmac_rate
         )
-        figures += _postgresql_figures(tmp, hmac_rate)
-    return figures
+        yield from _postgresql_figures(tmp, hmac_rate)
 
 
-def _postgresql_figures(tmp: Path, hmac_rate: float) -> list[Figure]:
-    figures: list[Figure] = []
+def _postgresql_figures(tmp: Path, hmac_rate: float) -> Iterator[Figure]:
     made = _pg_database()
     if made is None:
-        return figures
+        return
     name, _, url = made
     try:
-        figures += _append_figures("PostgreSQL", url)
+        yield from _append_figures("PostgreSQL", url)
     finally:
         _drop_pg(name)
     made = _pg_database()
     if made is None:
-        return figures
+        return
     name, dsn, url = made
     try:
         load = lambda: _load_postgresql(url, dsn, ROWS)  # noqa: E731
-        figures += _dialect_figures("PostgreSQL", url, tmp, load, hmac_rate)
+        yield from _dialect_figures("PostgreSQL", url, tmp, load, hmac_rate)
     finally:
         _drop_pg(name)
-    return figures
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
@@ -21,7 +22,8 @@ from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.bench_audit import _drop_pg, _pg_database
-from bench.report import Figure, print_figures
+from bench.report import Figure, Target, print_figures
+from bench.sizes import scaled_count
 from bot.audit import vocabulary as v
 from bot.audit.models import AuditEntry
 from bot.db.engine import create_engine, session_factory
@@ -30,9 +32,9 @@ from bot.incidents.models import Incident
 from bot.incidents.wiring import open_incidents_section
 from bot.oncall.summary import SUMMARY_ACTIONS, collect_facts
 
-TITLE = "Handoff summary: a 12-hour shift on 1M audit rows and 100k incidents"
-AUDIT_ROWS = int(os.environ.get("BENCH_HANDOFF_AUDIT_ROWS", "1000000"))
-INCIDENTS = int(os.environ.get("BENCH_HANDOFF_INCIDENTS", "100000"))
+AUDIT_ROWS = int(os.environ.get("BENCH_HANDOFF_AUDIT_ROWS", scaled_count(1_000_000, 2_000)))
+INCIDENTS = int(os.environ.get("BENCH_HANDOFF_INCIDENTS", scaled_count(100_000, 200)))
+TITLE = f"Handoff summary: a 12-hour shift on {AUDIT_ROWS:,} audit rows and {INCIDENTS:,} incidents"
 DAYS = 90  # the audit rows spread over this many days, so a shift holds ~1/180 of them
 END = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
 START = END - timedelta(hours=12)
@@ -137,23 +139,21 @@ def _measure(label: str, url: str) -> list[Figure]:
     print(f"{label}: {opened} incidents opened in the shift")
     return [
         Figure(f"{label}: build the summary (median of 7)", summary, "ms",
-               "range scan counting the shift's rows", scan, target="< 200 ms",
+               "range scan counting the shift's rows", scan, target=Target(200),
                higher_is_better=False),
     ]  # fmt: skip
 
 
-def run() -> list[Figure]:
-    figures: list[Figure] = []
+def run() -> Iterator[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
-        figures += _measure("SQLite", f"sqlite+aiosqlite:///{Path(tmp)}/handoff.db")
+        yield from _measure("SQLite", f"sqlite+aiosqlite:///{Path(tmp)}/handoff.db")
     database = _pg_database()
     if database is not None:
         name, _dsn, url = database
         try:
-            figures += _measure("PostgreSQL", url)
+            yield from _measure("PostgreSQL", url)
         finally:
             _drop_pg(name)
-    return figures
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -29,16 +28,16 @@ import psycopg
 import yaml
 
 from bench.load import LoadResult, closed_loop, free_port, wait_for_port
-from bench.report import Figure, print_figures
+from bench.report import Figure, Target, print_figures
+from bench.sizes import PG_ADMIN, scaled
 from integrations.alertmanager.process import AlertmanagerProcess, find_binary
 
 TITLE = "Page intake: alerts/s through /hooks/alertmanager vs Alertmanager's own ingestion"
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 CLIENTS = 8
-SECONDS = 6.0
+SECONDS = scaled(6.0, 0.5)
 TOKEN = "bench-am-token"
-PG_ADMIN = os.environ.get("WATCHKEEPER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 MARK = b"BATCHNUM"  # replaced per request by 8 digits, making every batch new
 
 
@@ -98,7 +97,7 @@ async def _drive(url: str, template: bytes, headers: dict[str, str]) -> LoadResu
         body = template.replace(MARK, b"%08d" % next(batches))
         return await http.post(url, content=body, headers=headers)
 
-    return await closed_loop(send, clients=CLIENTS, seconds=SECONDS)
+    return await closed_loop(send, clients=CLIENTS, seconds=SECONDS, warmup=scaled(1.0, 0.2))
 
 
 def _alerts_per_second(result: LoadResult) -> float:
@@ -190,9 +189,8 @@ async def _alertmanager_run(tmp: Path, api_body: bytes) -> LoadResult | None:
         return await _drive(f"{am.url}/api/v2/alerts", api_body, headers)
 
 
-def run() -> list[Figure]:
+def run() -> Iterator[Figure]:
     webhook, api_body = _alerts_template()
-    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         am = asyncio.run(_alertmanager_run(tmp, api_body))
@@ -221,14 +219,14 @@ def run() -> list[Figure]:
                     alone, _ = _bot_run(tmp, db_url, ports, webhook, "table")
                 finally:
                     cleanup()
-                figures += [
+                yield from [
                     Figure(
                         f"alerts/s, {label}, {sink}, batches of {BATCH}, {CLIENTS} clients",
                         _alerts_per_second(result),
                         "alerts/s",
                         am_name,
                         am_rate,
-                        target="≥ 1.0× Alertmanager",
+                        target=Target(1.0, of_baseline=True),
                     ),
                     Figure(
                         f"p99 per batch, {label}",
@@ -238,7 +236,13 @@ def run() -> list[Figure]:
                         am.percentile(99) if am is not None else None,
                         higher_is_better=False,
                     ),
-                    Figure(f"errors, {label}", result.errors, "non-200", higher_is_better=False),
+                    Figure(
+                        f"errors, {label}",
+                        result.errors,
+                        "non-200",
+                        target=Target(0),
+                        higher_is_better=False,
+                    ),
                     Figure(
                         f"alerts/s, {label}, intake alone (one INSERT per page, no incidents)",
                         _alerts_per_second(alone),
@@ -250,7 +254,6 @@ def run() -> list[Figure]:
         finally:
             _stop(standin)
             _stop(fleet)
-    return figures
 
 
 if __name__ == "__main__":

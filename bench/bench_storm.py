@@ -16,24 +16,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import resource
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.report import Figure, print_figures
+from bench.report import Figure, Target, print_figures
+from bench.sizes import PG_ADMIN, scaled_count
 
-TITLE = "Alert storm: 10,000 alerts over 1,000 services through ingest, threads and outbox"
 REGIONS = ("eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-southeast-1")
 SERVICES, ALERTNAMES, INSTANCES, BATCH = 1000, ("PostgresDown", "PostgresReplicationLag"), 5, 100
+SERVICES = scaled_count(SERVICES, 10)
+ALERTS = SERVICES * len(ALERTNAMES) * INSTANCES
 STORM_SECONDS, STEP = 60.0, 0.25
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
-PG_ADMIN = os.environ.get("WATCHKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TITLE = (
+    f"Alert storm: {ALERTS:,} alerts over {SERVICES:,} services in {STORM_SECONDS:.0f} simulated"
+    " seconds, through ingest, threads and outbox"
+)
 
 
 def storm_pages() -> list[Any]:
@@ -69,13 +74,11 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-async def _storm(url: str) -> dict[str, float]:
+async def _open(url: str) -> tuple[Any, Any, Any, dict[str, float]]:
+    """The Slack stand-in at Slack's pace and the bot on a simulated clock, in this process:
+    (bot, stand-in server, its state, the simulated clock)."""
     from bot.config import parse_config
-    from bot.incidents import followup
-    from bot.incidents.ingest import ingest
-    from bot.incidents.wiring import sweep_storms
     from bot.server import open_bot
-    from integrations.pages import PageBatch
     from integrations.slack.standin import StandInState, start_standin
 
     sim = {"t": 0.0}
@@ -94,6 +97,30 @@ async def _storm(url: str) -> dict[str, float]:
     bot = await open_bot(
         parse_config(raw, {}), clock=lambda: EPOCH + timedelta(seconds=sim["t"]), run_worker=False
     )
+    return bot, standin, state, sim
+
+
+async def _idle(url: str) -> dict[str, float]:
+    """The RSS baseline: the same process opened the same way, one delivery pass and one
+    storm sweep with nothing to do, and no storm."""
+    from bot.incidents.ingest import ingest  # noqa: F401 (the storm's imports, for a fair RSS)
+    from bot.incidents.wiring import sweep_storms
+
+    bot, standin, _, _ = await _open(url)
+    await bot.worker.deliver_due()
+    await sweep_storms(bot.runtime)
+    await bot.stop()
+    await standin.stop()
+    return {}
+
+
+async def _storm(url: str) -> dict[str, float]:
+    from bot.incidents import followup
+    from bot.incidents.ingest import ingest
+    from bot.incidents.wiring import sweep_storms
+    from integrations.pages import PageBatch
+
+    bot, standin, state, sim = await _open(url)
     rt = bot.runtime
 
     async def advance(seconds: float) -> None:
@@ -171,8 +198,11 @@ async def _bulk(url: str) -> dict[str, float]:
     return {"ingest_rate": len(pages) / seconds}
 
 
+CHILDREN = {"storm": _storm, "idle": _idle, "bulk": _bulk}
+
+
 def _child(kind: str, url: str) -> None:
-    result = asyncio.run(_storm(url) if kind == "storm" else _bulk(url))
+    result = asyncio.run(CHILDREN[kind](url))
     result["peak_rss_mib"] = _peak_rss_mib()
     print(json.dumps(result))
 
@@ -185,23 +215,22 @@ def _run_child(kind: str, url: str) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _databases(tmp: str) -> list[tuple[str, str, str | None]]:
-    """(name, url, PostgreSQL database to drop) for SQLite, and PostgreSQL when reachable."""
-    found: list[tuple[str, str, str | None]] = [
-        ("SQLite", f"sqlite+aiosqlite:///{tmp}/storm.db", None),
-        ("SQLite", f"sqlite+aiosqlite:///{tmp}/bulk.db", None),
-    ]
-    try:
-        import psycopg
+def _databases(tmp: str) -> Iterator[tuple[str, dict[str, str], list[str]]]:
+    """(store, a fresh database URL per child kind, PostgreSQL databases to drop) for
+    SQLite, then PostgreSQL when reachable."""
+    yield "SQLite", {kind: f"sqlite+aiosqlite:///{tmp}/{kind}.db" for kind in CHILDREN}, []
+    import psycopg
 
-        names = [f"wk_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    names = {kind: f"wk_bench_{uuid.uuid4().hex[:8]}" for kind in CHILDREN}
+    try:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
-            for name in names:
+            for name in names.values():
                 admin.execute(f'CREATE DATABASE "{name}"')
-    except Exception:
-        return found
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL not reachable at {PG_ADMIN} ({exc}); its figures are skipped")
+        return
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return found + [("PostgreSQL", f"{base}/{n}", n) for n in names]
+    yield "PostgreSQL", {kind: f"{base}/{n}" for kind, n in names.items()}, list(names.values())
 
 
 def _drop(name: str) -> None:
@@ -211,36 +240,38 @@ def _drop(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run() -> list[Figure]:
+def _figures(name: str, runs: dict[str, dict[str, float]]) -> list[Figure]:
+    storm, idle, bulk = runs["storm"], runs["idle"], runs["bulk"]
+    incidents = float(SERVICES * len(ALERTNAMES))
+    return [
+        Figure(f"ingest rate, {name}", storm["ingest_rate"], "pages/s",
+               "plain bulk INSERT", bulk["ingest_rate"]),
+        Figure(f"peak RSS of the bot process under the storm, {name}", storm["peak_rss_mib"],
+               "MiB", "the same process idle, no storm", idle["peak_rss_mib"],
+               higher_is_better=False),
+        Figure(f"outbox drained after the storm, {name}", storm["drain_after"],
+               "s (simulated)", "one thread per incident at 1/s", incidents,
+               higher_is_better=False),
+        Figure(f"Slack messages for the storm, {name}", storm["slack_calls"], "calls",
+               "one root per incident", incidents, higher_is_better=False),
+        Figure(f"429 answers from Slack's pace, {name}", storm["throttled"], "calls",
+               target=Target(0), higher_is_better=False),
+        Figure(f"whole storm, real time, {name}", storm["wall"], "s",
+               "simulated storm", STORM_SECONDS, higher_is_better=False),
+    ]  # fmt: skip
+
+
+def run() -> Iterator[Figure]:
     import tempfile
 
-    figures: list[Figure] = []
-    incidents = SERVICES * len(ALERTNAMES)
     with tempfile.TemporaryDirectory() as tmp:
-        dbs = _databases(tmp)
-        try:
-            for (name, storm_url, _), (_, bulk_url, _) in zip(dbs[::2], dbs[1::2], strict=True):
-                storm, bulk = _run_child("storm", storm_url), _run_child("bulk", bulk_url)
-                figures += [
-                    Figure(f"ingest rate, {name}", storm["ingest_rate"], "pages/s",
-                           "plain bulk INSERT", bulk["ingest_rate"]),
-                    Figure(f"peak RSS of the storm, {name}", storm["peak_rss_mib"], "MiB",
-                           "bulk INSERT process", bulk["peak_rss_mib"], higher_is_better=False),
-                    Figure(f"outbox drained after the storm, {name}", storm["drain_after"],
-                           "s (simulated)", "one thread per incident at 1/s", float(incidents),
-                           higher_is_better=False),
-                    Figure(f"Slack messages for the storm, {name}", storm["slack_calls"], "calls",
-                           "one root per incident", float(incidents), higher_is_better=False),
-                    Figure(f"429 answers from Slack's pace, {name}", storm["throttled"], "calls",
-                           target="0", higher_is_better=False),
-                    Figure(f"whole storm, real time, {name}", storm["wall"], "s",
-                           "simulated storm", STORM_SECONDS, higher_is_better=False),
-                ]  # fmt: skip
-        finally:
-            for _, _, database in dbs:
-                if database:
+        for name, urls, databases in _databases(tmp):
+            try:
+                runs = {kind: _run_child(kind, url) for kind, url in urls.items()}
+            finally:
+                for database in databases:
                     _drop(database)
-    return figures
+            yield from _figures(name, runs)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,16 @@ class LoadResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
+def pooled(results: list[LoadResult]) -> LoadResult:
+    """Several runs of the same load as one: their requests, time and latencies added up."""
+    return LoadResult(
+        sum(r.requests for r in results),
+        sum(r.errors for r in results),
+        sum(r.seconds for r in results),
+        [ms for r in results for ms in r.latencies_ms],
+    )
+
+
 async def closed_loop(
     send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
     *,

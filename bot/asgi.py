@@ -1,4 +1,5 @@
-"""The HTTP surface: Slack's request URL, health and readiness. Starlette + uvicorn."""
+"""The HTTP surface: Slack's request URL, webhooks, health, readiness and metrics.
+Starlette + uvicorn."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.db.migrate import schema_state
 from bot.intake.routes import intake_routes
+from bot.monitoring import routes as monitoring
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
@@ -28,10 +32,16 @@ class BodyTooLarge(Exception):
     pass
 
 
+def declares_more_than(request: Request, limit: int) -> bool:
+    """Whether the Content-Length header announces more than `limit` bytes. ASCII digits
+    only: `str.isdigit` also accepts "²", which `int` then refuses."""
+    declared = request.headers.get("content-length", "")
+    return declared.isascii() and declared.isdigit() and int(declared) > limit
+
+
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The body, refused once it passes `limit` bytes, before anything parses it."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declares_more_than(request, limit):
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
@@ -47,7 +57,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
 
 def _slack_events(bot: Bot) -> Callable[[Request], Awaitable[Response]]:
-    handler = AsyncSlackRequestHandler(bot.bolt)
     secret = bot.runtime.config.slack.signing_secret.get_secret_value()
     limit = bot.runtime.config.server.max_body_bytes
 
@@ -60,7 +69,21 @@ def _slack_events(bot: Bot) -> Callable[[Request], Awaitable[Response]]:
         if problem is not None:
             log.info("refused Slack request: %s", problem)
             return PlainTextResponse("invalid request signature", status_code=401)
-        return await handler.handle(request)
+        try:
+            # Bolt parses the body and reads ids out of it before any listener runs, and
+            # raises on a signed body it cannot read (not UTF-8, `payload=null`, a form sent
+            # as JSON, `"team": 5`): the sender's error, not a 500.
+            bolt_request = to_async_bolt_request(request, body)
+        except Exception as exc:
+            log.info("refused Slack request: unreadable body (%s)", type(exc).__name__)
+            return PlainTextResponse("unreadable request body", status_code=400)
+        answer = await bot.bolt.async_dispatch(bolt_request)
+        if answer.status >= 500:
+            # Bolt answers 500 when something raised inside it before any ack, and logs
+            # the traceback. A signed body its listener matchers cannot read is how that
+            # happens (`"actions": []`, `"action_id": {}`): the sender gets a 400.
+            return PlainTextResponse("unreadable request body", status_code=400)
+        return to_starlette_response(answer)
 
     return slack_events
 
@@ -69,22 +92,18 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def _readyz(bot: Bot) -> Callable[[Request], Awaitable[Response]]:
-    async def readyz(_: Request) -> Response:
-        try:
-            current, head = await schema_state(bot.runtime.engine)
-        except Exception as exc:  # any database failure means "not ready", with its kind
-            return JSONResponse(
-                {"status": "unavailable", "database": type(exc).__name__}, status_code=503
-            )
-        if current != head:
-            return JSONResponse(
-                {"status": "unavailable", "database": "ok", "schema": current, "expected": head},
-                status_code=503,
-            )
-        return JSONResponse({"status": "ok", "database": "ok", "schema": current})
+def _bodiless(
+    endpoint: Callable[[Request], Awaitable[Response]], limit: int
+) -> Callable[[Request], Awaitable[Response]]:
+    """A GET endpoint never reads its body; one declared past the limit is refused anyway,
+    like everywhere else, so no endpoint accepts what the others would not."""
 
-    return readyz
+    async def limited(request: Request) -> Response:
+        if declares_more_than(request, limit):
+            return PlainTextResponse("request body too large", status_code=413)
+        return await endpoint(request)
+
+    return limited
 
 
 def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
@@ -98,10 +117,12 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
             if manage_lifecycle:
                 await bot.stop()
 
+    limit = bot.runtime.config.server.max_body_bytes
     routes = [
         Route("/slack/events", _slack_events(bot), methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", _readyz(bot), methods=["GET"]),
+        Route("/healthz", _bodiless(healthz, limit), methods=["GET"]),
+        Route("/readyz", _bodiless(monitoring.readyz(bot), limit), methods=["GET"]),
+        Route("/metrics", _bodiless(monitoring.metrics(bot), limit), methods=["GET"]),
         *intake_routes(bot),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

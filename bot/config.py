@@ -17,8 +17,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,6 +25,8 @@ from pydantic import (
 )
 
 from bot.actions.policy import PoliciesConfig
+from bot.automation.config import AutomationConfig, Runbooks, unique_names
+from bot.config_model import StrictModel
 from bot.incidents.config import (
     EscalationConfig,
     GroupingConfig,
@@ -36,6 +36,7 @@ from bot.incidents.config import (
     SuggestedActions,
 )
 from bot.intake.config import IntakeConfig
+from bot.monitoring.config import MonitoringConfig
 from bot.oncall.config import OncallConfig
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -49,12 +50,7 @@ class ConfigError(Exception):
         super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
 
 
-class _Strict(BaseModel):
-    # A misspelt key is an error, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CommandNames(_Strict):
+class CommandNames(StrictModel):
     fleet: str = "/fleet"
     incident: str = "/incident"
     oncall: str = "/oncall"
@@ -68,12 +64,14 @@ class CommandNames(_Strict):
         return value
 
 
-class SlackConfig(_Strict):
+class SlackConfig(StrictModel):
     mode: Literal["http", "socket"] = "http"
     signing_secret: SecretStr
     bot_token: SecretStr
     app_token: SecretStr | None = None
     api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
+    # How long one Web API call may take before the outbox counts it as an outage.
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     app_name: str = Field(default="Watchkeeper", min_length=1, max_length=35)
     commands: CommandNames = CommandNames()
 
@@ -84,14 +82,31 @@ class SlackConfig(_Strict):
             raise ValueError("app_token is required when mode is socket")
 
 
-class ServerConfig(_Strict):
+class ServerConfig(StrictModel):
     host: str = "127.0.0.1"
     # 0 picks a free port (tests and side-by-side demos).
     port: int = Field(default=8780, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # On SIGTERM: how long requests, work started after a Slack ack and the outbox may
+    # take to finish before the process exits anyway (what is left stays queued).
+    drain_seconds: float = Field(default=8.0, ge=0, le=300)
 
 
-class StorageConfig(_Strict):
+class SchedulerConfig(StrictModel):
+    """The leader lease among replicas: a dead leader's jobs move within about
+    `lease_seconds + renew_seconds`; a stopped one hands them over at once."""
+
+    lease_seconds: float = Field(default=15.0, gt=0, le=600)
+    renew_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> SchedulerConfig:
+        if self.renew_seconds >= self.lease_seconds:
+            raise ValueError("renew_seconds must be shorter than lease_seconds")
+        return self
+
+
+class StorageConfig(StrictModel):
     url: str = "sqlite+aiosqlite:///./var/watchkeeper.db"
 
     @field_validator("url")
@@ -102,7 +117,7 @@ class StorageConfig(_Strict):
         return value
 
 
-class FleetBackendConfig(_Strict):
+class FleetBackendConfig(StrictModel):
     name: str = Field(min_length=1)
     type: Literal["simulator", "http", "patroni"]
     # simulator and http: the control plane's base URL (a patroni backend lists clusters).
@@ -152,7 +167,7 @@ class FleetBackendConfig(_Strict):
         return any(fnmatch.fnmatchcase(service, pattern) for pattern in self.services)
 
 
-class FleetConfig(_Strict):
+class FleetConfig(StrictModel):
     backends: list[FleetBackendConfig] = Field(min_length=1)
 
     @field_validator("backends")
@@ -171,24 +186,26 @@ SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 SlackGroupId = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]
 
 
-class RoleBinding(_Strict):
+class RoleBinding(StrictModel):
     users: list[SlackUserId] = Field(default_factory=list)
     usergroups: list[SlackGroupId] = Field(default_factory=list)
+    # The bot's own automation (actor `watchkeeper:automation`) holds this role too.
+    automation: bool = False
 
 
-class ChannelsConfig(_Strict):
+class ChannelsConfig(StrictModel):
     default: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
     audit: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
     ops: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
 
 
-class OutboxConfig(_Strict):
+class OutboxConfig(StrictModel):
     per_channel_interval_seconds: float = Field(default=1.0, ge=0)
     max_backoff_seconds: float = Field(default=300.0, gt=0)
     poll_interval_seconds: float = Field(default=0.2, gt=0)
 
 
-class AuditConfig(_Strict):
+class AuditConfig(StrictModel):
     """The audit chain's key (from the environment, never stored) and its checkpoints."""
 
     # HMAC key of the chain. Optional so a config without it still loads; appending and
@@ -214,7 +231,7 @@ class AuditConfig(_Strict):
         return value
 
 
-class DemoConfig(_Strict):
+class DemoConfig(StrictModel):
     standin_port: int = Field(default=8791, ge=0, le=65535)
     users: dict[str, SlackUserId] = Field(
         default_factory=lambda: {"alice": "UALICE01", "bob": "UBOB0002"}
@@ -223,9 +240,12 @@ class DemoConfig(_Strict):
     # start, then one every `page_every_seconds`; 0 turns the automatic faults off.
     first_page_seconds: float = Field(default=20.0, ge=0)
     page_every_seconds: float = Field(default=300.0, ge=0)
+    # The alertname of that first fault (the shipped demo: a replica lag that automation
+    # fixes); unset: chosen at random like the rest.
+    first_fault: str | None = Field(default=None, max_length=100)
 
 
-class Config(_Strict):
+class Config(StrictModel):
     slack: SlackConfig
     server: ServerConfig = ServerConfig()
     storage: StorageConfig = StorageConfig()
@@ -233,6 +253,7 @@ class Config(_Strict):
     roles: dict[str, RoleBinding] = Field(default_factory=dict)
     channels: ChannelsConfig
     outbox: OutboxConfig = OutboxConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     demo: DemoConfig = DemoConfig()
     audit: AuditConfig = AuditConfig()
     # Guarded actions: who may run what, when (bot/actions/policy.py, docs/actions.md).
@@ -247,6 +268,23 @@ class Config(_Strict):
     silences: SilenceConfig = SilenceConfig()
     # alertname glob -> fleet actions offered on the incident's root message.
     suggested_actions: SuggestedActions = Field(default_factory=dict)
+    # Bounded auto-remediation (bot/automation/config.py, docs/automation.md).
+    automation: AutomationConfig = AutomationConfig()
+    runbooks: Runbooks = Field(default_factory=list)
+    # The bot's own health: /metrics, the heartbeat (bot/monitoring/, docs/monitoring.md).
+    monitoring: MonitoringConfig = MonitoringConfig()
+
+    _runbook_names = field_validator("runbooks")(unique_names)
+
+    @model_validator(mode="after")
+    def _expected_sources_are_open(self) -> Config:
+        # Waiting for deliveries from a source intake refuses would page every night.
+        for source in self.monitoring.expected_sources:
+            kind, _, name = source.partition(":")
+            found = self.intake.generic.get(name) if name else getattr(self.intake, kind, None)
+            if found is None or not found.enabled:
+                raise ValueError(f"monitoring.expected_sources: intake.{source} is not enabled")
+        return self
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

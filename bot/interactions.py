@@ -39,23 +39,34 @@ class Click:
 
     @classmethod
     def from_payload(cls, body: dict[str, Any], action: dict[str, Any]) -> Click:
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        user = body.get("user") or {}
+        """The click, from Slack's payload; a field of another type than Slack's reads as
+        absent, so a malformed payload gets a refusal rather than a crash."""
+        container = _object(body.get("container"))
+        message = _object(body.get("message"))
+        user = _object(body.get("user"))
+        message_ts = _text(container.get("message_ts"))
         return cls(
-            action_id=str(action.get("action_id", "")),
-            value=action.get("value") if isinstance(action.get("value"), str) else None,
-            user_id=str(user.get("id", "")),
-            user_name=str(user.get("username") or user.get("name") or ""),
-            channel_id=str(
-                container.get("channel_id") or (body.get("channel") or {}).get("id", "")
-            ),
-            message_ts=container.get("message_ts"),
-            response_url=body.get("response_url") or None,
-            trigger_id=body.get("trigger_id"),
-            thread_ts=message.get("thread_ts") or container.get("message_ts"),
-            ephemeral=bool(container.get("is_ephemeral")),
+            action_id=_text(action.get("action_id")) or "",
+            value=_text(action.get("value")),
+            user_id=_text(user.get("id")) or "",
+            user_name=_text(user.get("username")) or _text(user.get("name")) or "",
+            channel_id=_text(container.get("channel_id"))
+            or _text(_object(body.get("channel")).get("id"))
+            or "",
+            message_ts=message_ts,
+            response_url=_text(body.get("response_url")) or None,
+            trigger_id=_text(body.get("trigger_id")),
+            thread_ts=_text(message.get("thread_ts")) or message_ts,
+            ephemeral=container.get("is_ephemeral") is True,
         )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 ClickHandler = Callable[[Click, "Runtime"], Awaitable[Message | None]]

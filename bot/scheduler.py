@@ -3,7 +3,8 @@
 Every replica runs an `AsyncIOScheduler`, but a job only does its work on the replica
 that holds the leader lease (a row in `leader_lease` with owner and expiry). The leader
 renews the lease every `renew_seconds`; when it dies, another replica takes the lease
-once it has expired, so the jobs move within `ttl_seconds + renew_seconds`.
+once it has expired, so the jobs move within `ttl_seconds + renew_seconds`. A leader that
+stops in order releases the lease, and the jobs move at the next renewal of another.
 
 Jobs must still be idempotent (keyed on what they produce, e.g. one handoff per shift):
 a leader that stalls past its lease can overlap briefly with its successor.
@@ -57,6 +58,19 @@ async def take_lease(
         return False
 
 
+async def release_lease(
+    sessions: async_sessionmaker[AsyncSession], owner: str, clock: Clock = utcnow
+) -> bool:
+    """Give the lease up now, if `owner` holds it: another replica takes it on its next renewal."""
+    async with sessions() as session, session.begin():
+        released = await session.execute(
+            update(LeaderLease)
+            .where(LeaderLease.name == LEASE_NAME, LeaderLease.owner == owner)
+            .values(expires_at=clock())
+        )
+        return bool(released.rowcount)  # type: ignore[attr-defined]
+
+
 async def current_leader(
     sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow
 ) -> str | None:
@@ -83,6 +97,7 @@ class Scheduler:
         self._renew = renew_seconds
         self._clock = clock
         self.is_leader = False
+        self._stopped = False
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._jobs: list[tuple[str, dict[str, Any], Job]] = []
 
@@ -95,6 +110,8 @@ class Scheduler:
         self._jobs.append((name, {"trigger": "cron", **cron}, job))
 
     async def renew(self) -> bool:
+        if self._stopped:
+            return False  # a renewal already queued must not take back a released lease
         try:
             held = await take_lease(self._sessions, self.owner, self._ttl, self._clock)
         except Exception:  # a database blip costs the lease, never the process
@@ -132,5 +149,16 @@ class Scheduler:
         self._aps.start()
 
     def shutdown(self) -> None:
+        self._stopped = True
         if self._aps.running:
             self._aps.shutdown(wait=False)
+
+    async def release(self) -> None:
+        """On an orderly stop, after `shutdown`: the next leader need not wait for expiry."""
+        self._stopped = True
+        self.is_leader = False
+        try:
+            if await release_lease(self._sessions, self.owner, self._clock):
+                log.info("%s released the scheduler lease", self.owner)
+        except Exception:  # the lease then expires on its own, as after a crash
+            log.exception("releasing the scheduler lease failed")

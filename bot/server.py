@@ -7,12 +7,15 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.actions.handoff import install_handoff_sections as install_action_sections
 from bot.actions.tracking import reconcile_at_start, schedule_action_jobs
 from bot.audit import cli_actor, publish_checkpoint, record_config_loaded
+from bot.automation.wiring import install as install_automation
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
@@ -20,6 +23,7 @@ from bot.db.migrate import upgrade
 from bot.fleet_backends import OpenFleet, open_fleet
 from bot.incidents import followup as incident_followups
 from bot.incidents.wiring import install as install_incidents
+from bot.monitoring.heartbeat import HealthMonitor
 from bot.oncall.handoff import schedule_handoffs
 from bot.outbox.worker import OutboxWorker
 from bot.registry import CommandRegistry
@@ -47,12 +51,20 @@ class Bot:
     web: SlackWebClient
     fleet: OpenFleet
     run_worker: bool = True
+    # How long `stop` lets work after Slack acks and the outbox finish (`serve` sets
+    # server.drain_seconds; in-process tests stop at once).
+    drain_seconds: float = 0.0
+    # The heartbeat, checked on every replica (bot.monitoring.heartbeat).
+    monitor: HealthMonitor | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _worker_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.run_worker:
-            self._tasks.append(asyncio.create_task(self.worker.run_forever()))
+            self._worker_task = asyncio.create_task(self.worker.run_forever())
         self._tasks.append(asyncio.create_task(self._learn_identity()))
+        if self.monitor is not None:
+            self._tasks.append(asyncio.create_task(self.monitor.run_forever()))
         self.runtime.scheduler.start()
         # Actions left running by a previous process are looked up, never re-run.
         self._tasks.append(asyncio.create_task(reconcile_at_start(self.runtime)))
@@ -72,7 +84,21 @@ class Bot:
                 delay = min(delay * 2, 60.0)
 
     async def stop(self) -> None:
+        """An orderly stop: no new jobs and the leader lease handed over at once; listeners
+        still working after their ack, then the outbox, get `drain_seconds` to finish."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.drain_seconds
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
         self.runtime.scheduler.shutdown()
+        await self.runtime.scheduler.release()
+        cut_short = await self.runtime.in_flight.drain(left())
+        queued = await self._stop_worker(left)
+        if cut_short or queued:
+            log.warning("stopping with %d Slack requests unfinished, %d messages queued",
+                        cut_short, queued)  # fmt: skip
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -84,6 +110,28 @@ class Bot:
         await self.fleet.aclose()
         await self.web.aclose()
         await self.runtime.engine.dispose()
+
+
+    async def _stop_worker(self, left: Callable[[], float]) -> int:
+        """Let the pass under way end (a send is never cut in half), then deliver what is
+        due; returns how many messages stay queued for the next start or another replica."""
+        task, self._worker_task = self._worker_task, None
+        if task is None:
+            return 0
+        self.worker.stop()
+        await asyncio.wait([task], timeout=left())
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return 0
+        if left() <= 0:
+            return 0
+        try:
+            return await self.worker.flush(left())
+        except Exception:  # the database went first; the rows are still there for later
+            log.exception("outbox flush at stop failed")
+            return 0
 
 
 def schedule_core_jobs(rt: Runtime) -> None:
@@ -119,13 +167,25 @@ async def open_bot(
         sessions=sessions,
         fleet=fleet.router,
         registry=registry,
-        scheduler=Scheduler(sessions, owner=owner, clock=clock),
+        scheduler=Scheduler(
+            sessions,
+            owner=owner,
+            ttl_seconds=config.scheduler.lease_seconds,
+            renew_seconds=config.scheduler.renew_seconds,
+            clock=clock,
+        ),
         clock=clock,
     )
     token = config.slack.bot_token.get_secret_value()
-    web = SlackWebClient(token, str(config.slack.api_url))
+    web = SlackWebClient(
+        token,
+        str(config.slack.api_url),
+        timeout=config.slack.timeout_seconds,
+        on_error=runtime.metrics.slack_error,
+    )
     worker = OutboxWorker(runtime.sessions, web, config.outbox, owner=owner, clock=clock)
     runtime.wake_outbox = worker.wake
+    runtime.slack_direct = web
     if config.audit.key is not None:
         async with runtime.sessions() as session, session.begin():
             await record_config_loaded(session, config, cli_actor(), clock=clock)
@@ -133,7 +193,11 @@ async def open_bot(
         log.warning("audit.key is not set: nothing will be recorded in the audit log")
     schedule_core_jobs(runtime)
     schedule_action_jobs(runtime)
+    install_action_sections(runtime)
     register_buttons(runtime.interactions)
     install_incidents(runtime)
+    install_automation(runtime)
     identity = BotIdentity(token)
-    return Bot(runtime, build_bolt_app(runtime, identity), identity, worker, web, fleet, run_worker)
+    monitor = HealthMonitor(runtime, owner=owner, leader=lambda: runtime.scheduler.is_leader)
+    bolt = build_bolt_app(runtime, identity)
+    return Bot(runtime, bolt, identity, worker, web, fleet, run_worker, monitor=monitor)

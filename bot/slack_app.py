@@ -25,6 +25,7 @@ from bot.interactions import Click
 from bot.outbox import Message
 from bot.registry import Caller
 from bot.runtime import Runtime
+from bot.storage_outage import answered_if_storage_fails
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,17 @@ async def forget_old_deliveries(rt: Runtime) -> int:
 def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]:
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
         await ack()
-        if not await first_delivery(rt, command):
-            return
-        caller = Caller(
-            user_id=str(command.get("user_id", "")),
-            user_name=str(command.get("user_name", "")),
-            channel_id=str(command.get("channel_id", "")),
-            response_url=command.get("response_url"),
-            trigger_id=command.get("trigger_id"),
-        )
-        await run_command(rt, group, str(command.get("text", "")), caller)
+        with rt.in_flight.held():
+            if not await first_delivery(rt, command):
+                return
+            caller = Caller(
+                user_id=str(command.get("user_id", "")),
+                user_name=str(command.get("user_name", "")),
+                channel_id=str(command.get("channel_id", "")),
+                response_url=command.get("response_url"),
+                trigger_id=command.get("trigger_id"),
+            )
+            await run_command(rt, group, str(command.get("text", "")), caller)
 
     return on_command
 
@@ -108,11 +110,12 @@ def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]
 def _click_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
     async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
-        if not await first_delivery(rt, body):
-            return
-        for action in body.get("actions") or []:
-            if isinstance(action, dict):
-                await run_click(rt, Click.from_payload(body, action))
+        with rt.in_flight.held():
+            if not await first_delivery(rt, body):
+                return
+            for action in body.get("actions") or []:
+                if isinstance(action, dict):
+                    await run_click(rt, Click.from_payload(body, action))
 
     return on_click
 
@@ -120,25 +123,30 @@ def _click_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
+async def _answer_mention(rt: Runtime, body: dict[str, Any]) -> None:
+    if not await first_delivery(rt, body):
+        return
+    event = body.get("event") or {}
+    caller = Caller(
+        user_id=str(event.get("user", "")),
+        user_name="",
+        channel_id=str(event.get("channel", "")),
+        thread_ts=event.get("thread_ts") or event.get("ts"),
+    )
+    # Only the bot's own mention (the first) goes: `@watchkeeper assign @bob` keeps bob.
+    text = _MENTION.sub("", str(event.get("text", "")), count=1).strip()
+    group = rt.registry.mention_group
+    if group is None:
+        await reply(rt, caller, Message(text=messages.MENTION_HELP))
+        return
+    await run_command(rt, group, text, caller)
+
+
 def _mention_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
     async def on_mention(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         await ack()
-        if not await first_delivery(rt, body):
-            return
-        event = body.get("event") or {}
-        caller = Caller(
-            user_id=str(event.get("user", "")),
-            user_name="",
-            channel_id=str(event.get("channel", "")),
-            thread_ts=event.get("thread_ts") or event.get("ts"),
-        )
-        # Only the bot's own mention (the first) goes: `@watchkeeper assign @bob` keeps bob.
-        text = _MENTION.sub("", str(event.get("text", "")), count=1).strip()
-        group = rt.registry.mention_group
-        if group is None:
-            await reply(rt, caller, Message(text=messages.MENTION_HELP))
-            return
-        await run_command(rt, group, text, caller)
+        with rt.in_flight.held():
+            await _answer_mention(rt, body)
 
     return on_mention
 
@@ -157,7 +165,9 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
         raise_error_for_unhandled_request=False,
     )
     for group in rt.registry.groups():
-        app.command(rt.command_name(group))(_command_listener(rt, group))
-    app.action(re.compile(".+"))(_click_listener(rt))
-    app.event("app_mention")(_mention_listener(rt))
+        app.command(rt.command_name(group))(
+            answered_if_storage_fails(rt, _command_listener(rt, group))
+        )
+    app.action(re.compile(".+"))(answered_if_storage_fails(rt, _click_listener(rt)))
+    app.event("app_mention")(answered_if_storage_fails(rt, _mention_listener(rt)))
     return app

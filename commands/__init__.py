@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.registry import CommandRegistry
-from commands import audit, fleet, fleet_actions, help, incident, oncall
+from commands import audit, fleet, fleet_actions, fleet_automation, help, incident, oncall
 
 
 def register_all(registry: CommandRegistry) -> CommandRegistry:
     fleet.register(registry)
     fleet_actions.register(registry)
+    fleet_automation.register(registry)
     audit.register(registry)
     oncall.register(registry)
     incident.register(registry)

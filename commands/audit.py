@@ -28,7 +28,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
     limit, before = 10, None
     for word in args:
         mention, paged = _MENTION.match(word), _BEFORE.match(word)
-        if word.isdigit():
+        if word.isdecimal():
             limit = int(word)
             if not 1 <= limit <= MAX_PAGE:
                 raise CommandError(messages.usage(command, RECENT_USAGE))

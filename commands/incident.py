@@ -195,7 +195,7 @@ def _click(action: ClickAction) -> Callable[[Click, Runtime], Awaitable[Message 
     async def on_click(click: Click, rt: Runtime) -> Message | None:
         if click.action_id.startswith("incident:act:"):
             return await _suggested_action(click, rt)
-        if not (click.value or "").isdigit():
+        if not (click.value or "").isdecimal():
             return Message(text=messages.STALE_BUTTON)
         return Message(text=await action(click, rt, int(click.value or "0")))
 

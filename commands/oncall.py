@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from bot import blocks, messages
 from bot.audit import Actor, KeyRing, append
 from bot.oncall.config import Rotation
-from bot.oncall.handoff import overrides_of
+from bot.oncall.handoff import stale_note
 from bot.oncall.models import OncallOverride
+from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.render import handoff_message
-from bot.oncall.rotation import next_shift, on_call, shift_at
+from bot.oncall.roster import Roster, mention
 from bot.oncall.summary import collect_facts
 from bot.outbox import Message
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -53,24 +54,42 @@ def _local(when: datetime, rotation: Rotation) -> str:
     return when.astimezone(rotation.zone).strftime("%a %H:%M %Z")
 
 
+async def _roster(rt: Runtime, rotation: Rotation, now: datetime) -> Roster:
+    try:
+        async with rt.sessions() as session:
+            return await rt.rosters.of(session, rotation, now)
+    except ScheduleUnavailable as exc:
+        raise CommandError(str(exc)) from None
+
+
 async def who(inv: Invocation, rt: Runtime) -> Message:
     rotation, _ = _rotation(rt, inv.args)
     now = rt.clock()
-    async with rt.sessions() as session:
-        overrides = await overrides_of(session, rotation.name, now)
-    shift = shift_at(rotation, now)
-    following = next_shift(rotation, shift)
-    current = on_call(rotation, now, overrides)
-    upcoming = on_call(rotation, following.start, overrides)
-    text = (
-        f"*{rotation.name}*: <@{current}> is on call until {_local(shift.end, rotation)}; "
-        f"next <@{upcoming}> until {_local(following.end, rotation)}."
-    )
-    return Message(text=text, blocks=[blocks.section(text)])
+    roster = await _roster(rt, rotation, now)
+    shift = roster.shift(now)
+    if shift is None:
+        text = messages.nobody_on_call(rotation.name)
+        following = roster.following(now)
+    else:
+        current = mention(roster.on_call(now))
+        text = messages.who_is_on_call(rotation.name, current, _local(shift.end, rotation))
+        following = roster.following(shift.end)
+    if following is None:
+        text += messages.NOBODY_NEXT
+    else:
+        upcoming = mention(roster.on_call(following.start))
+        text += messages.who_is_next(upcoming, _local(following.end, rotation))
+    out = [blocks.section(text)]
+    if (note := stale_note(roster)) is not None:
+        out.append(blocks.context(note))
+        text += "\n" + note
+    return Message(text=text, blocks=out)
 
 
 async def override(inv: Invocation, rt: Runtime) -> Message:
     rotation, rest = _rotation(rt, inv.args)
+    if rotation.from_pagerduty:
+        raise CommandError(messages.override_in_pagerduty(rotation.name))
     usage = messages.usage(rt.command_name("oncall"), "override [rotation] @user <4h|ISO time>")
     if len(rest) != 2 or not (user := _USER.match(rest[0])):
         raise CommandError(usage)
@@ -104,16 +123,19 @@ async def override(inv: Invocation, rt: Runtime) -> Message:
 async def handoff(inv: Invocation, rt: Runtime) -> Message:
     rotation, _ = _rotation(rt, inv.args)
     now = rt.clock()
-    shift = shift_at(rotation, now)
+    roster = await _roster(rt, rotation, now)
+    shift = roster.shift(now)
+    if shift is None:
+        raise CommandError(messages.nobody_on_call(rotation.name) + ".")
     async with rt.sessions() as session:
-        overrides = await overrides_of(session, rotation.name, now)
         facts = await collect_facts(session, shift.start, now, rt.handoff_sections)
-    outgoing = on_call(rotation, now, overrides)
-    incoming = on_call(rotation, shift.end, overrides)
+    outgoing = roster.on_call(now) or shift.scheduled
+    incoming = roster.on_call(shift.end) or messages.NOBODY
     preview = replace(shift, end=now)
     return handoff_message(
-        rotation.name, preview, incoming, outgoing, facts, rotation.zone, late=False
-    )
+        rotation.name, preview, incoming, outgoing, facts, rotation.zone,
+        late=False, note=stale_note(roster),
+    )  # fmt: skip
 
 
 def register(registry: CommandRegistry) -> None:

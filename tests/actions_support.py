@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -13,6 +13,9 @@ from integrations.fleet.simulator import FleetSimulation, create_app
 from integrations.loopback import LoopbackServer
 from integrations.slack.standin.models import Message
 from tests.harness import CHANNEL, USERS, BotHarness
+
+if TYPE_CHECKING:
+    from tests.patroni_cluster import PatroniCluster
 
 ROLES = {
     "responder": {"users": [USERS["alice"], USERS["bob"], USERS["dave"]]},
@@ -127,6 +130,13 @@ async def in_thread(
 
 def primary_of(service: dict[str, Any]) -> str:
     return next(m["name"] for m in service["members"] if m["role"] == "primary")
+
+
+def healthy_leader_and_replica(cluster: PatroniCluster) -> tuple[str | None, str]:
+    """The two-node cluster's leader and its one replica, once the cluster is healthy."""
+    cluster.wait_until_healthy()
+    (replica,) = cluster.replicas()
+    return cluster.leader(), replica
 
 
 async def _buffered(receive: Any) -> Any:

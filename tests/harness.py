@@ -52,9 +52,12 @@ class BotHarness:
         interval: float = 0.0,
         clock: Clock | None = None,
         owner: str | None = None,
+        standin: StandInState | None = None,
         **sections: Any,
     ) -> None:
         self._db_url = db_url
+        # A stand-in state of the test's own, e.g. one whose clock the test moves.
+        self._standin_state = standin
         # The replica's name (leases, scheduler); two harnesses in one process need two.
         self._owner = owner
         # The bot's "now" (escalation, expiry); the Slack stand-in keeps real time.
@@ -68,8 +71,9 @@ class BotHarness:
         self._servers: list[LoopbackServer] = []
 
     async def __aenter__(self) -> BotHarness:
-        standin, self.state = await start_standin()
+        standin, self.state = await start_standin(state=self._standin_state)
         self._servers.append(standin)
+        self.standin = standin  # fault tests stop it (Slack unreachable) and serve it again
         raw = base_config(
             storage={"url": self._db_url},
             outbox={"per_channel_interval_seconds": self._interval, "poll_interval_seconds": 0.05},

@@ -10,7 +10,15 @@ import copy
 from typing import Any
 
 from bot.audit import KeyRing, verify
-from tests.actions_support import ROLES, audit_rows, card, in_thread, policies, text_of
+from tests.actions_support import (
+    ROLES,
+    audit_rows,
+    card,
+    healthy_leader_and_replica,
+    in_thread,
+    policies,
+    text_of,
+)
 from tests.harness import USERS, BotHarness, find_button
 from tests.patroni_cluster import PatroniCluster, patroni_cluster_fixture  # noqa: F401
 
@@ -62,9 +70,7 @@ async def test_switchover_on_a_real_patroni_cluster(
     db_url: str, patroni_cluster: PatroniCluster
 ) -> None:
     cluster = patroni_cluster
-    cluster.wait_until_healthy()
-    leader = cluster.leader()
-    (replica,) = cluster.replicas()
+    leader, replica = healthy_leader_and_replica(cluster)
     async with patroni_harness(db_url, cluster) as h:
         # A stranger is refused before anything reaches Patroni.
         refused = await ask(h, "erin", f"/fleet switchover {cluster.name}")

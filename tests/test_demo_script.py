@@ -30,6 +30,13 @@ def run_demo(config: Path, script: Path, cwd: Path) -> subprocess.CompletedProce
     )  # fmt: skip
 
 
+def demo_output(tmp_path: Path, script: Path) -> str:
+    """What the console showed for `script` on the shipped profile, which must exit 0."""
+    result = run_demo(demo_config(tmp_path), script, tmp_path)
+    assert result.returncode == 0, result.stderr + result.stdout[-3000:]
+    return result.stdout
+
+
 def test_the_shipped_demo_script_runs_clean(tmp_path: Path) -> None:
     result = run_demo(demo_config(tmp_path), ROOT / "docs/demo/status.txt", tmp_path)
     assert result.returncode == 0, result.stderr

@@ -5,7 +5,6 @@ never our parser's own failure), and the sink sees either the whole delivery or 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -14,16 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from integrations.webhooks import bounded_key, hmac_sha256_hex
+from tests.fuzz_support import SETTINGS, Rig, hostile_headers, mutated, rig_running
 from tests.intake_helpers import (
     AM_TOKEN,
     GRAFANA_TOKEN,
     SIGNED_SECRET,
     UPTIME_TOKEN,
-    IntakeApp,
     bearer,
     captured,
     grafana_headers,
@@ -35,37 +34,13 @@ from tests.intake_helpers import (
 )
 
 LIMIT = 16 * 1024
-SETTINGS = settings(
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-
-@dataclass
-class Rig:
-    loop: asyncio.AbstractEventLoop
-    app: IntakeApp
-
-    def post(self, path: str, body: bytes | Any, headers: dict[str, Any]) -> httpx.Response:
-        async def send() -> httpx.Response:
-            return await self.app.http.post(path, content=body, headers=headers)
-
-        return self.loop.run_until_complete(send())
 
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    # One bot for the whole module, on its own loop: hypothesis runs hundreds of examples
-    # and each must reach the same app without paying for a new one.
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('intake')}/props.db"
-    loop = asyncio.new_event_loop()
-    context = intake_app(url, intake=intake_section(max_body_bytes=LIMIT))
-    app = loop.run_until_complete(context.__aenter__())
-    try:
-        yield Rig(loop, app)
-    finally:
-        loop.run_until_complete(context.__aexit__(None, None, None))
-        loop.close()
+    with rig_running(intake_app(url, intake=intake_section(max_body_bytes=LIMIT))) as rig:
+        yield rig
 
 
 # -- endpoints: a valid body, how to sign it, how many pages a valid delivery holds ------
@@ -151,20 +126,6 @@ def check_answer(
 
 # -- strategies --------------------------------------------------------------------------
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=40)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=10,
-)
 label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
 offsets = st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
     lambda d: timezone(timedelta(minutes=d // timedelta(minutes=1)))
@@ -214,52 +175,6 @@ def alertmanager_messages(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _set(doc: Any, path: tuple[Any, ...], value: Any, delete: bool) -> Any:
-    if not path:
-        return value
-    parent = doc
-    for step in path[:-1]:
-        parent = parent[step]
-    if delete:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return doc
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
-    doc = json.loads(json.dumps(base))
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        path = draw(st.sampled_from(_paths(doc)))
-        delete = bool(path) and draw(st.booleans())
-        doc = _set(doc, path, draw(json_values), delete)
-    body = json.dumps(doc).encode()
-    byte_edit = draw(st.sampled_from(["none", "none", "truncate", "insert", "nul"]))
-    if byte_edit == "truncate":
-        body = body[: draw(st.integers(min_value=0, max_value=len(body)))]
-    elif byte_edit == "insert":
-        at = draw(st.integers(min_value=0, max_value=len(body)))
-        body = body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at:]
-    elif byte_edit == "nul":
-        body = body.replace(b'"', b'"\\u0000', 1)
-    return body
-
-
-header_text = st.binary(max_size=200).filter(lambda b: not any(c in b for c in b"\r\n\x00"))
-
-
 # -- the properties ------------------------------------------------------------------------
 
 
@@ -292,20 +207,14 @@ def test_mutated_deliveries_at_every_endpoint(rig: Rig, data: st.DataObject, nam
 @SETTINGS
 @given(
     path=st.sampled_from([e.path for e in ENDPOINTS.values()] + ["/hooks/generic/unknown"]),
-    headers=st.dictionaries(
-        st.sampled_from(
-            [
-                "Authorization",
-                "X-PagerDuty-Signature",
-                "X-Grafana-Alerting-Signature",
-                "X-Grafana-Alerting-Timestamp",
-                "X-Signature",
-                "X-Webhook-Id",
-                "Content-Type",
-            ]
-        ),
-        header_text,
-        max_size=5,
+    headers=hostile_headers(
+        "Authorization",
+        "X-PagerDuty-Signature",
+        "X-Grafana-Alerting-Signature",
+        "X-Grafana-Alerting-Timestamp",
+        "X-Signature",
+        "X-Webhook-Id",
+        "Content-Type",
     ),
     body=st.binary(max_size=2048),
 )

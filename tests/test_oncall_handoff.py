@@ -63,6 +63,11 @@ async def seed(h: BotHarness) -> None:
         (220, bob, v.APPROVAL_DECIDED, "switchover pg-orders", v.APPROVED, "req-1", {}),
         (230, bob, v.GUARD_DECIDED, "failover pg-billing", v.DENIED, "req-2", {"guard": "freeze"}),
         (240, AUTOMATION, v.OPERATION_FINISHED, "reinit pg-orders-2", v.SUCCEEDED, "op-2", {}),
+        # Automation's own verdict: fixed (post-check passed) ...
+        (241, AUTOMATION, v.AUTOMATION_DECIDED, "pg-orders", v.SUCCEEDED, "inc-1", {}),
+        # ... and not fixed: the operation "succeeded", the post-check did not pass.
+        (242, AUTOMATION, v.OPERATION_FINISHED, "reinit pg-orders-3", v.SUCCEEDED, "op-4", {}),
+        (243, AUTOMATION, v.AUTOMATION_DECIDED, "pg-orders", v.FAILED, "inc-2", {}),
         (250, alice, v.OPERATION_FINISHED, "restart redis-sessions", v.FAILED, "op-3", {}),
         (260, alice, v.SILENCE_CREATED, "redis-sessions", "created", "sil-1", {}),
         (270, bob, "incident.noted", "inc-2", "noted", "inc-2", {"text": "lag came back at 14:10"}),
@@ -97,7 +102,8 @@ async def test_summary_figures_come_from_the_audit_log(db_url: str) -> None:
     assert facts.median_time_to_resolve == timedelta(minutes=40)
     assert facts.noisiest[0] == ("PostgresReplicationLag pg-orders", 2)
     assert [e.target for e in facts.actions] == [
-        "switchover pg-orders", "reinit pg-orders-2", "restart redis-sessions"
+        "switchover pg-orders", "reinit pg-orders-2", "reinit pg-orders-3",
+        "restart redis-sessions",
     ]  # fmt: skip
     assert facts.fixed_without_a_human == 1
     assert [e.target for e in facts.failed] == ["restart redis-sessions"]

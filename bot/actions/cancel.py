@@ -41,7 +41,10 @@ async def may_cancel(rt: Runtime, row: ActionRequest, actor: Person) -> ChainRes
     result = evaluate(
         CANCEL_GUARDS, GuardContext("submit", view, rt.config.policies, rt.config.roles, facts)
     )
-    return result if result.denial is not None else None
+    if result.denial is None:
+        return None
+    rt.metrics.guard_denied(result.denial.guard)
+    return result
 
 
 async def cancel(rt: Runtime, ref: str, actor: Person) -> Message:

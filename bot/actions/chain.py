@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from bot.actions.catalog import CATALOG, ActionSpec, at_least, params_hash
 from bot.actions.policy import ActionRule, PoliciesConfig
+from bot.audit.actors import AUTOMATION_ID
 from bot.config import RoleBinding
 from integrations.fleet.models import ParamValue, Plan, Risk, Service
 
@@ -144,6 +145,8 @@ class GuardContext:
     def in_role(self, user_id: str, roles: Sequence[str]) -> bool:
         # Users named in the role count; Slack user groups need a lookup not wired yet,
         # and until it is, membership through a group is denied (default deny).
+        if user_id == AUTOMATION_ID:  # the bot's automation: only roles that name it
+            return any(self.roles[r].automation for r in roles if r in self.roles)
         return any(user_id in self.roles[r].users for r in roles if r in self.roles)
 
     @property

@@ -12,6 +12,7 @@ from bot import messages as m
 from bot.actions.catalog import RISK_ORDER
 from bot.actions.chain import ALLOW, GuardContext, Verdict, deny, needs
 from bot.actions.port import plan_digest
+from bot.audit.actors import AUTOMATION_ID
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,26 @@ def confirmation_required(ctx: GuardContext) -> bool:
 
 
 @dataclass(frozen=True)
+class Unattended:
+    """The bot's own automation runs only what needs nobody's approval; anything else it
+    may only suggest to a person (see bot.automation)."""
+
+    name: str = "unattended"
+
+    def check(self, ctx: GuardContext) -> Verdict:
+        if ctx.request.requester.id == AUTOMATION_ID and approval_required(ctx):
+            return deny(m.AUTOMATION_NEEDS_APPROVAL)
+        return ALLOW
+
+
+@dataclass(frozen=True)
 class Confirmation:
     name: str = "confirmation"
 
     def check(self, ctx: GuardContext) -> Verdict:
+        if ctx.request.requester.id == AUTOMATION_ID:
+            # Nobody is there to click Confirm: the runbook was the confirmation.
+            return Verdict("allow", m.AUTOMATION_CONFIRMED_BY_RUNBOOK)
         if ctx.stage == "submit" and confirmation_required(ctx):
             return needs("confirmation", m.ACTION_NEEDS_CONFIRMATION)
         return ALLOW

@@ -39,6 +39,7 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
 
 async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: ChainResult) -> Message:
     reason = result.reason()
+    rt.metrics.guard_denied(result.denial.guard if result.denial is not None else "unknown")
     async with rt.sessions() as session, session.begin():
         await record(
             session,

@@ -27,7 +27,7 @@ from bot import messages as m
 from bot.actions import notify, render
 from bot.actions.catalog import CATALOG
 from bot.actions.chain import Person
-from bot.actions.journal import record
+from bot.actions.journal import observe_duration, record
 from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.port import NoActionBackend, action_backend
 from bot.actions.store import get_request, release_lock, renew_lock, transition
@@ -159,6 +159,7 @@ async def _not_started(rt: Runtime, row: ActionRequest, reason: str) -> Message:
             finished_at=rt.clock(),
         ):
             return Message(text=m.action_already(row.id, row.state))
+        observe_duration(rt, row, "failed")
         released = await release_lock(session, row.target, row.id)
         audit = await record(
             session,

@@ -163,6 +163,8 @@ async def deny_request(
     rt: Runtime, row: ActionRequest, verdict: Assessment, actor: Person, stage: str
 ) -> Message:
     reason = verdict.result.reason()
+    denial = verdict.result.denial
+    rt.metrics.guard_denied(denial.guard if denial is not None else "unknown")
     async with rt.sessions() as session, session.begin():
         won = await transition(session, row.id, PENDING, "denied", rt.clock(), detail=reason)
         released = await release_lock(session, row.target, row.id)

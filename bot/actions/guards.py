@@ -3,8 +3,8 @@
     PRE_PLAN   audit ready → valid request → policy → permission → on-call → incident
                → freeze → rate limits → concurrency cap → lock
     (the fleet's dry run is fetched only when every pre-plan guard allowed)
-    POST_PLAN  plan allowed → capacity floor → plan unchanged → approver → confirmation
-               → approval
+    POST_PLAN  plan allowed → capacity floor → plan unchanged → unattended (the bot's
+               automation never gets approval) → approver → confirmation → approval
 
 Each answers allow, deny(reason) or needs(confirmation | approval); see `bot.actions.chain`.
 The post-plan guards live in `bot.actions.consent` and are re-exported here.
@@ -26,6 +26,7 @@ from bot.actions.consent import (
     Confirmation,
     PlanAllowed,
     PlanUnchanged,
+    Unattended,
     approval_required,
     approver_roles,
     confirmation_required,
@@ -202,6 +203,7 @@ POST_PLAN: tuple[Guard, ...] = (
     PlanAllowed(),
     CapacityFloor(),
     PlanUnchanged(),
+    Unattended(),
     Approver(),
     Confirmation(),
     Approval(),
@@ -230,6 +232,7 @@ __all__ = [
     "PolicyExists",
     "RateLimits",
     "ResourceLockFree",
+    "Unattended",
     "ValidRequest",
     "approval_required",
     "approver_roles",

@@ -66,6 +66,13 @@ async def record(
     )
 
 
+def observe_duration(rt: Runtime, row: ActionRequest, outcome: str) -> None:
+    """The action's time from its execution claim to its end, for /metrics."""
+    if row.claimed_at is not None:
+        seconds = (rt.clock() - row.claimed_at).total_seconds()
+        rt.metrics.action_finished(row.action, outcome, seconds)
+
+
 def chain_params(stage: str, result: ChainResult, **more: Any) -> dict[str, Any]:
     """Every guard's answer, in order: `[guard, allow|deny|needs_*, why]`."""
     return {

@@ -25,10 +25,21 @@ def progress_key(request_id: str) -> str:
     return f"act:{request_id}:progress"
 
 
+# `thread_ts` of a request made by the bot itself into a thread it knows by its outbox key
+# (an incident's root may not be posted yet): `key:incident:42`.
+THREAD_KEY_PREFIX = "key:"
+
+
+def thread_by_key(key: str) -> str:
+    return THREAD_KEY_PREFIX + key
+
+
 async def _origin_thread(session: AsyncSession, row: ActionRequest) -> str | None:
     """A thread key for the incident thread the request came from, when it did."""
     if not row.thread_ts:
         return None
+    if row.thread_ts.startswith(THREAD_KEY_PREFIX):
+        return row.thread_ts.removeprefix(THREAD_KEY_PREFIX)
     key = f"slack-thread:{row.channel_id}:{row.thread_ts}"
     # The outbox threads replies by message key; an existing thread gets an alias key.
     await session.merge(PostedMessage(key=key, channel=row.channel_id, ts=row.thread_ts))

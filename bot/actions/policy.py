@@ -14,16 +14,13 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.actions.catalog import ACTION_NAMES
+from bot.config_model import StrictModel
 
 RiskTier = Literal["low", "medium", "high"]
 _DOW = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _known_actions(value: list[str]) -> list[str]:
@@ -39,7 +36,7 @@ def _matches(patterns: list[str], value: str) -> bool:
     return "*" in patterns or any(fnmatchcase(value, p) for p in patterns)
 
 
-class ApprovalPolicy(_Strict):
+class ApprovalPolicy(StrictModel):
     # Who may approve; empty means the roles of the rule that allowed the request.
     roles: list[str] = Field(default_factory=list)
     # Approvals needed from different people (never the requester); one deny vetoes.
@@ -47,7 +44,7 @@ class ApprovalPolicy(_Strict):
     expires_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
 
 
-class RateLimit(_Strict):
+class RateLimit(StrictModel):
     """At most `limit` executions in `window_minutes`, per action or per service."""
 
     actions: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
@@ -73,7 +70,7 @@ def crontab(expr: str) -> str:
     return " ".join(fields)
 
 
-class FreezeWindow(_Strict):
+class FreezeWindow(StrictModel):
     """A change freeze: fixed (`start`/`end`, UTC) or recurring (`cron` + `duration_minutes`)."""
 
     name: str = Field(min_length=1)
@@ -131,7 +128,7 @@ def _trigger(cron: str) -> Any:
     return found
 
 
-class ActionRule(_Strict):
+class ActionRule(StrictModel):
     actions: list[str] = Field(min_length=1)
     # Glob patterns of service names; `*` is every service.
     resources: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
@@ -157,7 +154,7 @@ class ActionRule(_Strict):
         return _matches(self.actions, action) and _matches(self.resources, target)
 
 
-class PoliciesConfig(_Strict):
+class PoliciesConfig(StrictModel):
     # Empty: every action is refused. That is the safe default, not an oversight.
     rules: list[ActionRule] = Field(default_factory=list)
     oncall_role: str = "oncall"

@@ -11,6 +11,11 @@ replica crashed between its claim and recording the answer). Either way the flee
   and the lock is released;
 - when the fleet does not answer, the request stays (or becomes) `unknown` and its lock
   is left to expire; the next tracking pass asks again.
+
+A running operation whose progress can no longer be read (`lost_contact`: the fleet went
+down or hangs mid-operation) becomes `unknown` the same way and is reconciled from then
+on: found again, it is tracked to its end; gone from a fleet that answers (it lost its
+state), it is `failed`, saying it may have been partly applied. Never `succeeded` unseen.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from bot.actions.chain import Person
 from bot.actions.journal import record
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
-from bot.actions.store import release_lock, transition
+from bot.actions.store import current_lock, release_lock, transition
 from bot.audit import vocabulary as v
 from bot.outbox import Message
 from bot.runtime import Runtime
@@ -82,6 +87,8 @@ async def reconcile(rt: Runtime, row: ActionRequest) -> None:
     mine = sorted(
         (op for op in ops if _ours(row, op) and op.id not in taken), key=lambda o: o.created_at
     )
+    if row.operation_id is not None:  # it had started: only that operation is ours
+        mine = [op for op in mine if op.id == row.operation_id]
     if mine:
         await _adopt(rt, row, requester, mine[0])
     elif overdue:
@@ -123,7 +130,7 @@ async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None
             "failed",
             rt.clock(),
             finished_at=rt.clock(),
-            detail=m.RECONCILED_MISSING,
+            detail=m.RECONCILED_MISSING if row.operation_id is None else m.OPERATION_VANISHED,
         ):
             return
         released = await release_lock(session, row.target, row.id)
@@ -136,11 +143,19 @@ async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None
             outcome=v.FAILED,
             extra={"was": row.state, "lock_released": released},
         )
-        text = m.reconciled_missing(audit.seq)
+        if row.operation_id is None:
+            text = m.reconciled_missing(audit.seq)
+        else:
+            text = m.operation_vanished(row.operation_id, audit.seq)
         await notify.in_thread(session, rt, row, Message(text=text))
         row.state = "failed"
         await notify.update_card(session, rt, row, render.card(row, text))
     rt.wake_outbox()
+
+
+async def lost_contact(rt: Runtime, row: ActionRequest, error: str) -> None:
+    """The fleet stopped answering about a running operation: `unknown`, said once."""
+    await _still_unknown(rt, row, Person(row.requester_id, row.requester_name), error)
 
 
 async def _still_unknown(rt: Runtime, row: ActionRequest, requester: Person, error: str) -> None:
@@ -158,9 +173,14 @@ async def _still_unknown(rt: Runtime, row: ActionRequest, requester: Person, err
             action=v.OPERATION_RECONCILED,
             row=row,
             outcome=v.UNKNOWN,
-            extra={"error": error},
+            extra={"error": error, "operation": row.operation_id},
         )
-        await notify.in_thread(
-            session, rt, row, Message(text=m.reconcile_unknown(error, audit.seq))
-        )
+        if row.operation_id is None:
+            text = m.reconcile_unknown(error, audit.seq)
+        else:
+            # Not renewed while unknown: the lease lapses by itself if the fleet stays away.
+            lock = await current_lock(session, row.target)
+            until = lock.expires_at if lock is not None and lock.request_id == row.id else None
+            text = m.lost_contact(row.operation_id, error, until, audit.seq)
+        await notify.in_thread(session, rt, row, Message(text=text))
     rt.wake_outbox()

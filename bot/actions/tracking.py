@@ -17,11 +17,11 @@ from datetime import timedelta
 from bot import messages as m
 from bot.actions import notify, render
 from bot.actions.chain import Person
-from bot.actions.journal import record
+from bot.actions.journal import observe_duration, record
 from bot.actions.models import PENDING, ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.postcheck import Check, passed, post_check
-from bot.actions.reconcile import reconcile
+from bot.actions.reconcile import lost_contact, reconcile
 from bot.actions.render import Preview
 from bot.actions.store import release_lock, renew_lock, requests_in, transition
 from bot.audit import vocabulary as v
@@ -63,6 +63,7 @@ async def _track(rt: Runtime, row: ActionRequest) -> int:
         op = await backend.get_operation(row.operation_id)
     except FleetError as exc:
         log.warning("cannot read operation %s: %s", row.operation_id, exc)
+        await lost_contact(rt, row, str(exc))
         return 0
     if not op.finished:
         await _progress(rt, row, op)
@@ -116,6 +117,7 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
             detail=op.error,
         ):
             return 0
+        observe_duration(rt, row, op.state)
         released = await release_lock(session, row.target, row.id)
         seqs = [
             (

@@ -44,6 +44,8 @@ INCIDENT_PAGED = "incident.paged"
 # The bot itself.
 CONFIG_LOADED = "config.loaded"
 AUTOMATION_DECIDED = "automation.decided"
+# The kill switch: `/fleet automation pause|resume` (outcome PAUSED or RESUMED).
+AUTOMATION_SWITCHED = "automation.switched"
 AUDIT_VERIFIED = "audit.verified"
 
 # Outcomes.
@@ -70,3 +72,11 @@ RESOLVED = "resolved"
 NOTED = "noted"
 ASSIGNED = "assigned"
 ESCALATED = "escalated"
+# Automation's decisions on a page (bot/automation): what it did instead of running, or
+# how the run ended (SUCCEEDED: the fix held, post-check passed; FAILED otherwise).
+PAUSED = "paused"
+RESUMED = "resumed"
+LIMITED = "limited"
+FEEDBACK = "feedback"
+SUGGESTED = "suggested"
+DRY_RUN = "dry_run"

@@ -6,13 +6,13 @@ Config is read once, here, and handed down; `--config PATH` works on every subco
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from bot.cli import audit, check_config, db, serve
+from bot.logs import configure_logging
 
 
 def _subcommands() -> dict[str, ModuleType]:
@@ -40,9 +40,7 @@ def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     commands = _subcommands()
     args = build_parser(commands).parse_args(argv)
     result = commands[args.command].run(args)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import signal
 import sys
 from typing import TYPE_CHECKING
 
 from bot.cli.common import config_or_exit
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from bot.config import Config
 
 
@@ -27,9 +31,16 @@ async def serve(config: Config, host: str, port: int) -> None:
     from bot.server import open_bot
 
     bot = await open_bot(config)
+    bot.drain_seconds = config.server.drain_seconds
     app = create_asgi_app(bot)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=20)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=math.ceil(config.server.drain_seconds),
+        )
     )
     if config.slack.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -38,11 +49,20 @@ async def serve(config: Config, host: str, port: int) -> None:
         socket_mode = AsyncSocketModeHandler(bot.bolt, config.slack.app_token.get_secret_value())
         await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         try:
-            await server.serve()
+            await _serve_until_stopped(server)
         finally:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
     else:
-        await server.serve()
+        await _serve_until_stopped(server)
+
+
+async def _serve_until_stopped(server: uvicorn.Server) -> None:
+    """SIGTERM is how a service manager asks for an orderly stop: uvicorn drains, then
+    restores the previous handler and raises the signal again. Absorbing it there makes a
+    completed drain exit 0 instead of dying by the signal (143). The handler is set just
+    before `serve` installs uvicorn's own, so no SIGTERM is ever ignored while serving."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    await server.serve()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,7 +54,11 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_outbox_lane_status_id", "lane", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_lane_status_id", "lane", "status", "id"),
+        # The backlog's size and age, read by /metrics and the heartbeat (migration 0008).
+        Index("ix_outbox_status_created", "status", "created_at"),
+    )
 
 
 class PostedMessage(Base):

@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "bot.audit.models",
     "bot.actions.models",
     "bot.incidents.models",
+    "bot.monitoring.models",
+    "bot.automation.models",
 )
 
 

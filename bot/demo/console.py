@@ -82,7 +82,7 @@ class Console:
             self._expect(rest)
         elif word == "/page":
             await self._page(rest)
-        elif line.isdigit():
+        elif line.isdecimal():
             await self._click(int(line))
         elif word.startswith("/"):
             await self._command(word, rest)

@@ -24,6 +24,17 @@ BANNER = """\
 Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.
 You are {user} in #{channel}. Try `/fleet status pg-orders`, `/fleet status`, `/help`.
 Monitoring pages the bot now and then; `/page pg-orders` raises an incident now."""
+AUTOMATION_LINE = """\
+Runbooks fix some pages by themselves ({runbooks}); `/fleet automation status` shows them,
+`/fleet automation pause` stops them all."""
+
+
+def banner(config: Config, **where: str) -> str:
+    automatic = [r.name for r in config.runbooks if r.mode == "auto"]
+    text = BANNER.format(**where)
+    if automatic and config.automation.enabled:
+        text += "\n" + AUTOMATION_LINE.format(runbooks=", ".join(automatic))
+    return text
 
 
 def _pointed_at(config: Config, api_url: str) -> Config:
@@ -59,8 +70,8 @@ async def demo(config: Config, script: Path | None) -> int:
     try:
         if script is not None:
             return await _run_script(console, script)
-        print(BANNER.format(bot=server.url, slack=standin.url, user=console.user,
-                            channel=console.channel))  # fmt: skip
+        print(banner(config, bot=server.url, slack=standin.url, user=console.user,
+                     channel=console.channel))  # fmt: skip
         if config.demo.page_every_seconds:
             every = config.demo.page_every_seconds
             background.append(

@@ -38,6 +38,8 @@ class Outcome:
     refresh: list[int] = field(default_factory=list)
     pagerduty: bool = False
     announce: bool = False
+    # New firing pages that joined an incident (for the page follow-ups, e.g. automation).
+    firing_pages: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Batch:
         self.storms_touched: set[Storm] = set()
         self.storms_started: set[Storm] = set()
         self.page_targets: dict[int, int] = {}  # page id -> incident id
+        self.firing_pages: list[int] = []
 
     def _live_firing(self, item: Prepared) -> bool:
         return item.firing and item.alert not in self.stale
@@ -128,7 +131,8 @@ class Batch:
                 self.reopened.append(previous)
                 self.open[item.group_hash] = previous
                 continue
-            text = await mentions.text(item.destination)
+            quiet = await self._no_one_to_wake(item)
+            text = "" if quiet else await mentions.text(item.destination)
             draft = draft_incident(self.rt, item, item.destination, text, self.now)
             self.created.append(draft)
             self.open[item.group_hash] = draft
@@ -139,6 +143,12 @@ class Batch:
         await self.w.session.flush()  # the UNIQUE open_key claims; a lost race retries
         for incident in self.created:
             self.locked[incident.id] = incident
+
+    async def _no_one_to_wake(self, item: Prepared) -> bool:
+        """A page automation will handle opens its incident quietly: a person is mentioned
+        only if automation cannot fix it (bot.automation.report.Report.escalate)."""
+        handled = self.rt.handled_automatically
+        return handled is not None and await handled(self.w.session, item.page)
 
     def assign(self, new_ids: dict[tuple[str, str, str, str], int]) -> dict[int, Tally]:
         tallies: dict[int, Tally] = defaultdict(Tally)
@@ -160,10 +170,13 @@ class Batch:
             if self._live_firing(item) or not item.firing:
                 tally.lines.append(page_line(item.page))
             self.page_targets[new_ids[item.identity]] = target.id
+            if self._live_firing(item):
+                self.firing_pages.append(new_ids[item.identity])
         return tallies
 
     async def apply(self, tallies: dict[int, Tally], outcome: Outcome) -> None:
         session, w, now = self.w.session, self.w, self.now
+        outcome.firing_pages = list(self.firing_pages)
         if self.page_targets:
             await session.execute(
                 update(PageRecord),

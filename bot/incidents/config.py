@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 
+from bot.config_model import StrictModel
 from integrations.pages import SEVERITY_RANK, Severity
 
 CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,}$"
@@ -20,11 +21,7 @@ MentionId = Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,}$")]
 ACTION_PATTERN = r"^[a-z][a-z-]{1,39}( [a-z_]{1,40}=[^\s=]{1,200})*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RouteConfig(_Strict):
+class RouteConfig(StrictModel):
     """Pages whose labels match go to `channel`; the first matching route wins."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -57,7 +54,7 @@ class RouteConfig(_Strict):
         return SEVERITY_RANK[severity] >= SEVERITY_RANK[self.min_severity]
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(StrictModel):
     routes: list[RouteConfig] = Field(default_factory=list)
     # None: `channels.default`.
     default_channel: str | None = Field(default=None, pattern=CHANNEL_PATTERN)
@@ -75,20 +72,20 @@ class RoutingConfig(_Strict):
         return value
 
 
-class GroupingConfig(_Strict):
+class GroupingConfig(StrictModel):
     # Labels (or page fields) whose values together name one incident.
     keys: list[str] = Field(default_factory=lambda: ["alertname", "service"], min_length=1)
     # A page of a group resolved less than this long ago reopens that incident; 0: never.
     reopen_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
 
 
-class PagerDutyEscalation(_Strict):
+class PagerDutyEscalation(StrictModel):
     enabled: bool = False
     routing_key: SecretStr | None = None
     events_url: AnyHttpUrl = AnyHttpUrl("https://events.pagerduty.com/v2/enqueue")
 
 
-class EscalationConfig(_Strict):
+class EscalationConfig(StrictModel):
     # Unacknowledged this long after opening: mention again. 0: never.
     after_minutes: int = Field(default=15, ge=0, le=24 * 60)
     # After the first escalation, again every this many minutes; 0: once.
@@ -96,7 +93,7 @@ class EscalationConfig(_Strict):
     pagerduty: PagerDutyEscalation = PagerDutyEscalation()
 
 
-class StormsConfig(_Strict):
+class StormsConfig(StrictModel):
     enabled: bool = True
     # The label (or page field) incidents of one storm share.
     label: str = "region"
@@ -109,7 +106,7 @@ class StormsConfig(_Strict):
     digest_seconds: int = Field(default=30, ge=1)
 
 
-class SilenceConfig(_Strict):
+class SilenceConfig(StrictModel):
     # Alertmanager's API (POST /api/v2/silences); None: silences are kept by the bot only.
     alertmanager_url: AnyHttpUrl | None = None
     username: str | None = None

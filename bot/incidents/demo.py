@@ -103,12 +103,16 @@ class DemoPager:
         await self._deliver(alert, "firing")
         return f"(Alertmanager pages the bot: {alertname} on {service.name}, {member})"
 
-    async def raise_fault(self) -> str:
+    async def raise_fault(self, alertname: str | None = None) -> str:
+        """Break a healthy service at random; with `alertname`, one that alert applies to."""
         candidates = [s for s in await self._rt.fleet.list_services() if s.health == "healthy"]
+        if alertname is not None and alertname in FAULTS:
+            kinds = FAULTS[alertname][0]
+            candidates = [s for s in candidates if s.kind in kinds]
         if not candidates:
             return "(no healthy service left to break)"
         service = await self._rt.fleet.get_service(self._rng.choice(candidates).name)
-        return await self.page(service, self._fault_for(service))
+        return await self.page(service, alertname or self._fault_for(service))
 
     async def resolve_healed(self) -> int:
         """Send `resolved` for every alert whose service the fleet reports healthy."""
@@ -127,6 +131,7 @@ class DemoPager:
     async def run_forever(self, first_after: float, every: float) -> None:
         """The demo's background monitoring; every failure is logged and the loop goes on."""
         next_fault = first_after
+        fault = self._rt.config.demo.first_fault
         while True:
             await asyncio.sleep(min(HEAL_CHECK_SECONDS, max(0.0, next_fault)))
             next_fault -= HEAL_CHECK_SECONDS
@@ -134,10 +139,10 @@ class DemoPager:
                 await self.resolve_healed()
             if next_fault <= 0:
                 try:
-                    log.info("%s", await self.raise_fault())
+                    log.info("%s", await self.raise_fault(fault))
                 except Exception:
                     log.exception("the demo could not raise a fault")
-                next_fault = every
+                next_fault, fault = every, None
 
     async def _deliver(self, alert: Firing, status: str) -> None:
         body = json.dumps(_webhook(alert, status)).encode()

@@ -53,6 +53,9 @@ async def ingest(rt: Runtime, batch: PageBatch) -> int:
     followup.after_ingest(
         rt, outcome.refresh, pagerduty=outcome.pagerduty, announce=outcome.announce
     )
+    if outcome.firing_pages:
+        for hook in rt.page_followups:
+            hook(rt, outcome.firing_pages)
     return outcome.new_pages
 
 

@@ -26,7 +26,7 @@ async def thread_owner(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, 
         )
         for key in keys:
             kind, _, number = key.partition(":")
-            if number.isdigit():
+            if number.isdecimal():
                 return kind, int(number)
     return None
 

@@ -12,8 +12,9 @@ from bot.incidents.grouping import value_of
 from bot.incidents.models import TRIGGERED, Incident
 from bot.incidents.pagestore import Prepared
 from bot.incidents.routing import Destination, mention_text
-from bot.oncall.handoff import overrides_of
-from bot.oncall.rotation import on_call
+from bot.oncall.config import Rotation
+from bot.oncall.pagerduty import ScheduleUnavailable
+from bot.oncall.roster import is_slack_user
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,18 @@ class Mentions:
                 log.warning("route names unknown on-call rotation %r", rotation_name)
                 self._oncall[rotation_name] = None
             else:
-                overrides = await overrides_of(self._session, rotation.name, self._now)
-                self._oncall[rotation_name] = on_call(rotation, self._now, overrides)
+                self._oncall[rotation_name] = await self._look_up(rotation)
         return self._oncall[rotation_name]
+
+    async def _look_up(self, rotation: Rotation) -> str | None:
+        try:
+            roster = await self._rt.rosters.of(self._session, rotation, self._now)
+        except ScheduleUnavailable as exc:
+            log.warning("on-call of %s unknown: %s", rotation.name, exc)
+            return None
+        person = roster.on_call(self._now)
+        # Someone PagerDuty names but app.yaml does not map to Slack cannot be mentioned.
+        return person if person is not None and is_slack_user(person) else None
 
     async def text(self, destination: Destination) -> str:
         ids = list(destination.mention_ids)

@@ -10,10 +10,12 @@ and a digest reply lists the incidents folded since the last one, at most every
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.incidents.grouping import hash_key
@@ -38,6 +40,19 @@ def _fold(incident: Incident, storm: Storm, now: datetime) -> None:
     storm.last_incident_at = now
 
 
+async def _one_decision_at_a_time(session: AsyncSession, keys: list[str]) -> None:
+    """Concurrent ingests (parallel deliveries, other replicas) see each other's incidents
+    only once committed, so a burst sent in parallel never reached the threshold. On
+    PostgreSQL a transaction-scoped advisory lock per storm key makes the count and the
+    decision one at a time (keys sorted: no deadlock); SQLite already writes one at a time."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for key in keys:
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+
+
 async def fold_into_storms(
     w: ThreadWriter, drafts: list[Incident], now: datetime
 ) -> tuple[set[Storm], set[Storm]]:
@@ -51,6 +66,7 @@ async def fold_into_storms(
         return set(), started
     pairs = {(d.channel, d.storm_key or "") for d in keyed}
     session = w.session
+    await _one_decision_at_a_time(session, sorted(open_key(c, k) for c, k in pairs))
     active: dict[tuple[str, str], Storm] = {}
     touched: set[Storm] = set()
     rows = await session.scalars(

@@ -1,5 +1,6 @@
 """Plugging the incidents core into the running bot: the page sink intake calls, the
-@mention group, the buttons, the scheduled sweeps and the handoff's open-incidents part."""
+@mention group, the buttons, the scheduled sweeps and the handoff's parts (open incidents,
+silences that outlive the shift)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import messages
 from bot.actions.assess import set_incident_membership
 from bot.incidents import escalation, followup, silences, storms, txn
 from bot.incidents.ingest import ingest
 from bot.incidents.membership import incident_member
-from bot.incidents.models import OPEN_STATES, Incident, PageDelivery
+from bot.incidents.models import OPEN_STATES, Incident, PageDelivery, Silence
 from bot.incidents.render import headline, who
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
@@ -28,7 +30,7 @@ def install(rt: Runtime) -> None:
     rt.page_sink = ingest
     rt.registry.mention_group = "incident"
     register_buttons(rt.interactions)
-    rt.handoff_sections.append(open_incidents_section)
+    rt.handoff_sections.extend((open_incidents_section, silences_section))
     # Guarded actions whose policy says `require_incident` ask us who is in one.
     set_incident_membership(incident_member)
     schedule(rt)
@@ -82,3 +84,22 @@ async def open_incidents_section(
     if count > len(lines):
         lines.append(f"… and {count - len(lines)} more")
     return f"Open incidents ({count})", lines
+
+
+async def silences_section(session: AsyncSession, at: datetime) -> tuple[str, list[str]] | None:
+    """For the on-call handoff: silences still active after the shift changes."""
+    live = (Silence.state == "active", Silence.ends_at > at)
+    count = await session.scalar(select(func.count()).select_from(Silence).where(*live))
+    if not count:
+        return None
+    rows = await session.scalars(
+        select(Silence).where(*live).order_by(Silence.ends_at).limit(HANDOFF_LINES)
+    )
+    lines = [
+        silences.describe_silence(s, at)
+        + (f" · incident #{s.incident_id}" if s.incident_id is not None else "")
+        for s in rows
+    ]
+    if count > len(lines):
+        lines.append(messages.more_lines(count - len(lines)))
+    return messages.handoff_silences_title(count), lines

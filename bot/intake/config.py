@@ -12,22 +12,17 @@ import re
 from typing import Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     field_validator,
     model_validator,
 )
 
+from bot.config_model import StrictModel
 from integrations.generic.mapping import FieldMapping
 from integrations.grafana.signature import DEFAULT_HEADER as GRAFANA_SIGNATURE_HEADER
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,80}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _non_empty(values: list[SecretStr], what: str) -> list[SecretStr]:
@@ -42,7 +37,7 @@ def _header(value: str) -> str:
     return value
 
 
-class TokenAuth(_Strict):
+class TokenAuth(StrictModel):
     """Credentials in the Authorization header; any one of them is accepted, so a token
     can be rotated by listing the new one beside the old."""
 
@@ -67,7 +62,7 @@ class TokenAuth(_Strict):
         return bool(self.bearer_tokens or self.basic)
 
 
-class HmacAuth(_Strict):
+class HmacAuth(StrictModel):
     """HMAC-SHA256 of the raw body (with `timestamp_header`: of `timestamp:body`), hex, in
     `header`, optionally after `prefix` (`sha256=`). Any listed secret may match."""
 
@@ -106,7 +101,7 @@ class GrafanaAuth(TokenAuth):
         return super().has_credentials() or self.hmac is not None
 
 
-class _Source(_Strict):
+class _Source(StrictModel):
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -145,7 +140,7 @@ class GenericIntake(_Source):
 GENERIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
-class IntakeConfig(_Strict):
+class IntakeConfig(StrictModel):
     # Defaults to server.max_body_bytes; webhook bodies are refused past it before parsing.
     max_body_bytes: int | None = Field(default=None, ge=1024, le=64 * 1024 * 1024)
     alertmanager: AlertmanagerIntake | None = None

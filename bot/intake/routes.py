@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from bot.intake.auth import authorized, pagerduty_authorized
 from bot.intake.config import IntakeConfig
+from bot.monitoring import intake as monitoring
 from integrations import alertmanager, generic, grafana, pagerduty
 from integrations.pages import PageBatch
 from integrations.webhooks import InvalidPayload, bounded_key
@@ -132,19 +133,23 @@ def _endpoint(bot: Bot, resolve: Resolve) -> Callable[[Request], Awaitable[Respo
         try:
             body = await read_limited_body(request, limit)
         except BodyTooLarge:
+            monitoring.refused(rt, source.name, TOO_LARGE)
             return _error(413, TOO_LARGE, f"the body is larger than {limit} bytes")
         except ClientDisconnect:
             return _error(400, INVALID, "the client went away mid-body")
         if not source.check(request.headers, body, time.time()):
             log.info("refused %s delivery: bad or missing credentials", source.name)
+            monitoring.refused(rt, source.name, UNAUTHORIZED)
             return _error(401, UNAUTHORIZED, "missing or invalid credentials")
         try:
             batch = source.parse(body, request.headers)
         except InvalidPayload as exc:
             log.info("refused %s delivery (%d): %s", source.name, exc.status, exc.reason)
+            monitoring.refused(rt, source.name, INVALID)
             return _error(exc.status, INVALID, exc.reason)
         except Exception:
             log.exception("the %s parser failed on a delivery", source.name)
+            monitoring.refused(rt, source.name, UNREADABLE)
             return _error(400, UNREADABLE, "the payload could not be read")
         return await _store(bot, source, batch)
 
@@ -157,13 +162,16 @@ async def _store(bot: Bot, source: Source, batch: PageBatch) -> Response:
     if sink is None:
         return _error(503, NOT_WIRED, "intake not wired: no page sink in this runtime")
     if not batch.pages:
+        await monitoring.delivered(rt, source.name, 0)
         return JSONResponse({"accepted": 0, "new": 0})
     try:
         new = await sink(rt, batch)
     except Exception:
         # Storage trouble is ours, not the sender's: 503 so it retries the whole delivery.
         log.exception("storing a %s delivery of %d pages failed", source.name, len(batch.pages))
+        monitoring.refused(rt, source.name, STORAGE)
         return _error(503, STORAGE, "the pages could not be stored; retry later")
+    await monitoring.delivered(rt, source.name, len(batch.pages))
     return JSONResponse({"accepted": len(batch.pages), "new": new})
 
 

@@ -43,6 +43,10 @@ def internal_error(reference: str) -> str:
 
 
 STALE_BUTTON = "That button no longer does anything; run the command again."
+STORAGE_UNAVAILABLE = (
+    ":warning: I cannot reach my database right now, so I could not handle that. "
+    "Try again in a minute; `/fleet ops` shows what was recorded."
+)
 MENTION_HELP = "Mention me in an incident thread with a command, e.g. `@watchkeeper ack`."
 
 HELP_FOOTER = "Arguments in [brackets] are optional. Add `-- reason` to say why."
@@ -52,5 +56,7 @@ EMPTY_FLEET = "No services are configured in any fleet backend."
 from bot.messages.action_cards import *  # noqa: E402, F403
 from bot.messages.actions import *  # noqa: E402, F403
 from bot.messages.audit import *  # noqa: E402, F403
+from bot.messages.automation import *  # noqa: E402, F403
 from bot.messages.incidents import *  # noqa: E402, F403
+from bot.messages.monitoring import *  # noqa: E402, F403
 from bot.messages.oncall import *  # noqa: E402, F403

@@ -44,9 +44,14 @@ def card_waiting(needs: str, expires: datetime | None, requester: str | None = N
     return f":hourglass: {who}{needs}; open until {at_utc(expires)}."
 
 
+def person(user: str) -> str:
+    """A Slack user as a mention; the bot's own automation (and other actors) by name."""
+    return f"<@{user}>" if user[:1] in ("U", "W") else f"`{user}`"
+
+
 def card_running(requester: str, approvers: Sequence[str]) -> str:
     by = f", approved by {', '.join(f'<@{a}>' for a in approvers)}" if approvers else ""
-    return f":gear: Running, requested by <@{requester}>{by}. Progress in the thread."
+    return f":gear: Running, requested by {person(requester)}{by}. Progress in the thread."
 
 
 def card_denied(user: str, reason: str) -> str:
@@ -196,6 +201,26 @@ def reconcile_unknown(error: str, seq: int) -> str:
     )
 
 
+def lost_contact(op: str, error: str, lock_until: datetime | None, seq: int) -> str:
+    lock = (
+        f"the target stays locked until {at_utc(lock_until)} unless I reach the fleet again"
+        if lock_until is not None
+        else "its lock has already lapsed"
+    )
+    return (
+        f":grey_question: Lost contact with the fleet while `{op}` was running ({error}). "
+        f"I cannot tell how it ends; {lock}. I keep asking (audit #{seq})."
+    )
+
+
+def operation_vanished(op: str, seq: int) -> str:
+    return (
+        f":x: The fleet no longer knows `{op}`, which was running when I lost contact: it "
+        "may have been partly applied, so check the service. Marked failed; the lock is "
+        f"released (audit #{seq})."
+    )
+
+
 def cancel_unknown(ref: str) -> str:
     return f"No request or operation `{ref}` that I started; see `/fleet ops`."
 
@@ -227,7 +252,7 @@ def ops_line(
     when: datetime,
 ) -> str:
     operation = f" · `{op}`" if op else ""
-    who = f"<@{requester}> · {at_utc(when)}"
+    who = f"{person(requester)} · {at_utc(when)}"
     return f"{icon} `{request_id}` {action} `{target}` *{state}*{operation} · {who}"
 
 
@@ -237,6 +262,6 @@ def fleet_op_line(op: str, action: str, target: str, state: str, actor: str) -> 
 
 def lock_line(lock: LockView) -> str:
     return (
-        f":lock: `{lock.resource}` by <@{lock.owner_id}> (`{lock.action}`, request "
+        f":lock: `{lock.resource}` by {person(lock.owner_id)} (`{lock.action}`, request "
         f"`{lock.request_id}`) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}"
     )

@@ -48,6 +48,7 @@ ONLY_REQUESTER_CONFIRMS = "Only the person who asked can confirm this request."
 ONLY_REQUESTER_CANCELS = "Only the person who asked can cancel this request."
 STARTING = ":hourglass_flowing_sand: Starting…"
 RECONCILED_MISSING = "the fleet has no record of the operation, so nothing ran"
+OPERATION_VANISHED = "the fleet lost the operation while it ran; it may be partly applied"
 LOCKS_TITLE = "Locked services"
 LOCKS_EMPTY = "No service is locked by an action."
 

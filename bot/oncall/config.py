@@ -1,18 +1,30 @@
-"""`oncall:` in app.yaml: rotations with local handoff times, members in turn, overrides."""
+"""`oncall:` in app.yaml: rotations with local handoff times, members in turn, overrides;
+or rotations that follow a PagerDuty schedule (`source: pagerduty`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from bot.config_model import StrictModel
+
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+PAGERDUTY_API = "https://api.pagerduty.com"
+# What a rotation kept in app.yaml has and a PagerDuty-sourced one must not.
+OWN_SCHEDULE_KEYS = ("members", "handoffs", "start", "overrides")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Override(_Strict):
+class Override(StrictModel):
     user: str = Field(pattern=r"^[UW][A-Z0-9]{2,}$")
     start: datetime
     end: datetime
@@ -26,10 +38,50 @@ class Override(_Strict):
         return self
 
 
-class Rotation(_Strict):
+class PagerDutySchedule(StrictModel):
+    """Who is on call comes from PagerDuty's `GET /oncalls` for this schedule."""
+
+    schedule_id: str = Field(pattern=r"^[A-Z0-9]{5,20}$")
+    # Only the on-calls of this escalation policy (a schedule may sit in several).
+    escalation_policy_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{5,20}$")
+    # A REST API v2 key with read access; `${VAR}` in app.yaml.
+    token: SecretStr
+    base_url: AnyHttpUrl = AnyHttpUrl(PAGERDUTY_API)
+    # PagerDuty login email (or PagerDuty user id) -> Slack user id. People not listed are
+    # shown by their PagerDuty name and cannot be mentioned or messaged.
+    users: dict[str, str] = Field(default_factory=dict)
+    # Answers are reused this long; when PagerDuty is down the last one is served, marked stale.
+    cache_seconds: int = Field(default=300, ge=10, le=86400)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+    @field_validator("token")
+    @classmethod
+    def _present(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("the PagerDuty API token is empty (set it through ${VAR})")
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _slack_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k}: {v}" for k, v in value.items() if not SLACK_USER.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not Slack user ids: {', '.join(bad)}")
+        return {k.strip().lower() if "@" in k else k.strip(): v for k, v in value.items()}
+
+    def slack_id(self, pagerduty_id: str, email: str | None) -> str | None:
+        if email and (found := self.users.get(email.strip().lower())):
+            return found
+        return self.users.get(pagerduty_id)
+
+
+class Rotation(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     channel: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
-    members: list[str] = Field(min_length=1)
+    # `config`: members, handoffs and overrides below; `pagerduty`: the `pagerduty:` schedule.
+    source: Literal["config", "pagerduty"] = "config"
+    pagerduty: PagerDutySchedule | None = None
+    members: list[str] = Field(default_factory=list)
     timezone: str = "UTC"
     # Local wall-clock times of the handoffs, every day; two times make 12-hour-ish shifts.
     handoffs: list[time] = Field(default_factory=lambda: [time(9, 0)], min_length=1)
@@ -40,12 +92,28 @@ class Rotation(_Strict):
     @field_validator("members")
     @classmethod
     def _user_ids(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [m for m in value if not re.fullmatch(r"[UW][A-Z0-9]{2,}", m)]
+        bad = [m for m in value if not SLACK_USER.fullmatch(m)]
         if bad:
             raise ValueError(f"not Slack user ids: {', '.join(bad)}")
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Rotation:
+        if self.source == "config":
+            if self.pagerduty is not None:
+                raise ValueError("`pagerduty:` is only read with `source: pagerduty`")
+            if not self.members:
+                raise ValueError("`members` is required (or use `source: pagerduty`)")
+            return self
+        if self.pagerduty is None:
+            raise ValueError("`source: pagerduty` needs a `pagerduty:` block with schedule_id")
+        own = [k for k in OWN_SCHEDULE_KEYS if k in self.model_fields_set]
+        if own:
+            raise ValueError(
+                f"{', '.join(own)}: not used with `source: pagerduty` "
+                "(PagerDuty's schedule decides who is on call and when shifts change)"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -67,13 +135,20 @@ class Rotation(_Strict):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def from_pagerduty(self) -> bool:
+        return self.source == "pagerduty"
 
-class OncallConfig(_Strict):
+
+class OncallConfig(StrictModel):
     rotations: list[Rotation] = Field(default_factory=list)
     # A handoff posted later than this after its time is marked late.
     late_after_minutes: int = Field(default=10, ge=1)
     # A handoff missed for longer than this (all replicas down for days) is not posted.
     give_up_after_hours: int = Field(default=24, ge=1)
+    # How often the scheduler's leader looks for a due handoff: a handoff is posted at
+    # most this long after its time (and after a leader takeover).
+    check_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     @field_validator("rotations")
     @classmethod

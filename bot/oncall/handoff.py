@@ -1,9 +1,11 @@
 """Posting the handoff at every shift change: once per (rotation, shift), across replicas.
 
-The scheduler's leader calls `post_due_handoffs` every minute. A handoff row with a
-UNIQUE (rotation, shift_start) is written in the same transaction as the outbox messages,
-so a second replica (or a leader that overlapped its successor) posts nothing twice. A
-handoff missed while every replica was down is posted on the next run, marked late.
+The scheduler's leader calls `post_due_handoffs` every `oncall.check_seconds` (a minute).
+A handoff row with a UNIQUE (rotation, shift_start) is written in the same transaction as
+the outbox messages, so a second replica (or a leader that overlapped its successor) posts
+nothing twice. A handoff missed while every replica was down is posted on the next run,
+marked late. For a rotation that follows PagerDuty, the shift changes are the starts of
+its on-calls.
 """
 
 from __future__ import annotations
@@ -11,54 +13,53 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot import messages, outbox
 from bot.audit import AUTOMATION, KeyRing, append
 from bot.oncall.config import Rotation
-from bot.oncall.models import Handoff, OncallOverride
+from bot.oncall.models import Handoff
+from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.render import handoff_message
-from bot.oncall.rotation import on_call, previous_shift, shift_at
+from bot.oncall.roster import JUST_BEFORE, Roster, is_slack_user
 from bot.oncall.summary import collect_facts
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 HANDOFF_POSTED = "oncall.handoff"
-JUST_BEFORE = timedelta(microseconds=1)
 
 
-async def overrides_of(
-    session: AsyncSession, rotation: str, around: datetime
-) -> list[tuple[str, datetime, datetime]]:
-    """Overrides set in Slack that touch the day around `around`, oldest first."""
-    rows = await session.scalars(
-        select(OncallOverride)
-        .where(
-            OncallOverride.rotation == rotation,
-            OncallOverride.end > around - timedelta(days=2),
-            OncallOverride.start < around + timedelta(days=2),
-        )
-        .order_by(OncallOverride.id)
-    )
-    return [(o.user, o.start, o.end) for o in rows]
+def stale_note(roster: Roster) -> str | None:
+    if roster.stale is None:
+        return None
+    minutes = int(roster.stale.age.total_seconds() // 60)
+    return messages.pagerduty_stale(minutes, roster.stale.reason)
 
 
 async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
-    """Post the handoff of the shift change most recently passed; False if already posted."""
-    current = shift_at(rotation, now)
-    boundary = current.start
-    if current.index <= 0 or now - boundary > timedelta(hours=rt.config.oncall.give_up_after_hours):
+    """Post the handoff of the shift change most recently passed; False if already posted
+    (or nothing to post: before the first handoff, too long ago, schedule unknown)."""
+    try:
+        async with rt.sessions() as session:
+            roster = await rt.rosters.of(session, rotation, now)
+    except ScheduleUnavailable as exc:
+        log.warning("handoff of %s not checked: %s", rotation.name, exc)
         return False
-    ended = previous_shift(rotation, current)
+    current = roster.shift(now)
+    if current is None:
+        return False
+    boundary = current.start
+    ended = roster.shift(boundary - JUST_BEFORE)
+    if ended is None or ended.end != boundary:
+        return False  # the first shift of the rotation, or nobody on call before it
+    if now - boundary > timedelta(hours=rt.config.oncall.give_up_after_hours):
+        return False
     late = now - boundary > timedelta(minutes=rt.config.oncall.late_after_minutes)
+    outgoing = roster.on_call(boundary - JUST_BEFORE) or ended.scheduled
+    incoming = roster.on_call(boundary) or current.scheduled
     try:
         async with rt.sessions() as session, session.begin():
-            overrides = await overrides_of(session, rotation.name, boundary)
-            outgoing = on_call(rotation, boundary - JUST_BEFORE, overrides)
-            incoming = on_call(rotation, boundary, overrides)
             session.add(
                 Handoff(
                     rotation=rotation.name,
@@ -72,11 +73,13 @@ async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
             await session.flush()  # the UNIQUE claim, before any work is queued
             facts = await collect_facts(session, ended.start, ended.end, rt.handoff_sections)
             message = handoff_message(
-                rotation.name, ended, incoming, outgoing, facts, rotation.zone, late=late
-            )
+                rotation.name, ended, incoming, outgoing, facts, rotation.zone,
+                late=late, note=stale_note(roster),
+            )  # fmt: skip
             outbox.post(session, channel=rotation.channel, message=message, clock=rt.clock)
-            # A user id as channel is a direct message from the bot.
-            outbox.post(session, channel=incoming, message=message, clock=rt.clock)
+            if is_slack_user(incoming):
+                # A user id as channel is a direct message from the bot.
+                outbox.post(session, channel=incoming, message=message, clock=rt.clock)
             await append(
                 session,
                 key=KeyRing.from_config(rt.config.audit),
@@ -115,4 +118,4 @@ def schedule_handoffs(rt: Runtime) -> None:
     async def job() -> None:
         await post_due_handoffs(rt)
 
-    rt.scheduler.every("oncall-handoffs", 60, job)
+    rt.scheduler.every("oncall-handoffs", rt.config.oncall.check_seconds, job)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot import blocks
 from bot.blocks import Block
+from bot.oncall.roster import mention
 from bot.oncall.rotation import Shift
 from bot.oncall.summary import Event, ShiftFacts, note_text
 from bot.outbox import Message
@@ -52,14 +53,18 @@ def handoff_message(
     zone: ZoneInfo,
     *,
     late: bool,
+    note: str | None = None,
 ) -> Message:
-    title = f"Handoff {rotation}: <@{outgoing}> → <@{incoming}>"
+    """`note`: said under the shift times, e.g. that the schedule came from a stale cache."""
+    title = f"Handoff {rotation}: {mention(outgoing)} → {mention(incoming)}"
+    shift = f"Shift {_local(ended.start, zone)} → {_local(ended.end, zone)}"
     out: list[Block] = [
         blocks.header(f"Handoff: {rotation}"),
         blocks.section(
-            f"<@{outgoing}> hands over to <@{incoming}>" + (" · *posted late*" if late else "")
+            f"{mention(outgoing)} hands over to {mention(incoming)}"
+            + (" · *posted late*" if late else "")
         ),
-        blocks.context(f"Shift {_local(ended.start, zone)} → {_local(ended.end, zone)}"),
+        blocks.context(shift + (f"\n{note}" if note else "")),
         blocks.fields(
             [
                 ("Incidents opened", str(len(facts.opened))),

@@ -89,7 +89,10 @@ class ShiftFacts:
 
     @property
     def fixed_without_a_human(self) -> int:
-        return sum(1 for e in self.actions if e.actor == AUTOMATION_ID and e.outcome == v.SUCCEEDED)
+        # Automation records `succeeded` only when its operation succeeded AND the
+        # post-check passed (bot.automation.results); an operation that "succeeded" but
+        # left the service broken was not a fix, and a human-approved run is not automatic.
+        return sum(1 for e in self.automation if e.outcome == v.SUCCEEDED)
 
 
 def _sort(facts: ShiftFacts, event: Event) -> None:

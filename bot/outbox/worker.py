@@ -10,6 +10,9 @@ Outcomes of one send:
 - 429: the row and the lane wait for Slack's Retry-After;
 - outage (5xx, timeout, refused): jittered exponential backoff, retried forever;
 - API error (`ok: false`): the row is `failed` with Slack's error name, and the lane moves on.
+
+An outcome the database cannot take right after the send (it went away) is kept in memory
+and written first on the next pass; the row is not sent again meanwhile.
 """
 
 from __future__ import annotations
@@ -79,26 +82,73 @@ class OutboxWorker:
         self._owner = owner
         self._clock = clock
         self._wake = asyncio.Event()
+        # Passes made by `run_forever`: a test that moves the clock wakes the worker and
+        # waits for the next pass, so simulated minutes take milliseconds.
+        self.passes = 0
+        self._stopping = False
+        # Rows Slack took whose outcome the database refused right after (it went away):
+        # recorded before anything else is sent, so a database blip never sends twice.
+        self._unrecorded: dict[str, tuple[_Claim, _Result]] = {}
 
     def wake(self) -> None:
         """Deliver soon: a request just enqueued something."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """`run_forever` returns after the pass under way (a send is never cut in half)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except Exception:  # the worker must outlive a database blip; it logs and retries
                 log.exception("outbox pass failed")
+            self.passes += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_seconds)
             self._wake.clear()
 
     async def deliver_due(self) -> int:
         """One pass: at most one message per due lane. Returns how many were delivered."""
-        lanes = await self._due_lanes()
-        results = await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes))
-        return sum(results)
+        await self._record_unrecorded()
+        lanes = [lane for lane in await self._due_lanes() if lane not in self._unrecorded]
+        # Every lane finishes (or parks its outcome) before the pass ends or fails.
+        results = await asyncio.gather(
+            *(self._deliver_lane(lane) for lane in lanes), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
+
+    async def flush(self, seconds: float) -> int:
+        """On an orderly stop, once `run_forever` has returned: deliver what falls due
+        within `seconds`; returns how many rows stay queued (for the next start or replica)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            horizon = self._clock() + timedelta(seconds=left)
+            try:
+                if not await self._count_due(before=horizon):
+                    break
+                await self.deliver_due()
+            except Exception:  # stopping goes on; the rows stay queued
+                log.exception("outbox flush failed")
+                break
+            await asyncio.sleep(min(self._config.poll_interval_seconds, max(left, 0.0)))
+        return await self.pending_count()
+
+    async def _count_due(self, *, before: datetime) -> int:
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.next_attempt_at <= before,
+                )
+            )
+            return int(count or 0)
 
     async def pending_count(self) -> int:
         async with self._sessions() as session:
@@ -184,10 +234,23 @@ class OutboxWorker:
         if claim is None:
             return 0
         result = await self._send(claim)
+        try:
+            await self._finish(claim, result)
+        except Exception:
+            self._unrecorded[lane] = (claim, result)
+            raise
+        return 1 if result.status == "delivered" else 0
+
+    async def _finish(self, claim: _Claim, result: _Result) -> None:
         async with self._sessions() as session, session.begin():
             await self._record(session, claim, result)
-            await self._release(session, lane, result.wait_until)
-        return 1 if result.status == "delivered" else 0
+            await self._release(session, claim.lane, result.wait_until)
+
+    async def _record_unrecorded(self) -> None:
+        """Raises while the database is still away; the lanes wait meanwhile."""
+        for lane, (claim, result) in list(self._unrecorded.items()):
+            await self._finish(claim, result)
+            del self._unrecorded[lane]
 
     async def _send(self, claim: _Claim) -> _Result:
         now = self._clock()

@@ -40,7 +40,7 @@ def lookup(document: Any, path: str) -> Any:
     for segment in path.split("."):
         if isinstance(node, dict):
             node = node.get(segment, _MISSING)
-        elif isinstance(node, list) and segment.isdigit():
+        elif isinstance(node, list) and segment.isascii() and segment.isdecimal():
             index = int(segment)
             node = node[index] if index < len(node) else _MISSING
         else:

@@ -20,6 +20,7 @@ from integrations.pagerduty.errors import (
     PagerDutyRateLimited,
     PagerDutyRejected,
     PagerDutyUnavailable,
+    rate_limited,
 )
 from integrations.pagerduty.models import (
     AlertPayload,
@@ -147,8 +148,7 @@ def _recorded_key(action: str, response: httpx.Response, sent: str) -> str:
 def _error(action: str, response: httpx.Response) -> PagerDutyError:
     status = response.status_code
     if status == 429:
-        header = response.headers.get("retry-after", "")
-        return PagerDutyRateLimited(float(header) if header.isdigit() else None)
+        return rate_limited(response.headers.get("retry-after", ""))
     if status >= 500:
         return PagerDutyUnavailable(f"{action}: HTTP {status}")
     try:

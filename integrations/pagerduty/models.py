@@ -1,4 +1,5 @@
-"""PagerDuty's wire formats: the v3 webhook (one event per delivery) and the Events API v2.
+"""PagerDuty's wire formats: the v3 webhook (one event per delivery), the Events API v2 and
+the REST API v2's on-call list (`GET /oncalls`).
 
 Only the fields the bot reads are modelled; the rest is ignored, so PagerDuty adding a
 field never breaks intake.
@@ -84,3 +85,36 @@ class EnqueueAnswer(_Wire):
     dedup_key: str | None = None
     # On 400: what was wrong with the event.
     errors: list[str] = Field(default_factory=list)
+
+
+# -- REST API v2: GET /oncalls -----------------------------------------------------------
+
+
+class OncallUser(_Wire):
+    """A user reference, or the full user when asked with `include[]=users`."""
+
+    id: str
+    summary: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.summary or self.id
+
+
+class Oncall(_Wire):
+    user: OncallUser
+    # Both null for a permanent on-call (a user named directly in an escalation rule).
+    start: datetime | None = None
+    end: datetime | None = None
+    escalation_level: int = 1
+    schedule: Reference | None = None
+    escalation_policy: Reference | None = None
+
+
+class OncallPage(_Wire):
+    oncalls: list[Oncall]
+    limit: int | None = None
+    offset: int | None = None
+    more: bool = False

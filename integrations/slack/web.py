@@ -6,11 +6,12 @@ so the outbox can decide; it never retries by itself. The token never enters an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
+from integrations.slack.errors import SlackApiError, SlackError, SlackRateLimited, SlackUnavailable
 
 DEFAULT_RETRY_AFTER = 30.0
 
@@ -22,6 +23,13 @@ def _retry_after(response: httpx.Response) -> float:
         return DEFAULT_RETRY_AFTER
 
 
+def error_name(exc: SlackError) -> str:
+    """Slack's own name for what went wrong: its `error`, `ratelimited`, or `unavailable`."""
+    if isinstance(exc, SlackApiError):
+        return exc.error
+    return "ratelimited" if isinstance(exc, SlackRateLimited) else "unavailable"
+
+
 class SlackWebClient:
     def __init__(
         self,
@@ -30,8 +38,11 @@ class SlackWebClient:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         self._token = token
+        # Told `(method, error_name(exc))` of every failed call, e.g. to count them.
+        self._on_error = on_error
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
@@ -49,6 +60,16 @@ class SlackWebClient:
         await self._post("response_url", response_url, payload, {})
 
     async def _post(
+        self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        try:
+            return await self._answer(method, url, payload, headers)
+        except SlackError as exc:
+            if self._on_error is not None:
+                self._on_error(method, error_name(exc))
+            raise
+
+    async def _answer(
         self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
     ) -> dict[str, Any]:
         try:

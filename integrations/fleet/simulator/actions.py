@@ -159,7 +159,7 @@ def _reinit(service: SimService, params: dict[str, str]) -> Draft:
 
 def _next_patch(version: str) -> str:
     head, _, last = version.rpartition(".")
-    return f"{head}.{int(last) + 1}" if last.isdigit() and head else version
+    return f"{head}.{int(last) + 1}" if last.isascii() and last.isdecimal() and head else version
 
 
 def _maintenance(service: SimService, params: dict[str, str]) -> Draft:

@@ -77,6 +77,9 @@ class _Api:
     def guarded(self, handler: Endpoint) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             if self.sim.faults.latency:
+                # The request has arrived whole and only the answer is late: a caller that
+                # gives up (or dies) meanwhile does not stop the call taking effect.
+                await request.body()
                 await asyncio.sleep(self.sim.faults.latency)
             failing = self.sim.faults.failing_status()
             if failing is not None:

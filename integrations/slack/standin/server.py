@@ -124,6 +124,10 @@ class _StandInApi:
                 if await request.is_disconnected():
                     raise _ClientGone
                 await asyncio.sleep(HANG_POLL_SECONDS)
+            # The fault may end just after the client gave up: its call was never answered,
+            # so it must not be carried out either (the client will send it again).
+            if await request.is_disconnected():
+                raise _ClientGone
         return None
 
     async def _answer(

@@ -1,0 +1,62 @@
+"""The kill switch, as service functions: pause and resume (audited, announced) and the
+status `/fleet automation` shows. The state lives in the database, so it holds for every
+replica and across restarts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import messages as m
+from bot import outbox
+from bot.audit import Actor
+from bot.audit import vocabulary as v
+from bot.automation.models import AutomationRun
+from bot.automation.report import switch_line
+from bot.automation.store import set_paused, switch_state
+from bot.incidents import txn
+from bot.incidents.thread import ThreadWriter
+from bot.outbox import Message
+from bot.runtime import Runtime
+
+RECENT_SHOWN = 8
+
+
+def may_switch(rt: Runtime, user: str) -> bool:
+    roles = rt.config.automation.switch_roles or list(rt.config.roles)
+    return any(user in rt.config.roles[r].users for r in roles if r in rt.config.roles)
+
+
+async def switch(rt: Runtime, *, paused: bool, user: str, name: str, reason: str | None) -> str:
+    if not may_switch(rt, user):
+        return m.automation_switch_not_permitted(rt.config.automation.switch_roles)
+    async with txn.writing(rt) as session:
+        await set_paused(session, paused=paused, by=user, now=rt.clock(), reason=reason)
+        w = ThreadWriter(session, rt)
+        seq = await w.audit(
+            actor=Actor.slack(user, name), action=v.AUTOMATION_SWITCHED, target="automation",
+            outcome=v.PAUSED if paused else v.RESUMED, params={"reason": reason},
+        )  # fmt: skip
+        text = m.automation_switched(paused, user, seq)
+        # Said where operators look, not only to the one who typed it.
+        channel = rt.config.channels.ops or rt.config.channels.default
+        outbox.post(session, channel=channel, message=Message(text=text), clock=rt.clock)
+        await w.finish()
+    rt.wake_outbox()
+    return text
+
+
+async def status(rt: Runtime) -> Message:
+    async with rt.sessions() as session:
+        state = await switch_state(session)
+        runs = list(
+            await session.scalars(
+                select(AutomationRun).order_by(AutomationRun.id.desc()).limit(RECENT_SHOWN)
+            )
+        )
+    books = [
+        f"• *{r.name}* ({r.mode}): {r.action} when "
+        + ", ".join(f"{k}={p}" for k, p in r.match.items())
+        for r in rt.config.runbooks
+    ]
+    recent = [f"• #{r.id} {r.runbook} · `{r.service}` → {r.state}" for r in runs]
+    return Message(text=m.automation_status(switch_line(state), books, recent))

@@ -1,0 +1,157 @@
+"""User-facing strings of bounded auto-remediation (runbooks, limits, the kill switch)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from bot.messages.action_cards import person
+from bot.messages.actions import at_utc
+
+AUTOMATION_NEEDS_APPROVAL = (
+    "automation never runs an action that needs someone's approval; it is suggested instead"
+)
+AUTOMATION_CONFIRMED_BY_RUNBOOK = "confirmed in advance by the runbook that asked for it"
+
+
+def automation_switch_line(paused: bool, by: str | None, at: datetime | None) -> str:
+    """The kill switch's state, on every automation message."""
+    if paused:
+        who = person(by or "someone")
+        since = at_utc(at) if at else "a while"
+        return (
+            f":double_vertical_bar: Automation is *paused* (by {who} since {since}); "
+            "`/fleet automation resume` turns it back on."
+        )
+    return ":robot_face: Automation is on · `/fleet automation pause` stops it everywhere."
+
+
+def _call(action: str, service: str, params: Mapping[str, str]) -> str:
+    words = " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return f"`{action} {service}{' ' + words if words else ''}`"
+
+
+def automation_starting(
+    runbook: str, action: str, service: str, params: Mapping[str, str], alert: str
+) -> str:
+    return (
+        f":robot_face: Runbook *{runbook}* matched `{alert}`: running "
+        f"{_call(action, service, params)} automatically, through the same guards as a person."
+    )
+
+
+def automation_fixed(action: str, service: str, op: str | None) -> str:
+    return (
+        f":white_check_mark: Automation ran `{action}` on `{service}`"
+        f"{f' (operation `{op}`)' if op else ''} and the post-check passed. "
+        "Fixed without waking anyone."
+    )
+
+
+def automation_failed(action: str, service: str, why: str) -> str:
+    return f":x: Automation's `{action}` on `{service}` did not fix it: {why}"
+
+
+def automation_post_check_failed(state: str) -> str:
+    return (
+        "the operation succeeded but the post-check failed"
+        if state == "succeeded"
+        else (f"the operation ended {state}")
+    )
+
+
+def automation_refused(action: str, service: str, reason: str) -> str:
+    return f":no_entry: Automation did not run `{action}` on `{service}`: {reason}"
+
+
+def automation_limited(runbook: str, reason: str) -> str:
+    return f":octagonal_sign: Runbook *{runbook}* hit a limit and did not run: {reason}"
+
+
+AUTOMATION_PAUSED = "automation is paused"
+
+
+def automation_paused_skip(runbook: str) -> str:
+    return f":double_vertical_bar: Runbook *{runbook}* matched, but automation is paused."
+
+
+def automation_feedback(action: str, service: str, used: int, limit: int | None) -> str:
+    budget = f" ({used} of {limit} this hour)" if limit else ""
+    return (
+        f":leftwards_arrow_with_hook: This page follows automation's own `{action}` on "
+        f"`{service}`: counted against its limits{budget}, not acted on again."
+    )
+
+
+def automation_dry_run(
+    runbook: str, action: str, service: str, params: Mapping[str, str], verdict: str
+) -> str:
+    return (
+        f":test_tube: Dry run of runbook *{runbook}*: would have run "
+        f"{_call(action, service, params)}; {verdict}. Nothing was sent to the fleet."
+    )
+
+
+def automation_suggested(runbook: str, action: str, service: str, why: str | None) -> str:
+    because = f" ({why})" if why else ""
+    return (
+        f":bulb: Runbook *{runbook}* suggests `{action}` on `{service}`{because}. "
+        "Click to run it through the usual guards."
+    )
+
+
+def automation_escalated(mentions: str, why: str) -> str:
+    who = mentions or "On-call"
+    return f":rotating_light: {who}: automation could not handle this, a person is needed ({why})."
+
+
+# Limits, as the reason a run did not happen.
+def limit_runs(scope: str, service: str, used: int, limit: int) -> str:
+    return f"{scope}: {used} runs on `{service}` in the last hour, at most {limit}"
+
+
+def limit_concurrent(scope: str, running: int, limit: int) -> str:
+    return f"{scope}: {running} automation runs in progress, at most {limit} at once"
+
+
+def limit_failures(scope: str, count: int) -> str:
+    return (
+        f"{scope}: stopped after {count} failed runs in a row; "
+        "`/fleet automation resume` after a look"
+    )
+
+
+def limit_capacity(service: str, healthy: int, floor: int) -> str:
+    return (
+        f"capacity floor: `{service}` has {healthy} healthy members and automation keeps "
+        f"at least {floor} while it works"
+    )
+
+
+def limit_unreadable(service: str, error: str) -> str:
+    return f"the fleet's state of `{service}` could not be read ({error})"
+
+
+DRY_RUN_ALLOWED = "the guards checked so far allow it (the fleet's plan is not asked in a dry run)"
+
+
+def dry_run_denied(reason: str) -> str:
+    return f"it would have been refused: {reason}"
+
+
+# `/fleet automation`.
+def automation_switched(paused: bool, user: str, seq: int | None) -> str:
+    state = "paused everywhere: no runbook runs until resumed" if paused else "resumed"
+    audit = f" (audit #{seq})" if seq else ""
+    return f"Automation {state}, by <@{user}>{audit}."
+
+
+def automation_switch_not_permitted(roles: list[str]) -> str:
+    who = ", ".join(roles) if roles else "any configured role"
+    return f"Only members of {who} may pause or resume automation."
+
+
+def automation_status(switch_line: str, runbooks: list[str], recent: list[str]) -> str:
+    books = "\n".join(runbooks) or "_no runbooks configured_"
+    runs = "\n".join(recent) or "_none yet_"
+    return f"{switch_line}\n*Runbooks*\n{books}\n*Recent decisions*\n{runs}"

@@ -1,0 +1,126 @@
+"""The bot's own metrics, served at `GET /metrics` in Prometheus' text format.
+
+Each `Runtime` has its own `CollectorRegistry` (not the process-wide default), so two
+bots in one process, as in tests, count apart. Counters and histograms move where the
+thing happens (intake, outbox, guard chain, action end); gauges of stored state (backlog,
+open incidents, last deliveries) are set from a `Snapshot` just before a scrape.
+
+Label values come from configuration or small fixed sets, except Slack's error names,
+which are cut to a safe shape so an odd answer cannot blow up the series count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+if TYPE_CHECKING:
+    from bot.monitoring.health import Problem, Snapshot
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# From a quick restart to a long failover or resize.
+ACTION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600)
+_LABEL_SAFE = re.compile(r"[^a-z0-9_.:-]")
+
+
+def safe_label(value: str, limit: int = 60) -> str:
+    return _LABEL_SAFE.sub("_", value.lower())[:limit] or "unknown"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.pages_received = Counter(
+            "watchkeeper_pages_received", "Pages accepted at intake.", ["source"], registry=r
+        )
+        self.intake_refused = Counter(
+            "watchkeeper_intake_refused",
+            "Deliveries to a configured intake source that were refused, by reason.",
+            ["source", "reason"],
+            registry=r,
+        )
+        self.incidents_open = Gauge(
+            "watchkeeper_incidents_open", "Incidents not yet resolved.", registry=r
+        )
+        self.outbox_depth = Gauge(
+            "watchkeeper_outbox_depth", "Slack writes waiting for delivery.", registry=r
+        )
+        self.outbox_oldest_age = Gauge(
+            "watchkeeper_outbox_oldest_pending_age_seconds",
+            "How long the oldest undelivered Slack write has waited (0 when none).",
+            registry=r,
+        )
+        self.slack_api_errors = Counter(
+            "watchkeeper_slack_api_errors",
+            "Slack Web API calls that failed, by method and Slack's error name "
+            "(unavailable, ratelimited, or the `error` of an ok:false answer).",
+            ["method", "error"],
+            registry=r,
+        )
+        self.action_duration = Histogram(
+            "watchkeeper_action_duration_seconds",
+            "Guarded actions from execution claim to end, by action and outcome.",
+            ["action", "outcome"],
+            buckets=ACTION_BUCKETS,
+            registry=r,
+        )
+        self.guard_denials = Counter(
+            "watchkeeper_guard_denials", "Requests refused by the guard chain.", ["guard"],
+            registry=r,
+        )  # fmt: skip
+        self.scheduler_leader = Gauge(
+            "watchkeeper_scheduler_leader",
+            "1 on the replica that holds the scheduler lease.",
+            registry=r,
+        )
+        self.database_up = Gauge(
+            "watchkeeper_database_up", "1 when the database answered the last look.", registry=r
+        )
+        self.intake_last_delivery = Gauge(
+            "watchkeeper_intake_last_delivery_timestamp_seconds",
+            "When each expected intake source last delivered (Unix time).",
+            ["source"],
+            registry=r,
+        )
+        self.health_problem = Gauge(
+            "watchkeeper_health_problem",
+            "1 while the heartbeat reports the problem (see /readyz).",
+            ["problem"],
+            registry=r,
+        )
+
+    # -- where things happen ------------------------------------------------------------
+
+    def slack_error(self, method: str, error: str) -> None:
+        self.slack_api_errors.labels(safe_label(method, 40), safe_label(error)).inc()
+
+    def guard_denied(self, guard: str) -> None:
+        self.guard_denials.labels(safe_label(guard, 40)).inc()
+
+    def action_finished(self, action: str, outcome: str, seconds: float) -> None:
+        self.action_duration.labels(safe_label(action, 40), safe_label(outcome, 20)).observe(
+            max(0.0, seconds)
+        )
+
+    # -- state, before a scrape ---------------------------------------------------------
+
+    def show(self, snapshot: Snapshot | None, problems: list[Problem], leader: bool) -> None:
+        """Set the gauges from a fresh look at the database (None: it did not answer)."""
+        self.scheduler_leader.set(1 if leader else 0)
+        self.database_up.set(0 if snapshot is None else 1)
+        if snapshot is not None:
+            self.incidents_open.set(snapshot.incidents_open)
+            self.outbox_depth.set(snapshot.outbox_depth)
+            self.outbox_oldest_age.set(snapshot.outbox_oldest_age)
+            for source, at in snapshot.last_delivery.items():
+                self.intake_last_delivery.labels(source).set(at.timestamp())
+        self.health_problem.clear()
+        for problem in problems:
+            self.health_problem.labels(problem.key).set(1)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

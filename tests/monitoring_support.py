@@ -1,0 +1,42 @@
+"""Shared pieces of the monitoring tests: a clock the test moves, reading /metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+
+
+class MovingClock:
+    """The bot's "now", moved by the test; the stand-ins keep real time."""
+
+    def __init__(self, start: datetime = EPOCH) -> None:
+        self.at = start
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of series `name` whose labels include `labels` (summed over the rest);
+    0.0 when no such series exists yet."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                total += s.value
+    return total
+
+
+async def scrape(client: httpx.AsyncClient, url: str, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.get(url + "/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text

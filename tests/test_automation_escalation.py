@@ -1,0 +1,101 @@
+"""Simple pages never wake a human: a page an `auto` runbook takes on opens its incident
+without mentioning anyone; the on-call is mentioned only when automation cannot fix it.
+And a page no replica decided (it died after ingest's commit) is decided by the sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from bot.automation import missed, runner
+from bot.incidents.models import PageRecord
+from bot.runtime import Runtime
+from tests.actions_support import FleetUnderTest
+from tests.automation_support import (
+    ONCALL,
+    automation_harness,
+    finished,
+    lag_page,
+    mentions_someone,
+    opening_roots,
+    settle,
+    thread_texts,
+)
+from tests.incident_helpers import incidents
+
+LAG = 512 * 1024 * 1024
+
+
+async def test_an_auto_handled_page_opens_its_incident_without_mentioning_anyone(
+    db_url: str,
+) -> None:
+    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
+        rt = h.bot.runtime
+        fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
+        await lag_page(rt)
+        # No runbook for a replica that is down: its incident is people's from the start.
+        await lag_page(rt, "pg-billing", "pg-billing-3", alertname="PostgresReplicaDown")
+        (run,) = await settle(h, finished(1))
+        assert run.state == "succeeded"
+        await thread_texts(h, "Fixed without waking anyone")
+        lag_root, down_root = await h.wait_for(
+            lambda: found if len(found := opening_roots(h)) == 2 else None
+        )
+        assert "PostgresReplicationLag" in lag_root and not mentions_someone(lag_root)
+        assert "PostgresReplicaDown" in down_root and any(who in down_root for who in ONCALL)
+        quiet, loud = await incidents(rt)
+        assert quiet.mentions == "" and loud.mentions != ""
+
+
+async def test_a_fix_that_fails_then_mentions_the_on_call(db_url: str) -> None:
+    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
+        rt = h.bot.runtime
+        fleet.sim.faults.fail_next_operation("reinit", at_step=1, message="clone failed")
+        await lag_page(rt)
+        (run,) = await settle(h, finished(1))
+        assert run.state == "failed"
+        (root,) = opening_roots(h)
+        assert not mentions_someone(root)
+        texts = await thread_texts(h, "automation could not handle this")
+        escalated = next(t for t in texts if "automation could not handle this" in t)
+        assert "clone failed" in escalated and any(who in escalated for who in ONCALL)
+        (incident,) = await incidents(rt)
+        # From here the incident is people's: the on-call counts as one of its members.
+        assert any(who in incident.mentions for who in ONCALL)
+
+
+async def test_a_paused_automation_leaves_the_root_to_mention_people(db_url: str) -> None:
+    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
+        await h.command("alice", "/fleet automation pause")
+        await h.wait_for_response("alice")
+        await lag_page(h.bot.runtime)
+        (root,) = await h.wait_for(lambda: opening_roots(h) or None)
+        assert any(who in root for who in ONCALL)
+
+
+async def received_ago(rt: Runtime, age: timedelta) -> None:
+    """Every stored page as if received `age` ago (the sweep judges pages by their age)."""
+    async with rt.sessions() as session, session.begin():
+        await session.execute(update(PageRecord).values(received_at=rt.clock() - age))
+
+
+async def test_the_sweep_decides_a_page_that_no_replica_decided_once(db_url: str) -> None:
+    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
+        rt = h.bot.runtime
+        # The replica that stored the page dies before its follow-up decides it.
+        rt.page_followups.remove(runner.on_new_pages)
+        fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
+        await lag_page(rt)
+        # Unrelated: a page no runbook matches is never the sweep's.
+        await lag_page(rt, "pg-billing", "pg-billing-3", alertname="PostgresReplicaDown")
+        assert await missed.decide_missed(rt) == 0  # young: still the live path's
+        await received_ago(rt, missed.LOOK_BACK + timedelta(minutes=1))
+        assert await missed.decide_missed(rt) == 0  # old: escalation has woken people
+        await received_ago(rt, missed.GRACE + timedelta(seconds=5))
+        assert await missed.decide_missed(rt) == 1
+        assert await missed.decide_missed(rt) == 0  # decided once
+        (run,) = await settle(h, finished(1))
+        assert (run.state, run.service) == ("succeeded", "pg-orders")
+        await thread_texts(h, "Fixed without waking anyone")
+        assert fleet.calls["start"] == 1
