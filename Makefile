@@ -19,8 +19,12 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/watchkeeper serve $(ARGS)
 
+# Most tests wait on sockets and timers, not the CPU: three workers on two cores halve
+# the run. Files stay whole on one worker (their module fixtures start real processes).
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check bot commands integrations tests bench tools

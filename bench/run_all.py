@@ -151,10 +151,10 @@ def run(modules: list[str], env: dict[str, str], out: Path, scale: float, timeou
 
     started, load_before = datetime.now(UTC), machine.load_average()
     load_at_start = os.getloadavg()[0]
+    facts = machine.facts()  # before the run: the commit measured, not one made meanwhile
     sections = [run_module(name, env, timeout) for name in modules]
     took = (datetime.now(UTC) - started).total_seconds()
-    facts = {
-        **machine.facts(),
+    facts |= {
         "run": f"{started:%Y-%m-%d %H:%M} UTC, {took / 60:.1f} min, BENCH_SCALE {scale:g}",
         "load average (1/5/15 min)": f"{load_before} at the start, "
         f"{machine.load_average()} at the end (the machine has {os.cpu_count()} cores)",
