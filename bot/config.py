@@ -90,6 +90,17 @@ class ServerConfig(StrictModel):
     # On SIGTERM: how long requests, work started after a Slack ack and the outbox may
     # take to finish before the process exits anyway (what is left stays queued).
     drain_seconds: float = Field(default=8.0, ge=0, le=300)
+    # This replica's name in leases (outbox lanes, scheduler leader); unset: hostname:pid.
+    # A process starting under a name takes back at once the leases that name holds, since
+    # their holder must be dead: two live processes must never share one (set it per pod).
+    replica_id: str | None = None
+
+    @field_validator("replica_id")
+    @classmethod
+    def _lease_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9._:-]{1,63}", value):
+            raise ValueError("replica_id is 1-63 of A-Z a-z 0-9 . _ : - (e.g. the pod name)")
+        return value
 
 
 class SchedulerConfig(StrictModel):
@@ -203,6 +214,9 @@ class OutboxConfig(StrictModel):
     per_channel_interval_seconds: float = Field(default=1.0, ge=0)
     max_backoff_seconds: float = Field(default=300.0, gt=0)
     poll_interval_seconds: float = Field(default=0.2, gt=0)
+    # How long a replica holds a lane while it sends; after a crash the lane waits this long
+    # for another replica (or at once for a restart under the same `server.replica_id`).
+    lane_lease_seconds: float = Field(default=30.0, gt=0, le=600)
 
 
 class AuditConfig(StrictModel):

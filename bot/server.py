@@ -38,8 +38,10 @@ from integrations.slack.web import SlackWebClient
 log = logging.getLogger(__name__)
 
 
-def replica_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def replica_id(config: Config) -> str:
+    """This process's name in leases: `server.replica_id` when set (stable across restarts,
+    so a restart takes its leases back at once), else unique to the process."""
+    return config.server.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -66,6 +68,9 @@ class Bot:
         if self.monitor is not None:
             self._tasks.append(asyncio.create_task(self.monitor.run_forever()))
         self.runtime.scheduler.start()
+        rotations = [r for r in self.runtime.config.oncall.rotations if r.from_pagerduty]
+        warm = self.runtime.rosters.pagerduty.keep_warm(rotations, self.runtime.clock)
+        self._tasks.append(asyncio.create_task(warm))
         # Actions left running by a previous process are looked up, never re-run.
         self._tasks.append(asyncio.create_task(reconcile_at_start(self.runtime)))
 
@@ -160,7 +165,7 @@ async def open_bot(
     fleet = await open_fleet(config.fleet)
     registry = register_all(CommandRegistry())
     sessions = session_factory(engine)
-    owner = owner or replica_id()
+    owner = owner or replica_id(config)
     runtime = Runtime(
         config=config,
         engine=engine,

@@ -235,7 +235,8 @@ class FleetProcess(ServiceProcess):
 def bot_config(
     path: Path, *, db_url: str, standin: StandInProcess, fleet: FleetProcess, **sections: Any
 ) -> Path:
-    """An app.yaml for replicas of one deployment: short leases and drains for tests."""
+    """An app.yaml for replicas of one deployment: short leases and drains for tests;
+    each of `sections` is laid over the default section of that name."""
     raw: dict[str, Any] = {
         "slack": {
             "signing_secret": SIGNING_SECRET,
@@ -257,7 +258,8 @@ def bot_config(
         "server": {"drain_seconds": 5},
         "intake": {"alertmanager": {"auth": {"bearer_tokens": [AM_TOKEN]}}},
     }
-    raw.update(sections)
+    for name, section in sections.items():
+        raw[name] = {**raw.get(name, {}), **section}
     path.write_text(yaml.safe_dump(raw))
     return path
 

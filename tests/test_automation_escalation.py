@@ -74,6 +74,20 @@ async def test_a_paused_automation_leaves_the_root_to_mention_people(db_url: str
         assert any(who in root for who in ONCALL)
 
 
+async def test_a_storm_of_pages_automation_would_take_still_mentions_the_on_call(
+    db_url: str,
+) -> None:
+    storms = {"threshold": 3}
+    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet, storms=storms) as h:
+        rt = h.bot.runtime
+        for service in ("pg-orders", "pg-billing", "pg-ledger"):
+            await lag_page(rt, service, f"{service}-3")  # one region, each an auto runbook's
+        found = await h.wait_for(lambda: got if len(got := opening_roots(h)) == 3 else None)
+        *quiet_roots, storm_root = found
+        assert not any(mentions_someone(root) for root in quiet_roots)
+        assert "Alert storm" in storm_root and any(who in storm_root for who in ONCALL)
+
+
 async def received_ago(rt: Runtime, age: timedelta) -> None:
     """Every stored page as if received `age` ago (the sweep judges pages by their age)."""
     async with rt.sessions() as session, session.begin():

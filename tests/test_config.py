@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, load_config, parse_config
+from bot.server import replica_id
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +82,16 @@ def test_unknown_storage_driver_is_refused() -> None:
     raw = minimal()
     raw["storage"] = {"url": "mysql://x"}
     assert "storage.url" in problems(raw)
+
+
+def test_replica_id_names_the_process_in_leases_when_set() -> None:
+    assert ":" in replica_id(parse_config(minimal(), {}))  # unset: hostname:pid
+    raw = minimal()
+    raw["server"] = {"replica_id": "${POD_NAME}"}
+    assert replica_id(parse_config(raw, {"POD_NAME": "watchkeeper-0"})) == "watchkeeper-0"
+    for bad in ("two words", "x" * 64, ""):
+        raw["server"] = {"replica_id": bad}
+        assert "replica_id is 1-63 of" in problems(raw)["server.replica_id"]
 
 
 def test_top_level_must_be_a_mapping() -> None:

@@ -246,3 +246,33 @@ def test_pagerduty_rotations_are_checked_with_their_yaml_paths() -> None:
     assert schedule is not None
     assert str(schedule.base_url) == "https://api.pagerduty.com/"
     assert "s3cret" not in repr(config)
+
+
+async def test_page_intake_reads_the_cache_and_never_waits_on_pagerduty(
+    pagerduty: tuple[LoopbackServer, StandInState],
+) -> None:
+    server, state = pagerduty
+    rosters, platform = PagerDutyRosters(), rotation(server, state.api_token)
+    # Nothing fetched yet: intake learns it cannot tell, and PagerDuty is not asked.
+    with pytest.raises(ScheduleUnavailable, match="not been fetched yet"):
+        rosters.cached_roster(platform, T)
+    assert state.oncall_requests == 0
+    await rosters.roster(platform, T)
+    assert rosters.cached_roster(platform, T + timedelta(seconds=10)).on_call(T) == "UALICE01"
+    # Past cache_seconds the answer is still served, marked stale, and still not re-asked.
+    stale = rosters.cached_roster(platform, T + timedelta(seconds=400))
+    assert stale.stale is not None and stale.stale.age == timedelta(seconds=400)
+    assert state.oncall_requests == 1
+
+
+async def test_every_replica_warms_its_cache_at_start(
+    db_url: str, pagerduty: tuple[LoopbackServer, StandInState]
+) -> None:
+    server, state = pagerduty
+    async with pagerduty_bot(db_url, server, state) as h:
+        # No command yet: the bot fetched the schedule itself, so the first page's
+        # mention comes from the cache without a PagerDuty call in the intake transaction.
+        await h.wait_for(lambda: state.oncall_requests >= 1)
+        async with h.bot.runtime.sessions() as session:
+            assert await Mentions(h.bot.runtime, session, T).on_call("platform") == "UALICE01"
+        assert state.oncall_requests == 1

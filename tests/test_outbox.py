@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import outbox
 from bot.config import OutboxConfig
 from bot.db.engine import session_factory
-from bot.db.models import OutboxMessage
+from bot.db.models import LaneLease, OutboxMessage
 from bot.outbox import Message
 from bot.outbox.worker import OutboxWorker
 from integrations.loopback import LoopbackServer
@@ -168,3 +168,17 @@ async def test_two_replicas_deliver_each_message_once(rig: Rig) -> None:
     for channel in ("C0AAA0001", "C0BBB0002", "C0CCC0003"):
         assert texts(rig.state, channel) == ["root"] + [f"reply {i}" for i in range(4)]
     assert len(rig.state.calls("chat.postMessage")) == 15
+
+
+async def test_a_restart_under_the_same_replica_id_takes_its_lanes_back_at_once(
+    rig: Rig,
+) -> None:
+    # "r1" died mid-send: its lease on the lane has most of an hour to run.
+    held_until = rig.clock.now() + timedelta(hours=1)
+    async with rig.sessions() as session, session.begin():
+        session.add(LaneLease(lane="C0AAA0001", owner="r1", lease_until=held_until))
+    await enqueue_conversation(rig, "C0AAA0001", 0)
+    await rig.run([rig.worker("r2")], seconds=5)
+    assert rig.state.messages("C0AAA0001") == []  # another replica waits for the lease
+    await rig.run([rig.worker("r1")], seconds=1)
+    assert texts(rig.state, "C0AAA0001") == ["root"]

@@ -1,7 +1,7 @@
 """The tamper-evident audit log: who did what, to what, with which result.
 
-Every part of the bot writes through `append` (inside its own transaction); `verify`
-recomputes the chain, `export_entries` streams rows out for a SIEM, and
+Every part of the bot writes through `append` or `append_many` (inside its own
+transaction); `verify` recomputes the chain, `export_entries` streams rows out for a SIEM, and
 `publish_checkpoint` puts the chain head where the database cannot reach. See
 docs/audit.md for what is recorded and how to keep the key.
 """
@@ -13,7 +13,14 @@ from bot.audit.checkpoint import Checkpoint, publish_checkpoint, read_checkpoint
 from bot.audit.diagnose import Problem
 from bot.audit.export import ExportFilter, export_entries
 from bot.audit.verifier import VerifyReport, verify
-from bot.audit.writer import AuditChainBroken, AuditRecord, append, record_config_loaded
+from bot.audit.writer import (
+    AuditChainBroken,
+    AuditRecord,
+    NewEntry,
+    append,
+    append_many,
+    record_config_loaded,
+)
 
 __all__ = [
     "AUTOMATION",
@@ -26,9 +33,11 @@ __all__ = [
     "Checkpoint",
     "ExportFilter",
     "KeyRing",
+    "NewEntry",
     "Problem",
     "VerifyReport",
     "append",
+    "append_many",
     "canonical_json",
     "canonical_params",
     "cli_actor",

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import messages
-from bot.audit import AUTOMATION
+from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
 from bot.incidents import storms
 from bot.incidents.models import RESOLVED, Incident, PageRecord, Storm
@@ -249,27 +249,29 @@ class Batch:
             await w.refresh_incident(incident)
 
     async def _audit(self, resolved_now: list[Incident]) -> None:
-        w = self.w
+        # One append for the delivery: the chain head is bumped once, not once an incident.
+        entries: list[NewEntry] = []
         for incident in self.created:
-            await w.audit(
+            entries.append(NewEntry(
                 actor=AUTOMATION, action=v.INCIDENT_OPENED, target=audit_target(incident),
                 outcome=v.TRIGGERED, ref=incident.ref,
                 params={"title": incident.title, "severity": incident.severity,
                         "source": incident.source, "channel": incident.channel,
                         "group": incident.group_key, "storm": incident.storm_id},
-            )  # fmt: skip
+            ))  # fmt: skip
         for incident in self.reopened:
-            await w.audit(
+            entries.append(NewEntry(
                 actor=AUTOMATION, action=v.INCIDENT_REOPENED, target=audit_target(incident),
                 outcome=v.TRIGGERED, ref=incident.ref,
                 params={"times": incident.reopened_count},
-            )  # fmt: skip
+            ))  # fmt: skip
         for incident in resolved_now:
-            await w.audit(
+            entries.append(NewEntry(
                 actor=AUTOMATION, action=v.INCIDENT_RESOLVED, target=audit_target(incident),
                 outcome=v.RESOLVED, ref=incident.ref,
                 params={"by": incident.resolved_by, "pages": incident.page_count},
-            )  # fmt: skip
+            ))  # fmt: skip
+        await self.w.audit_many(entries)
 
 
 def _resolve_by_source(incident: Incident, now: datetime) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot import messages
-from bot.audit import AUTOMATION
+from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
 from bot.incidents import clients, txn
 from bot.incidents.models import TRIGGERED, Incident, Storm
@@ -52,6 +52,7 @@ async def escalate_due(rt: Runtime) -> int:
                 .with_for_update(skip_locked=True)  # ingest holds it: next sweep
             )
         )
+        escalated: list[NewEntry] = []
         for incident in incidents:
             if incident.silenced_until is not None and incident.silenced_until > now:
                 incident.next_escalation_at = incident.silenced_until
@@ -65,11 +66,13 @@ async def escalate_due(rt: Runtime) -> int:
             if destination.pagerduty and incident.pagerduty_state is None:
                 incident.pagerduty_state = "trigger"
                 page = True
-            await w.audit(
+            escalated.append(NewEntry(
                 actor=AUTOMATION, action=v.INCIDENT_ESCALATED, target=audit_target(incident),
                 outcome=v.ESCALATED, ref=incident.ref,
                 params={"times": incident.escalations, "pagerduty": destination.pagerduty},
-            )  # fmt: skip
+            ))  # fmt: skip
+        # One append after the look-ups: the chain head is locked once, and only from here.
+        await w.audit_many(escalated)
         storms = list(
             await session.scalars(
                 select(Storm)

@@ -44,7 +44,8 @@ class Mentions:
 
     async def _look_up(self, rotation: Rotation) -> str | None:
         try:
-            roster = await self._rt.rosters.of(self._session, rotation, self._now)
+            # Inside ingest's transaction: the cached schedule only, never a PagerDuty call.
+            roster = await self._rt.rosters.cached(self._session, rotation, self._now)
         except ScheduleUnavailable as exc:
             log.warning("on-call of %s unknown: %s", rotation.name, exc)
             return None

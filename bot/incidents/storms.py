@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages
 from bot.incidents.grouping import hash_key
 from bot.incidents.models import Incident, Storm
+from bot.incidents.opening import Mentions
 from bot.incidents.render import SEVERITY_ICON, StormCounts, storm_root
+from bot.incidents.routing import destination_named
 from bot.incidents.thread import ThreadWriter
 from bot.outbox import Message
 
@@ -119,10 +121,14 @@ async def _start(
 ) -> Storm:
     storm_key = first.storm_key or ""
     escalate = first.next_escalation_at
+    # Many services failing at once is never automation's to handle quietly: the storm
+    # mentions its route's people even when its first incident opened without them.
+    route = destination_named(w.rt.config, first.route)
+    mentions = await Mentions(w.rt, w.session, now).text(route)
     storm = Storm(
         channel=first.channel, storm_key=storm_key, open_key=open_key(first.channel, storm_key),
         status="active", started_at=now, last_incident_at=now, incident_count=earlier, stale=False,
-        page_count=0, mentions=first.mentions, digest_upto_id=0, next_escalation_at=escalate,
+        page_count=0, mentions=mentions, digest_upto_id=0, next_escalation_at=escalate,
     )  # fmt: skip
     w.session.add(storm)
     await w.session.flush()  # the UNIQUE open_key claim; a concurrent storm makes us retry

@@ -9,7 +9,7 @@ message per incident, not one per page.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
-from bot.audit import Actor, KeyRing, append
+from bot.audit import Actor, KeyRing, NewEntry, append_many
 from bot.db.models import OutboxMessage
 from bot.incidents.models import Incident, Storm
 from bot.incidents.render import Suggestion, Suggestions, incident_root, page_lines_reply
@@ -171,16 +171,26 @@ class ThreadWriter:
     ) -> int | None:
         """An audit row in this transaction; the bot runs without an audit key (warned at
         start), and then records nothing. Call late: the chain head stays locked to commit."""
+        entry = NewEntry(
+            actor=actor, action=action, target=target, outcome=outcome, ref=ref, params=params
+        )
+        seqs = await self.audit_many([entry])
+        return seqs[0] if seqs else None
+
+    async def audit_many(self, entries: list[NewEntry]) -> list[int]:
+        """Several audit rows in order, in one append (`audit` says when it records)."""
         audit = self.rt.config.audit
-        if audit.key is None:
-            return None
+        if audit.key is None or not entries:
+            return []
         if self._keys is None:
             self._keys = KeyRing.from_config(audit)
-        record = await append(
-            self.session, key=self._keys, actor=actor, action=action, target=target[:300],
-            params=params, outcome=outcome, ref=ref, clock=self.rt.clock,
-        )  # fmt: skip
-        return record.seq
+        records = await append_many(
+            self.session,
+            key=self._keys,
+            entries=[replace(e, target=e.target[:300]) for e in entries],
+            clock=self.rt.clock,
+        )
+        return [r.seq for r in records]
 
     async def finish(self) -> None:
         if self._track:

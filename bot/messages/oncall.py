@@ -57,6 +57,8 @@ PAGERDUTY_TOKEN_REFUSED = (
     "and that the key may read on-calls)"
 )
 PAGERDUTY_RATE_LIMITED = "PagerDuty is rate limiting us (429)"
+PAGERDUTY_NOT_FETCHED = "its PagerDuty schedule has not been fetched yet"
+PAGERDUTY_NOT_REFRESHED = "the schedule is being refreshed"
 
 
 def pagerduty_refused(reason: str) -> str:

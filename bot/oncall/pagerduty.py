@@ -7,13 +7,17 @@ is served marked stale with its age; with nothing cached the caller gets a
 `ScheduleUnavailable` that says why. After a failure PagerDuty is not asked again for
 `RETRY_AFTER_FAILURE`, so an outage costs one timeout per half minute, not one per page.
 
-The cache is per replica and not persisted: after a restart the first caller fetches.
+The cache is per replica and not persisted. Page intake must never wait on PagerDuty
+inside its transaction, so it reads the cache only (`cached_roster`); every replica keeps
+its cache warm with `keep_warm`, started with the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -119,6 +123,32 @@ class PagerDutyRosters:
             if usable is not None:
                 return ScheduleRoster(usable.shifts, Staleness(now - usable.fetched_at, reason))
             raise ScheduleUnavailable(messages.pagerduty_unavailable(rotation.name, reason))
+
+    def cached_roster(self, rotation: Rotation, now: datetime) -> ScheduleRoster:
+        """What is cached, however old, without asking PagerDuty (for page intake)."""
+        cached = self._answers.get(rotation.name)
+        if cached is None or not cached.covers(now):
+            reason = self._recent_failure(rotation.name, now) or messages.PAGERDUTY_NOT_FETCHED
+            raise ScheduleUnavailable(messages.pagerduty_unavailable(rotation.name, reason))
+        schedule = rotation.pagerduty
+        fresh_for = timedelta(seconds=schedule.cache_seconds if schedule else 0)
+        if now - cached.fetched_at < fresh_for:
+            return ScheduleRoster(cached.shifts)
+        reason = self._recent_failure(rotation.name, now) or messages.PAGERDUTY_NOT_REFRESHED
+        return ScheduleRoster(cached.shifts, Staleness(now - cached.fetched_at, reason))
+
+    async def keep_warm(self, rotations: list[Rotation], clock: Callable[[], datetime]) -> None:
+        """Refresh every PagerDuty rotation before its cache expires, for as long as the bot
+        runs; on every replica, since each has its own cache."""
+        if not rotations:
+            return
+        pause = max(5.0, min(r.pagerduty.cache_seconds for r in rotations if r.pagerduty) / 2)
+        while True:
+            for rotation in rotations:
+                # Failures are logged and remembered by `roster`; the loop goes on.
+                with contextlib.suppress(ScheduleUnavailable):
+                    await self.roster(rotation, clock())
+            await asyncio.sleep(pause)
 
     def _recent_failure(self, name: str, now: datetime) -> str | None:
         failed = self._failures.get(name)

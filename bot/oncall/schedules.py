@@ -22,3 +22,9 @@ class Rosters:
         if rotation.from_pagerduty:
             return await self.pagerduty.roster(rotation, now)
         return ConfiguredRoster(rotation, await overrides_of(session, rotation.name, now))
+
+    async def cached(self, session: AsyncSession, rotation: Rotation, now: datetime) -> Roster:
+        """Like `of`, but never waits on PagerDuty: for work inside a transaction."""
+        if rotation.from_pagerduty:
+            return self.pagerduty.cached_roster(rotation, now)
+        return await self.of(session, rotation, now)

@@ -39,7 +39,6 @@ from integrations.slack.web import SlackWebClient
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=30)
 LANES_PER_PASS = 200
 
 
@@ -172,7 +171,10 @@ class OutboxWorker:
             return list(rows)
 
     async def _lease(self, session: AsyncSession, lane: str, now: datetime) -> bool:
-        """Take the lane's lease inside `session`'s transaction, if free and paced out."""
+        """Take the lane's lease inside `session`'s transaction, if free and paced out.
+        A lease already under this worker's owner is taken at once: with a stable
+        `server.replica_id` it was left by this replica's previous, dead process."""
+        until = now + timedelta(seconds=self._config.lane_lease_seconds)
         claimed = await session.execute(
             update(LaneLease)
             .where(
@@ -184,7 +186,7 @@ class OutboxWorker:
                 ),
                 or_(LaneLease.next_send_at.is_(None), LaneLease.next_send_at <= now),
             )
-            .values(owner=self._owner, lease_until=now + LEASE)
+            .values(owner=self._owner, lease_until=until)
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             return True
@@ -192,7 +194,7 @@ class OutboxWorker:
             return False  # another replica holds it, or the lane is still pacing
         try:
             async with session.begin_nested():
-                session.add(LaneLease(lane=lane, owner=self._owner, lease_until=now + LEASE))
+                session.add(LaneLease(lane=lane, owner=self._owner, lease_until=until))
             return True
         except IntegrityError:
             return False  # another replica created the lane row first
