@@ -23,7 +23,15 @@ class LoopbackServer:
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            # Longer than httpx's 5 s keep-alive expiry, so the client always drops an idle
+            # connection first: with both at 5 s a request could be sent on a connection
+            # the server was closing, and fail with ReadError.
+            timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

@@ -40,6 +40,10 @@ async def serve(config: Config, host: str, port: int) -> None:
             port=port,
             log_level="info",
             timeout_graceful_shutdown=math.ceil(config.server.drain_seconds),
+            # Longer than a load balancer's idle timeout (60 s is common), so the balancer,
+            # not the bot, closes idle connections: otherwise a request sent as the bot
+            # closes one fails with a 502.
+            timeout_keep_alive=75,
         )
     )
     if config.slack.mode == "socket":
