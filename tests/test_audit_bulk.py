@@ -12,23 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.audit import AUTOMATION, Actor, AuditRecord, NewEntry, append, append_many, verify
 from bot.audit.models import HEAD, LOG
 from bot.db.engine import session_factory
-from tests.test_audit_support import ACTIONS, ACTORS, KEYS, OUTCOMES, append_rows, row_params
+from tests.test_audit_support import KEYS, append_rows, varied_entry
 
 AT = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
 
 
 def entries(count: int) -> list[NewEntry]:
-    return [
-        NewEntry(
-            actor=ACTORS[i % len(ACTORS)],
-            action=ACTIONS[i % len(ACTIONS)],
-            target=f"pg-orders-{i % 7}",
-            params=row_params(i),
-            outcome=OUTCOMES[i % len(OUTCOMES)],
-            ref=None if i % 4 == 0 else f"op:{i}",
-        )
-        for i in range(count)
-    ]
+    return [varied_entry(i) for i in range(count)]
 
 
 async def test_append_many_writes_what_single_appends_would(engine: AsyncEngine) -> None:

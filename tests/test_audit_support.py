@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.audit import AUTOMATION, Actor, KeyRing, append
+from bot.audit import AUTOMATION, Actor, KeyRing, NewEntry, append
 from bot.audit import vocabulary as v
 from bot.audit.chain import row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG
@@ -52,23 +52,29 @@ def row_params(i: int) -> dict[str, Any]:
     return params
 
 
+def varied_entry(i: int) -> NewEntry:
+    """Row `i` of a varied chain: actors, actions, outcomes and refs in turn."""
+    return NewEntry(
+        actor=ACTORS[i % len(ACTORS)],
+        action=ACTIONS[i % len(ACTIONS)],
+        target=f"pg-orders-{i % 7}",
+        params=row_params(i),
+        outcome=OUTCOMES[i % len(OUTCOMES)],
+        ref=None if i % 4 == 0 else f"op:{i}",
+    )
+
+
 async def append_rows(
     target: Any, count: int, *, first: int = 0, clock: Callable[[], datetime] | None = None
 ) -> None:
     """`count` rows through `append`, in the caller's transaction (`target` session/conn)."""
     tick = clock or stepping_clock()
     for i in range(first, first + count):
+        e = varied_entry(i)
         await append(
-            target,
-            key=KEYS,
-            actor=ACTORS[i % len(ACTORS)],
-            action=ACTIONS[i % len(ACTIONS)],
-            target=f"pg-orders-{i % 7}",
-            params=row_params(i),
-            outcome=OUTCOMES[i % len(OUTCOMES)],
-            ref=None if i % 4 == 0 else f"op:{i}",
-            clock=tick,
-        )
+            target, key=KEYS, actor=e.actor, action=e.action, target=e.target,
+            params=e.params, outcome=e.outcome, ref=e.ref, clock=tick,
+        )  # fmt: skip
 
 
 async def allow_tampering(engine: AsyncEngine) -> None:
