@@ -1,0 +1,56 @@
+"""How one bot process runs: where it listens and drains, its name and lease among
+replicas, and where it stores its state (`server:`, `scheduler:`, `storage:` in app.yaml)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from bot.config_model import StrictModel
+
+
+class ServerConfig(StrictModel):
+    host: str = "127.0.0.1"
+    # 0 picks a free port (tests and side-by-side demos).
+    port: int = Field(default=8780, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # On SIGTERM: how long requests, work started after a Slack ack and the outbox may
+    # take to finish before the process exits anyway (what is left stays queued).
+    drain_seconds: float = Field(default=8.0, ge=0, le=300)
+    # This replica's name in leases (outbox lanes, scheduler leader); unset: hostname:pid.
+    # A process starting under a name takes back at once the leases that name holds, since
+    # their holder must be dead: two live processes must never share one (set it per pod).
+    replica_id: str | None = None
+
+    @field_validator("replica_id")
+    @classmethod
+    def _lease_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9._:-]{1,63}", value):
+            raise ValueError("replica_id is 1-63 of A-Z a-z 0-9 . _ : - (e.g. the pod name)")
+        return value
+
+
+class SchedulerConfig(StrictModel):
+    """The leader lease among replicas: a dead leader's jobs move within about
+    `lease_seconds + renew_seconds`; a stopped one hands them over at once."""
+
+    lease_seconds: float = Field(default=15.0, gt=0, le=600)
+    renew_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> SchedulerConfig:
+        if self.renew_seconds >= self.lease_seconds:
+            raise ValueError("renew_seconds must be shorter than lease_seconds")
+        return self
+
+
+class StorageConfig(StrictModel):
+    url: str = "sqlite+aiosqlite:///./var/watchkeeper.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return value
