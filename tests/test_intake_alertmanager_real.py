@@ -88,8 +88,10 @@ async def test_posted_alerts_arrive_as_pages_and_resolve(
             m: p.dedup_key for m, p in firing.items()
         }
         assert all(p.ends_at is not None for p in resolved.values())
-        # Alertmanager delivered whole groups: every batch holds every alert of its group.
-        assert all(len(b.pages) == 2 for b in app.sink.batches), am.log_tail()
+        # Alertmanager delivers whole groups: the first notification, sent after group_wait,
+        # holds both alerts posted together. (Later ones may hold one: when its tick falls
+        # between the two resolves, the resolved alert is dropped once notified.)
+        assert len(app.sink.batches[0].pages) == 2, am.log_tail()
 
 
 async def test_a_failed_delivery_is_retried_by_alertmanager(
