@@ -4,6 +4,7 @@ who is on call now and next, the cache, PagerDuty down or refusing, paging, hand
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -272,7 +273,16 @@ async def test_every_replica_warms_its_cache_at_start(
     async with pagerduty_bot(db_url, server, state) as h:
         # No command yet: the bot fetched the schedule itself, so the first page's
         # mention comes from the cache without a PagerDuty call in the intake transaction.
-        await h.wait_for(lambda: state.oncall_requests >= 1)
+        platform = h.bot.runtime.config.oncall.rotations[0]
+        pagerduty_cache = h.bot.runtime.rosters.pagerduty
+
+        def warmed() -> bool:
+            # The request is counted when PagerDuty receives it, before the answer is cached.
+            with contextlib.suppress(ScheduleUnavailable):
+                return pagerduty_cache.cached_roster(platform, T) is not None
+            return False
+
+        await h.wait_for(warmed)
         async with h.bot.runtime.sessions() as session:
             assert await Mentions(h.bot.runtime, session, T).on_call("platform") == "UALICE01"
         assert state.oncall_requests == 1
