@@ -1,4 +1,4 @@
-"""Storing pages: one multi-row INSERT that skips what is already there, and the lookup
+"""Storing pages: one INSERT per batch that skips what is already there, and the lookup
 of each new page's other half (the firing page a resolution closes, and vice versa).
 
 The INSERT comes first in the ingest transaction (after `txn.start`) on purpose: on
@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import String, Table, Text, bindparam, column, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,6 +91,43 @@ def _row(item: Prepared, now: datetime, delivery_id: str | None) -> dict[str, An
     }
 
 
+_PAGES = cast(Table, PageRecord.__table__)
+_PAGE_COLUMNS = [c.name for c in _PAGES.c if c.name != "id"]
+_PAGE_IDENTITY = ["dedup_key", "source", "epoch", "status"]
+_RETURNED = (_PAGES.c.id, _PAGES.c.source, _PAGES.c.dedup_key, _PAGES.c.epoch, _PAGES.c.status)
+_SQLITE_INSERT = (
+    sqlite.insert(_PAGES)
+    .on_conflict_do_nothing(index_elements=_PAGE_IDENTITY)
+    .returning(*_RETURNED)
+)
+
+
+def _json_time(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{type(value).__name__} is not stored in a page row")
+
+
+# Strings are read as text: a varchar(n) there would cut an overlong value silently, where
+# the column itself refuses it.
+_BATCH = (
+    func.json_to_recordset(sql_cast(bindparam("batch", type_=Text), postgresql.JSON))
+    .table_valued(
+        *(
+            column(name, Text() if isinstance(_PAGES.c[name].type, String) else _PAGES.c[name].type)
+            for name in _PAGE_COLUMNS
+        )
+    )
+    .render_derived(name="batch", with_types=True)
+)
+_PG_INSERT = (
+    postgresql.insert(_PAGES)
+    .from_select(_PAGE_COLUMNS, select(*(_BATCH.c[name] for name in _PAGE_COLUMNS)))
+    .on_conflict_do_nothing(index_elements=_PAGE_IDENTITY)
+    .returning(*_RETURNED)
+)
+
+
 async def insert_new(
     session: AsyncSession,
     items: list[Prepared],
@@ -99,17 +137,19 @@ async def insert_new(
     dialect: str,
 ) -> dict[Identity, int]:
     """Insert every page not stored yet; the ids of those that were new, by identity."""
-    table = cast(Table, PageRecord.__table__)
     new: dict[Identity, int] = {}
-    statement = (
-        _insert(dialect, table)
-        .on_conflict_do_nothing(index_elements=["dedup_key", "source", "epoch", "status"])
-        .returning(table.c.id, table.c.source, table.c.dedup_key, table.c.epoch, table.c.status)
-    )
-    # executemany form: SQLAlchemy batches it into multi-row INSERTs from one cached
-    # compilation (a `.values(rows)` statement is compiled anew for every batch).
     rows = [_row(item, now, delivery_id) for item in items]
-    for row in await session.execute(statement, rows):
+    if dialect == "postgresql":
+        # The batch as one JSON document: a short statement whatever the batch size, which
+        # psycopg parses once and caches (it re-parses any statement of over 50
+        # parameters), and one parameter encoded by the json module's C code.
+        batch = json.dumps(rows, default=_json_time, separators=(",", ":"))
+        result = await session.execute(_PG_INSERT, {"batch": batch})
+    else:
+        # executemany form: SQLAlchemy batches it into multi-row INSERTs from one cached
+        # compilation (a `.values(rows)` statement is compiled anew for every batch).
+        result = await session.execute(_SQLITE_INSERT, rows)
+    for row in result:
         new[(row.source, row.dedup_key, row.epoch, row.status)] = int(row.id)
     return new
 
