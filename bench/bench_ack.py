@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from integrations.slack.sender import SlackSender
 
 TITLE = "Slack ack latency: /fleet status vs a bare Bolt app"
 SECRET = "bench-signing-secret"
+BUSY_MARK = b"overloaded right now"
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = scaled(8.0, 0.5)  # per server and client count, split over ROUNDS
 ROUNDS = 3
@@ -50,7 +52,19 @@ def _bot_config(tmp: Path, port: int, standin_port: int, fleet_port: int) -> Pat
     return path
 
 
-async def _measure(port: int, clients: int) -> LoadResult:
+@dataclass
+class Answers:
+    """Acks seen by the clients, warm-up included: how many said the bot was busy."""
+
+    sent: int = 0
+    busy: int = 0
+
+    @property
+    def busy_percent(self) -> float:
+        return 100.0 * self.busy / self.sent if self.sent else 0.0
+
+
+async def _measure(port: int, clients: int, answers: Answers) -> LoadResult:
     sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET)
 
     async def send(http: httpx.AsyncClient) -> httpx.Response:
@@ -62,9 +76,13 @@ async def _measure(port: int, clients: int) -> LoadResult:
             channel_id="C0DEMO001",
         )
         headers = sender.signed_headers(body, "application/x-www-form-urlencoded")
-        return await http.post(
+        response = await http.post(
             f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers
         )
+        answers.sent += 1
+        # server.max_in_flight reached: the ack said so and the command was not run.
+        answers.busy += BUSY_MARK in response.content
+        return response
 
     try:
         return await closed_loop(send, clients=clients, seconds=SECONDS / ROUNDS, warmup=WARMUP)
@@ -84,7 +102,7 @@ def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def _figures(clients: int, bot: LoadResult, bare: LoadResult) -> list[Figure]:
+def _figures(clients: int, bot: LoadResult, bare: LoadResult, answers: Answers) -> list[Figure]:
     n = f"{clients} clients"
     base = "bare Bolt"
     return [
@@ -99,6 +117,8 @@ def _figures(clients: int, bot: LoadResult, bare: LoadResult) -> list[Figure]:
             higher_is_better=False,
         ),
         Figure(f"throughput, {n}", bot.throughput, "req/s", base, bare.throughput),
+        # Not a latency: commands the bot turned away, overloaded, answering in the ack.
+        Figure(f"commands answered busy, {n}", answers.busy_percent, "%", higher_is_better=False),
         Figure(
             f"errors, {n}",
             bot.errors,
@@ -129,13 +149,16 @@ def run() -> Iterator[Figure]:
             }
             for clients in (10, 50):
                 runs: dict[int, list[LoadResult]] = {port: [] for port in servers}
+                answers = {port: Answers() for port in servers}
                 for _ in range(ROUNDS):
                     for port, command in servers.items():
                         server = _serve(command, port)
-                        runs[port].append(asyncio.run(_measure(port, clients)))
+                        runs[port].append(asyncio.run(_measure(port, clients, answers[port])))
                         server.terminate()
                         server.wait()
-                yield from _figures(clients, pooled(runs[bot_port]), pooled(runs[bare_port]))
+                yield from _figures(
+                    clients, pooled(runs[bot_port]), pooled(runs[bare_port]), answers[bot_port]
+                )
         finally:
             for process in (standin, fleet):
                 process.terminate()

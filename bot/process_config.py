@@ -18,6 +18,10 @@ class ServerConfig(StrictModel):
     # On SIGTERM: how long requests, work started after a Slack ack and the outbox may
     # take to finish before the process exits anyway (what is left stays queued).
     drain_seconds: float = Field(default=8.0, ge=0, le=300)
+    # Slack commands acked whose work has not finished. Past it a new slash command is
+    # answered "busy" in its ack and not queued: a backlog without bound grows memory and
+    # every answer's delay, and would be lost with the process anyway.
+    max_in_flight: int = Field(default=200, ge=1, le=100_000)
     # This replica's name in leases (outbox lanes, scheduler leader); unset: hostname:pid.
     # A process starting under a name takes back at once the leases that name holds, since
     # their holder must be dead: two live processes must never share one (set it per pod).

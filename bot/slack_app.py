@@ -91,6 +91,12 @@ async def forget_old_deliveries(rt: Runtime) -> int:
 
 def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]:
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any]) -> None:
+        if not rt.in_flight.has_room(rt.config.server.max_in_flight):
+            # The ack carries the answer: turning a command away costs no database write.
+            # Clicks and mentions are never turned away: an Approve must not be lost.
+            rt.metrics.commands_turned_away.inc()
+            await ack(text=messages.busy(rt.command_name(group)))
+            return
         await ack()
         with rt.in_flight.held():
             if not await first_delivery(rt, command):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import math
 import signal
 import sys
@@ -33,6 +34,7 @@ async def serve(config: Config, host: str, port: int) -> None:
     bot = await open_bot(config)
     bot.drain_seconds = config.server.drain_seconds
     app = create_asgi_app(bot)
+    _freeze_startup_objects()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -58,6 +60,14 @@ async def serve(config: Config, host: str, port: int) -> None:
             await socket_mode.close_async()  # type: ignore[no-untyped-call]
     else:
         await _serve_until_stopped(server)
+
+
+def _freeze_startup_objects() -> None:
+    """Everything built at startup (modules, config, compiled statements, the apps) lives
+    as long as the process. Frozen, it is no longer walked by every full garbage
+    collection, whose pause grew with it and landed on whichever Slack ack was running."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _serve_until_stopped(server: uvicorn.Server) -> None:

@@ -42,6 +42,13 @@ def internal_error(reference: str) -> str:
     return f"Something went wrong on my side (ref `{reference}`); it is in my logs."
 
 
+def busy(command: str) -> str:
+    return (
+        f"I am overloaded right now and did not run your `{command}`; nothing was changed. "
+        "Try again in a minute."
+    )
+
+
 STALE_BUTTON = "That button no longer does anything; run the command again."
 STORAGE_UNAVAILABLE = (
     ":warning: I cannot reach my database right now, so I could not handle that. "

@@ -72,6 +72,11 @@ class Metrics:
             "watchkeeper_guard_denials", "Requests refused by the guard chain.", ["guard"],
             registry=r,
         )  # fmt: skip
+        self.commands_turned_away = Counter(
+            "watchkeeper_commands_turned_away",
+            "Slash commands answered busy because server.max_in_flight were still at work.",
+            registry=r,
+        )
         self.scheduler_leader = Gauge(
             "watchkeeper_scheduler_leader",
             "1 on the replica that holds the scheduler lease.",
