@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -74,3 +75,12 @@ async def test_pages_are_stored_as_they_came_and_only_once(engine: AsyncEngine) 
         again = await insert_new(session, items, NOW + timedelta(minutes=1), "delivery-2",
                                  dialect=engine.dialect.name)  # fmt: skip
     assert again == {}
+
+
+async def test_a_naive_time_is_refused_on_both_databases(engine: AsyncEngine) -> None:
+    naive = Page(source="generic", dedup_key="n", status="firing", title="t",
+                 starts_at=datetime(2026, 3, 29, 3, 0))  # fmt: skip
+    items = prepare(parse_config(base_config(), {}), [naive])
+    async with async_sessionmaker(engine)() as session, session.begin():
+        with pytest.raises(Exception, match="naive datetime stored"):
+            await insert_new(session, items, NOW, None, dialect=engine.dialect.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import String, Table, Text, bindparam, column, func, select
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Config
+from bot.db.types import as_utc
 from bot.incidents.grouping import epoch_of, group_key, hash_key
 from bot.incidents.models import PageDelivery, PageRecord
 from bot.incidents.routing import Destination, route_page
@@ -103,8 +104,9 @@ _SQLITE_INSERT = (
 
 
 def _json_time(value: object) -> str:
+    # The JSON batch skips the column types' own binding, so their rule is applied here.
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return as_utc(value).isoformat()
     raise TypeError(f"{type(value).__name__} is not stored in a page row")
 
 
