@@ -27,8 +27,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check bot commands integrations tests bench tools
-	$(PY) -m mypy bot commands integrations tools
+	$(PY) -m ruff check bot commands integrations standins tests bench tools
+	$(PY) -m mypy bot commands integrations standins tools
 
 # Known vulnerabilities in requirements.lock; an unreachable service warns, never passes
 # silently (tools/audit_deps.py).

@@ -135,12 +135,8 @@ def run() -> Iterator[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         standin_port, fleet_port = free_port(), free_port()
         bot_port, bare_port = free_port(), free_port()
-        standin = _serve(
-            _module("integrations.slack.standin", "--port", str(standin_port)), standin_port
-        )
-        fleet = _serve(
-            _module("integrations.fleet.simulator", "--port", str(fleet_port)), fleet_port
-        )
+        standin = _serve(_module("standins.slack", "--port", str(standin_port)), standin_port)
+        fleet = _serve(_module("standins.fleet.simulator", "--port", str(fleet_port)), fleet_port)
         try:
             config = _bot_config(Path(tmp), bot_port, standin_port, fleet_port)
             servers = {

@@ -25,14 +25,14 @@ from typing import Any
 from bench.report import Figure, Target, print_figures
 from bench.sizes import scaled_count
 from bot.actions.catalog import params_hash
-from bot.actions.chain import Facts, GuardContext, Person, RequestView, evaluate
+from bot.actions.guard_chain import Facts, GuardContext, Person, RequestView, evaluate
 from bot.actions.guards import full_chain
 from bot.actions.policy import PoliciesConfig
 from bot.config import RoleBinding
 from integrations.fleet.http import HttpFleet
 from integrations.fleet.models import Change, Member, Plan, Service
-from integrations.fleet.simulator import FleetSimulation, create_app
-from integrations.loopback import LoopbackServer
+from standins.fleet.simulator import FleetSimulation, create_app
+from standins.loopback import LoopbackServer
 
 # The in-process bot of the scenario tests: signed requests, the Slack stand-in.
 from tests.harness import USERS, BotHarness, find_button

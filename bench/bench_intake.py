@@ -30,7 +30,7 @@ import yaml
 from bench.load import LoadResult, closed_loop, free_port, wait_for_port
 from bench.report import Figure, Target, print_figures
 from bench.sizes import PG_ADMIN, scaled
-from integrations.alertmanager.process import AlertmanagerProcess, find_binary
+from standins.alertmanager import AlertmanagerProcess, find_binary
 
 TITLE = "Page intake: alerts/s through /hooks/alertmanager vs Alertmanager's own ingestion"
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,11 +198,11 @@ def run() -> Iterator[Figure]:
         am_name = "Alertmanager 0.25 POST /api/v2/alerts (in memory)"
         standin_port, fleet_port = free_port(), free_port()
         standin = _serve(
-            [sys.executable, "-m", "integrations.slack.standin", "--port", str(standin_port)],
+            [sys.executable, "-m", "standins.slack", "--port", str(standin_port)],
             standin_port,
         )
         fleet = _serve(
-            [sys.executable, "-m", "integrations.fleet.simulator", "--port", str(fleet_port)],
+            [sys.executable, "-m", "standins.fleet.simulator", "--port", str(fleet_port)],
             fleet_port,
         )
         try:

@@ -77,9 +77,9 @@ def _peak_rss_mib() -> float:
 async def _open(url: str) -> tuple[Any, Any, Any, dict[str, float]]:
     """The Slack stand-in at Slack's pace and the bot on a simulated clock, in this process:
     (bot, stand-in server, its state, the simulated clock)."""
+    from bot.composition import open_bot
     from bot.config import parse_config
-    from bot.server import open_bot
-    from integrations.slack.standin import StandInState, start_standin
+    from standins.slack import StandInState, start_standin
 
     sim = {"t": 0.0}
     state = StandInState(clock=lambda: sim["t"])

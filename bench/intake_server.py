@@ -20,8 +20,8 @@ import uvicorn
 
 from bench.intake_sink import TableSink
 from bot.asgi import create_asgi_app
+from bot.composition import open_bot
 from bot.config import load_config
-from bot.server import open_bot
 
 
 async def serve(config_path: Path, port: int, report: Path, mode: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from bench.sizes import PG_ADMIN
-from integrations.alertmanager.process import find_binary
+from standins.alertmanager import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ from bot.monitoring import routes as monitoring
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
-    from bot.server import Bot
+    from bot.composition import Bot
 
 log = logging.getLogger(__name__)
 

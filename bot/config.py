@@ -178,7 +178,7 @@ class AuditConfig(StrictModel):
     """The audit chain's key (from the environment, never stored) and its checkpoints."""
 
     # HMAC key of the chain. Optional so a config without it still loads; appending and
-    # verifying refuse to run without it (see bot.audit.chain.KeyRing.from_config).
+    # verifying refuse to run without it (see bot.audit.hash_chain.KeyRing.from_config).
     key: SecretStr | None = None
     # Keys retired by a rotation: still accepted by verify for the rows they signed.
     previous_keys: list[SecretStr] = Field(default_factory=list)

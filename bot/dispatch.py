@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable
 
 from bot import messages, outbox
+from bot.db.unit_of_work import writing
 from bot.interactions import Click
 from bot.outbox import Message
 from bot.registry import Caller, CommandError, Invocation, split_command_text
@@ -55,7 +56,7 @@ async def answer_for(rt: Runtime, inv: Invocation) -> Message:
 
 async def reply(rt: Runtime, caller: Caller, message: Message) -> None:
     """Answer where the caller can see it: the command's response_url, else ephemeral."""
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if caller.response_url:
             outbox.respond(
                 session,

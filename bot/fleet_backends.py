@@ -14,8 +14,8 @@ from bot.config import FleetBackendConfig, FleetConfig
 from bot.fleet import Fleet, FleetRouter
 from integrations.fleet.http import HttpFleet
 from integrations.fleet.patroni import PatroniFleet
-from integrations.fleet.simulator import start_simulator
-from integrations.loopback import LoopbackServer
+from standins.fleet.simulator import start_simulator
+from standins.loopback import LoopbackServer
 
 
 @dataclass

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utcnow
 from bot.db.models import LeaderLease
+from bot.db.unit_of_work import writing
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ async def take_lease(
     """Take or renew the lease; True when `owner` holds it afterwards."""
     now = clock()
     expires = now + timedelta(seconds=ttl)
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         taken = await session.execute(
             update(LeaderLease)
             .where(
@@ -51,7 +52,7 @@ async def take_lease(
         if await session.get(LeaderLease, LEASE_NAME) is not None:
             return False
     try:
-        async with sessions() as session, session.begin():
+        async with writing(sessions) as session:
             session.add(LeaderLease(name=LEASE_NAME, owner=owner, expires_at=expires))
         return True
     except IntegrityError:
@@ -62,7 +63,7 @@ async def release_lease(
     sessions: async_sessionmaker[AsyncSession], owner: str, clock: Clock = utcnow
 ) -> bool:
     """Give the lease up now, if `owner` holds it: another replica takes it on its next renewal."""
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         released = await session.execute(
             update(LeaderLease)
             .where(LeaderLease.name == LEASE_NAME, LeaderLease.owner == owner)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import messages
 from bot.db.models import SlackRequest
+from bot.db.unit_of_work import writing
 from bot.dispatch import reply, run_click, run_command
 from bot.interactions import Click
 from bot.outbox import Message
@@ -73,7 +74,7 @@ async def first_delivery(rt: Runtime, body: dict[str, Any]) -> bool:
     if key is None:
         return True
     try:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             session.add(SlackRequest(key=key, received_at=rt.clock()))
     except IntegrityError:
         log.info("duplicate Slack delivery %s ignored", key)
@@ -82,7 +83,7 @@ async def first_delivery(rt: Runtime, body: dict[str, Any]) -> bool:
 
 
 async def forget_old_deliveries(rt: Runtime) -> int:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         result = await session.execute(
             delete(SlackRequest).where(SlackRequest.received_at < rt.clock() - DEDUPE_WINDOW)
         )

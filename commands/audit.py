@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from bot import blocks, messages
+from bot import block_kit, messages
 from bot.audit import Actor, AuditKeyMissing, KeyRing, append, read_checkpoints, verify
 from bot.audit import vocabulary as v
 from bot.audit.models import AuditEntry
 from bot.audit.query import MAX_PAGE, RecentQuery, recent_entries
 from bot.config import Config
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
@@ -61,21 +62,21 @@ def _line(entry: AuditEntry) -> str:
     if entry.ref:
         line += f" · ref `{entry.ref}`"
     if entry.params not in ("{}", ""):
-        line += f"\n      `{blocks.clip(entry.params, 160)}`"
+        line += f"\n      `{block_kit.clip(entry.params, 160)}`"
     return line
 
 
-def _sections(lines: list[str]) -> list[blocks.Block]:
+def _sections(lines: list[str]) -> list[block_kit.Block]:
     """Lines packed into as few sections as Slack's 3,000-character limit allows."""
-    out: list[blocks.Block] = []
+    out: list[block_kit.Block] = []
     chunk = ""
     for line in lines:
-        if chunk and len(chunk) + len(line) + 1 > blocks.SECTION_LIMIT:
-            out.append(blocks.section(chunk))
+        if chunk and len(chunk) + len(line) + 1 > block_kit.SECTION_LIMIT:
+            out.append(block_kit.section(chunk))
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
-        out.append(blocks.section(chunk))
+        out.append(block_kit.section(chunk))
     return out
 
 
@@ -87,11 +88,11 @@ async def recent(inv: Invocation, rt: Runtime) -> Message:
     if not page.entries:
         return Message(text=messages.audit_recent_empty(shown))
     title = messages.audit_recent_title(shown)
-    body = [blocks.header(title), *_sections([_line(e) for e in page.entries])]
+    body = [block_kit.header(title), *_sections([_line(e) for e in page.entries])]
     if page.older is not None:
         words = [w for w in (shown, str(query.limit), f"before:{page.older}") if w]
         older = f"{command} recent {' '.join(words)}"
-        body.append(blocks.context(messages.audit_recent_older(older)))
+        body.append(block_kit.context(messages.audit_recent_older(older)))
     return Message(text=title, blocks=body)
 
 
@@ -116,7 +117,7 @@ async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
     checkpoints = read_checkpoints(path) if path is not None and path.exists() else []
     async with rt.engine.connect() as conn:
         report = await verify(conn, keys, checkpoints=checkpoints)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         await append(
             session,
             key=keys,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from bot import blocks, messages
+from bot import block_kit, messages
 from bot.outbox import Message
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
@@ -28,7 +28,7 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
         if not services:
             return Message(text=messages.EMPTY_FLEET)
         return Message(
-            text=f"Fleet: {len(services)} services", blocks=blocks.fleet_overview(services)
+            text=f"Fleet: {len(services)} services", blocks=block_kit.fleet_overview(services)
         )
     name = inv.args[0]
     try:
@@ -37,7 +37,7 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
         raise CommandError(
             messages.unknown_service(name, await _suggest_service(rt, name))
         ) from None
-    return Message(text=blocks.status_text(service), blocks=blocks.status_card(service))
+    return Message(text=block_kit.status_text(service), blocks=block_kit.status_card(service))
 
 
 def register(registry: CommandRegistry) -> None:

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from bot import messages as m
-from bot.actions import confirm, decide, flow, render
+from bot.actions import action_blocks, approval_decision, confirm, flow
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import active_locks
+from bot.db.unit_of_work import writing
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.registry import CommandError, CommandRegistry, Handler, Invocation
@@ -119,13 +120,13 @@ async def ops(inv: Invocation, rt: Runtime) -> Message:
             ]
         except FleetError:  # our own records still answer; the fleet's view is extra
             fleet_ops = []
-    return render.ops_list(rows, fleet_ops, target)
+    return action_blocks.ops_list(rows, fleet_ops, target)
 
 
 async def locks(inv: Invocation, rt: Runtime) -> Message:
     async with rt.sessions() as session:
         held = await active_locks(session, rt.clock())
-    return render.locks_list(held)
+    return action_blocks.locks_list(held)
 
 
 BREAK_GLASS_USAGE = "break-glass <action> <service> [key=value ...] -- reason"
@@ -182,7 +183,7 @@ async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
     from bot import outbox
 
     assert click.response_url is not None
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         outbox.respond(
             session,
             response_url=click.response_url,
@@ -196,7 +197,9 @@ async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
 
 
 def register_buttons(interactions: InteractionRegistry) -> None:
-    interactions.on(render.BUTTONS["confirm"])(_button(confirm.confirm, replace=True))
-    interactions.on(render.BUTTONS["cancel"])(_button(confirm.cancel_pending, replace=True))
-    interactions.on(render.BUTTONS["approve"])(_button(decide.approve, replace=False))
-    interactions.on(render.BUTTONS["deny"])(_button(decide.deny, replace=False))
+    interactions.on(action_blocks.BUTTONS["confirm"])(_button(confirm.confirm, replace=True))
+    interactions.on(action_blocks.BUTTONS["cancel"])(_button(confirm.cancel_pending, replace=True))
+    interactions.on(action_blocks.BUTTONS["approve"])(
+        _button(approval_decision.approve, replace=False)
+    )
+    interactions.on(action_blocks.BUTTONS["deny"])(_button(approval_decision.deny, replace=False))

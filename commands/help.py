@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import blocks, messages
+from bot import block_kit, messages
 from bot.outbox import Message
 from bot.registry import CommandRegistry, Invocation
 from bot.runtime import Runtime
@@ -15,9 +15,9 @@ def help_message(registry: CommandRegistry, group: str, command: str) -> Message
     return Message(
         text=f"{command}: {registry.summary(group)}",
         blocks=[
-            blocks.header(f"{command} — {registry.summary(group)}"),
-            blocks.section("\n".join(lines)),
-            blocks.context(messages.HELP_FOOTER),
+            block_kit.header(f"{command} — {registry.summary(group)}"),
+            block_kit.section("\n".join(lines)),
+            block_kit.context(messages.HELP_FOOTER),
         ],
     )
 

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
-from bot import blocks, messages
+from bot import block_kit, messages
 from bot.actions import flow
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.incidents import service, silences
+from bot.incidents.incident_blocks import SEVERITY_ICON, duration, headline, who
 from bot.incidents.membership import thread_owner
 from bot.incidents.models import OPEN_STATES, Incident, Storm
-from bot.incidents.render import SEVERITY_ICON, duration, headline, who
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.registry import Caller, CommandError, CommandRegistry, Invocation
@@ -160,9 +160,9 @@ async def list_open(inv: Invocation, rt: Runtime) -> Message:
     if total and total > len(shown):
         lines.append(messages.more_incidents(int(total) - len(shown)))
     title = messages.open_incidents_title(int(total or 0), everywhere)
-    out = [blocks.header(title), blocks.section("\n".join(lines))]
+    out = [block_kit.header(title), block_kit.section("\n".join(lines))]
     if active_storms:
-        out.append(blocks.context(messages.active_storms(
+        out.append(block_kit.context(messages.active_storms(
             [(s.id, s.storm_key, s.incident_count) for s in active_storms]
         )))  # fmt: skip
     return Message(text=title, blocks=out)

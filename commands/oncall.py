@@ -6,13 +6,14 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import blocks, messages
+from bot import block_kit, messages
 from bot.audit import Actor, KeyRing, append
+from bot.db.unit_of_work import writing
 from bot.oncall.config import Rotation
-from bot.oncall.handoff import stale_note
+from bot.oncall.handoff_blocks import handoff_message
+from bot.oncall.handoff_posting import stale_note
 from bot.oncall.models import OncallOverride
 from bot.oncall.pagerduty import ScheduleUnavailable
-from bot.oncall.render import handoff_message
 from bot.oncall.roster import Roster, mention
 from bot.oncall.summary import collect_facts
 from bot.outbox import Message
@@ -79,9 +80,9 @@ async def who(inv: Invocation, rt: Runtime) -> Message:
     else:
         upcoming = mention(roster.on_call(following.start))
         text += messages.who_is_next(upcoming, _local(following.end, rotation))
-    out = [blocks.section(text)]
+    out = [block_kit.section(text)]
     if (note := stale_note(roster)) is not None:
-        out.append(blocks.context(note))
+        out.append(block_kit.context(note))
         text += "\n" + note
     return Message(text=text, blocks=out)
 
@@ -100,7 +101,7 @@ async def override(inv: Invocation, rt: Runtime) -> Message:
     until = _until(rest[1], now)
     if not now < until <= now + timedelta(days=31):
         raise CommandError(messages.BAD_UNTIL)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         session.add(
             OncallOverride(
                 rotation=rotation.name, user=target, start=now, end=until,

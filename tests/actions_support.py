@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from integrations.fleet.simulator import FleetSimulation, create_app
-from integrations.loopback import LoopbackServer
-from integrations.slack.standin.models import Message
+from standins.fleet.simulator import FleetSimulation, create_app
+from standins.loopback import LoopbackServer
+from standins.slack.models import Message
 from tests.harness import CHANNEL, USERS, BotHarness
 
 if TYPE_CHECKING:

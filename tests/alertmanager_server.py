@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from integrations.alertmanager import AlertmanagerClient
-from integrations.alertmanager.process import (
+from standins.alertmanager import (
     AlertmanagerProcess,
     Timers,
     WebhookReceiver,

@@ -17,7 +17,7 @@ from bot.automation import results
 from bot.automation.models import AutomationRun
 from bot.incidents import followup
 from bot.runtime import Runtime
-from integrations.slack.standin import Message
+from standins.slack import Message
 from tests.actions_support import ROLES, FleetUnderTest, policies
 from tests.harness import BotHarness
 from tests.incident_helpers import CHANNEL, batch, page, replies, roots

@@ -154,11 +154,11 @@ def module_command(module: str, *args: str) -> list[str]:
 
 
 class StandInProcess(ServiceProcess):
-    """`python -m integrations.slack.standin`, read through its `/_standin` routes."""
+    """`python -m standins.slack`, read through its `/_standin` routes."""
 
     def __init__(self, log_dir: Path) -> None:
         port = free_port()
-        command = module_command("integrations.slack.standin", "--port", str(port))
+        command = module_command("standins.slack", "--port", str(port))
         super().__init__("slack-standin", command, port, log_dir)
 
     async def _get(self, path: str, **params: Any) -> dict[str, Any]:
@@ -208,11 +208,11 @@ class StandInProcess(ServiceProcess):
 
 
 class FleetProcess(ServiceProcess):
-    """`python -m integrations.fleet.simulator`, with its `/_sim` control panel."""
+    """`python -m standins.fleet.simulator`, with its `/_sim` control panel."""
 
     def __init__(self, log_dir: Path) -> None:
         port = free_port()
-        command = module_command("integrations.fleet.simulator", "--port", str(port))
+        command = module_command("standins.fleet.simulator", "--port", str(port))
         super().__init__("fleet-simulator", command, port, log_dir)
 
     async def operations(self, service: str) -> list[dict[str, Any]]:
@@ -274,7 +274,7 @@ class BotProcess(ServiceProcess):
 
     @property
     def replica(self) -> str:
-        """The name this replica goes by in leases (bot.server.replica_id)."""
+        """The name this replica goes by in leases (bot.composition.replica_id)."""
         return f"{os.uname().nodename}:{self.pid}"
 
     async def start_ready(self) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from bot.audit.chain import KeyRing
+from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
 from bot.db.models import OutboxMessage
 from bot.outbox.enqueue import SUPERSEDED

@@ -17,11 +17,11 @@ import httpx
 
 from bot.asgi import create_asgi_app
 from bot.clock import Clock, utcnow
+from bot.composition import Bot, open_bot
 from bot.config import Config, parse_config
-from bot.server import Bot, open_bot
-from integrations.loopback import LoopbackServer
 from integrations.slack.sender import SlackSender
-from integrations.slack.standin import ResponsePost, StandInState, start_standin
+from standins.loopback import LoopbackServer
+from standins.slack import ResponsePost, StandInState, start_standin
 from tests.conftest import base_config
 
 USERS = {

@@ -15,7 +15,7 @@ from bot.incidents import followup
 from bot.incidents.models import Incident, PageRecord
 from bot.runtime import Runtime
 from integrations.pages import Page, PageBatch
-from integrations.slack.standin import Message, StandInState
+from standins.slack import Message, StandInState
 
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 CHANNEL = "C0DEMO001"

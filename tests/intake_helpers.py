@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 
 from bot.asgi import create_asgi_app
+from bot.composition import Bot, open_bot
 from bot.config import parse_config
 from bot.runtime import Runtime
-from bot.server import Bot, open_bot
 from integrations import grafana, pagerduty
-from integrations.loopback import LoopbackServer
 from integrations.pages import Page, PageBatch
+from standins.loopback import LoopbackServer
 from tests.conftest import base_config
 
 PAYLOADS = Path(__file__).resolve().parent.parent.parent / "shared" / "payloads"

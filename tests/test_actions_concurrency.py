@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.actions import flow
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.audit.models import AuditEntry
 from tests.actions_support import FleetUnderTest, harness, requests, settle
 from tests.harness import USERS, BotHarness, find_button

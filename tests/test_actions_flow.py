@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from bot.actions import flow
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.actions.tracking import expire_stale
 from bot.audit import KeyRing, verify
 from tests.actions_support import (

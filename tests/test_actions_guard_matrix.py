@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.actions import assess, flow, guards
-from bot.actions.chain import GuardContext, Person, RequestView, Verdict
+from bot.actions.guard_chain import GuardContext, Person, RequestView, Verdict
 from bot.actions.models import ActionRequest
 from tests.actions_support import (
     audit_rows,

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.actions import guards as g
+from bot.actions.action_blocks import Preview
 from bot.actions.catalog import (
     CATALOG,
     InvalidRequest,
@@ -17,7 +18,7 @@ from bot.actions.catalog import (
     params_hash,
     validate_params,
 )
-from bot.actions.chain import (
+from bot.actions.guard_chain import (
     ApprovalView,
     Facts,
     GuardContext,
@@ -30,7 +31,6 @@ from bot.actions.chain import (
 from bot.actions.policy import FreezeWindow, PoliciesConfig, crontab
 from bot.actions.port import plan_digest
 from bot.actions.postcheck import passed, post_check
-from bot.actions.render import Preview
 from bot.config import RoleBinding
 from integrations.fleet.models import Change, Member, Plan, Service
 

@@ -28,7 +28,7 @@ from bot.audit import (
     verify,
 )
 from bot.audit.canonical import is_secret_name, redact
-from bot.audit.chain import ChainKey, at_text, row_text
+from bot.audit.hash_chain import ChainKey, at_text, row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG, AuditEntry
 from bot.config import ConfigError, parse_config
 from bot.db.engine import session_factory

@@ -73,7 +73,10 @@ async def test_verify_is_for_auditors_and_is_itself_recorded(db_url: str) -> Non
         async with h.bot.runtime.engine.connect() as conn:
             last = (await conn.execute(select(LOG).order_by(LOG.c.seq.desc()).limit(1))).one()
         assert (last.seq, last.actor, last.action, last.outcome) == (
-            base + 13, "UCAROL03", "audit.verified", "intact"
+            base + 13,
+            "UCAROL03",
+            "audit.verified",
+            "intact",
         )
         assert json.loads(last.params)["rows_checked"] == base + 12
 

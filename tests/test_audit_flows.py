@@ -107,12 +107,16 @@ async def test_an_approval_records_requester_approver_and_the_exact_request(
 
     first, second = await _stored(engine, asked.seq), await _stored(engine, approved.seq)
     assert (first["actor"], first["action"], first["outcome"]) == (
-        "UALICE01", "approval.requested", "needs_approval"
+        "UALICE01",
+        "approval.requested",
+        "needs_approval",
     )
     assert first["params"]["expires_at"] == "2024-05-01T03:27:00Z"
     assert (second["actor"], second["actor_name"]) == ("UBOB0002", "bob")
     assert (second["action"], second["outcome"], second["ref"]) == (
-        "approval.decided", "approved", "approval:77"
+        "approval.decided",
+        "approved",
+        "approval:77",
     )
     assert second["params"]["requested_by"] == "UALICE01"
     # Bound to the exact parameters: the approval names the same digest as the request.
@@ -152,7 +156,9 @@ async def test_a_failed_execution_records_the_fleet_operation_and_its_answer(
     }
     assert (end_row["actor"], end_row["actor_name"]) == ("watchkeeper:automation", "Watchkeeper")
     assert (end_row["action"], end_row["outcome"], end_row["ref"]) == (
-        "operation.finished", "failed", "op:fleet-8812"
+        "operation.finished",
+        "failed",
+        "op:fleet-8812",
     )
     assert end_row["params"] == {
         "error": "member pg-billing-1 is the only healthy replica",

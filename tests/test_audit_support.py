@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.audit import AUTOMATION, Actor, KeyRing, NewEntry, append
 from bot.audit import vocabulary as v
-from bot.audit.chain import row_text
+from bot.audit.hash_chain import row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG
 
 KEY = "test-audit-key-0123456789"
@@ -29,7 +29,7 @@ ACTORS = [
     Actor.slack("UBOB0002", "bob"),
     AUTOMATION,
     Actor("cli:ops", "ops"),
-    Actor.slack("UCAROL03", "Carol \"the auditor\" Nguyễn"),
+    Actor.slack("UCAROL03", 'Carol "the auditor" Nguyễn'),
 ]
 ACTIONS = [v.COMMAND_INVOKED, v.GUARD_DECIDED, v.APPROVAL_DECIDED, v.OPERATION_FINISHED]
 OUTCOMES = [v.ACCEPTED, v.DENIED, v.APPROVED, v.SUCCEEDED, v.FAILED]
@@ -44,7 +44,7 @@ def row_params(i: int) -> dict[str, Any]:
     """Varied parameters, so canonical JSON meets quotes, unicode, control characters."""
     params: dict[str, Any] = {"n": i, "args": [f"pg-orders-{i % 7}", "--force"]}
     if i % 3 == 0:
-        params["reason"] = f"disk 9{i % 10}% full — \"urgent\"\n\ttab\\slash ✓"
+        params["reason"] = f'disk 9{i % 10}% full — "urgent"\n\ttab\\slash ✓'
     if i % 5 == 0:
         params["token"] = "xoxb-never-stored"
     if i % 11 == 0:

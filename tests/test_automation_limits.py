@@ -4,7 +4,7 @@ row, and pages caused by automation's own action."""
 
 from __future__ import annotations
 
-from integrations.pagerduty.standin import start_standin as start_pagerduty
+from standins.pagerduty import start_standin as start_pagerduty
 from tests.actions_support import FleetUnderTest
 from tests.automation_support import (
     ONCALL,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.composition import replica_id
 from bot.config import ConfigError, load_config, parse_config
-from bot.server import replica_id
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """The fleet API as a real process that dies or stalls while an operation runs.
 
-The simulator runs as its own process (`python -m integrations.fleet.simulator`); the test
+The simulator runs as its own process (`python -m standins.fleet.simulator`); the test
 SIGKILLs it (down, and back with no memory of the operation) or SIGSTOPs it (it hangs,
 then resumes). The request ends `unknown` then `failed`, or is found again and tracked to
 its real end; it is never `succeeded` unseen; the lock lapses by itself (checked with the
@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from integrations.slack.standin import Message
+from standins.slack import Message
 from tests.actions_support import (
     ROLES,
     audit_rows,
@@ -40,11 +40,11 @@ from tests.test_actions_faults import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LINE = "/fleet restart pg-orders member=pg-orders-2"
-SIMULATOR = [sys.executable, "-m", "integrations.fleet.simulator", "--seed", "7", "--size", "60"]
+SIMULATOR = [sys.executable, "-m", "standins.fleet.simulator", "--seed", "7", "--size", "60"]
 
 
 class FleetProcess:
-    """`python -m integrations.fleet.simulator` on a fixed loopback port."""
+    """`python -m standins.fleet.simulator` on a fixed loopback port."""
 
     def __init__(self) -> None:
         self.port = closed_port()

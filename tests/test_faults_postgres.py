@@ -31,7 +31,7 @@ from bot.actions.models import PENDING, ActionRequest
 from bot.actions.tracking import expire_stale
 from bot.audit.models import AuditEntry
 from bot.incidents.models import Incident, PageRecord
-from integrations.slack.standin import ResponsePost
+from standins.slack import ResponsePost
 from tests.actions_support import ROLES, policies
 from tests.conftest import need_real
 from tests.fault_support import (

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from bot.actions.models import ActionRequest
 from bot.audit.models import AuditEntry
-from integrations.loopback import LoopbackServer
-from integrations.slack.standin import StandInState, start_standin
+from standins.loopback import LoopbackServer
+from standins.slack import StandInState, start_standin
 from tests.actions_support import ROLES, policies
 from tests.fault_support import (
     SimulatedTime,

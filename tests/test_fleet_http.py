@@ -28,8 +28,8 @@ from integrations.fleet.errors import (
     ServiceNotFound,
 )
 from integrations.fleet.http import HttpFleet
-from integrations.fleet.simulator import FleetSimulation, ManualClock, start_simulator
-from integrations.loopback import LoopbackServer
+from standins.fleet.simulator import FleetSimulation, ManualClock, start_simulator
+from standins.loopback import LoopbackServer
 
 TOKEN = "tok-SECRET-9f8e7d"
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from integrations.fleet.models import Action, ParamValue, PlanRequest
-from integrations.fleet.simulator import FleetSimulation, ManualClock, create_app, seed_fleet
+from standins.fleet.simulator import FleetSimulation, ManualClock, create_app, seed_fleet
 
 TOKEN = "sim-token-123"
 SPEC = yaml.safe_load((Path(__file__).parent.parent / "docs" / "fleet-api.yaml").read_text())

@@ -11,9 +11,9 @@ import asyncio
 from sqlalchemy import select
 
 from bot.audit import vocabulary as v
+from bot.composition import open_bot
 from bot.incidents.ingest import ingest
 from bot.incidents.models import PageRecord
-from bot.server import open_bot
 from tests.harness import BotHarness
 from tests.incident_helpers import (
     Clock,

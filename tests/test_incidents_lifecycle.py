@@ -3,12 +3,12 @@ owners, hand-opened incidents and the list. Each reads like the channel's transc
 
 from __future__ import annotations
 
-from bot.actions.chain import Person, RequestView
+from bot.actions.guard_chain import Person, RequestView
 from bot.audit import vocabulary as v
 from bot.incidents.ingest import ingest
 from bot.incidents.membership import incident_member
 from bot.incidents.wiring import open_incidents_section
-from integrations.slack.standin import Message
+from standins.slack import Message
 from tests.harness import USERS, BotHarness, find_button
 from tests.incident_helpers import (
     audit_rows,

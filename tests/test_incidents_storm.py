@@ -15,15 +15,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.composition import Bot, open_bot
 from bot.config import parse_config
 from bot.incidents import followup
 from bot.incidents.ingest import ingest
 from bot.incidents.models import Incident, PageRecord, Storm
 from bot.incidents.wiring import sweep_storms
-from bot.server import Bot, open_bot
-from integrations.loopback import LoopbackServer
 from integrations.pages import Page, PageBatch
-from integrations.slack.standin import StandInState, start_standin
+from standins.loopback import LoopbackServer
+from standins.slack import StandInState, start_standin
 from tests.conftest import base_config
 from tests.harness import BotHarness, find_button
 from tests.incident_helpers import (

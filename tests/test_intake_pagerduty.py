@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from integrations.loopback import LoopbackServer
 from integrations.pagerduty import (
     PagerDutyEvents,
     PagerDutyRateLimited,
@@ -22,8 +21,9 @@ from integrations.pagerduty import (
     sign,
     verify,
 )
-from integrations.pagerduty.standin import StandInState, start_standin
 from integrations.webhooks import InvalidPayload
+from standins.loopback import LoopbackServer
+from standins.pagerduty import StandInState, start_standin
 from tests.intake_helpers import PD_SECRETS, intake_app, pagerduty_event, pagerduty_headers
 
 OLD, NEW = PD_SECRETS

@@ -16,11 +16,11 @@ import httpx
 from sqlalchemy import func, select, update
 
 from bot.asgi import create_asgi_app
+from bot.composition import Bot, open_bot
 from bot.config import parse_config
 from bot.db.models import LeaderLease, OutboxMessage
 from bot.scheduler import LEASE_NAME
-from bot.server import Bot, open_bot
-from integrations.pagerduty.standin import start_standin as start_pagerduty
+from standins.pagerduty import start_standin as start_pagerduty
 from tests.conftest import base_config
 from tests.harness import BotHarness
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.audit import AUTOMATION, Actor, KeyRing, append
 from bot.audit import vocabulary as v
-from bot.oncall.handoff import post_handoff
+from bot.oncall.handoff_posting import post_handoff
 from bot.oncall.summary import collect_facts
 from tests.harness import BotHarness
 

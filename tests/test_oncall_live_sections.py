@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.actions.models import ActionRequest, ResourceLock
 from bot.incidents.models import Silence
-from bot.oncall.handoff import post_handoff
+from bot.oncall.handoff_posting import post_handoff
 from bot.oncall.summary import collect_facts
 from tests.harness import BotHarness
 from tests.test_oncall_handoff import HANDOFF, ROTATION, SHIFT_START

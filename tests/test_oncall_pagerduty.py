@@ -14,11 +14,11 @@ import pytest
 from bot.config import ConfigError, parse_config
 from bot.incidents.opening import Mentions
 from bot.oncall.config import Rotation
-from bot.oncall.handoff import post_handoff
+from bot.oncall.handoff_posting import post_handoff
 from bot.oncall.pagerduty import PagerDutyRosters, ScheduleUnavailable
-from integrations.loopback import LoopbackServer
 from integrations.pagerduty import PagerDutyOncalls
-from integrations.pagerduty.standin import StandInState, start_standin
+from standins.loopback import LoopbackServer
+from standins.pagerduty import StandInState, start_standin
 from tests.conftest import base_config
 from tests.harness import BotHarness
 from tests.incident_helpers import Clock

@@ -18,9 +18,9 @@ from bot.db.engine import session_factory
 from bot.db.models import LaneLease, OutboxMessage
 from bot.outbox import Message
 from bot.outbox.worker import OutboxWorker
-from integrations.loopback import LoopbackServer
-from integrations.slack.standin import StandInState, start_standin
 from integrations.slack.web import SlackWebClient
+from standins.loopback import LoopbackServer
+from standins.slack import StandInState, start_standin
 
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 

@@ -25,9 +25,9 @@ from bot.config import ConfigError, parse_config
 from bot.logs import configure_logging
 from integrations.grafana import DEFAULT_HEADER as GRAFANA_HEADER
 from integrations.grafana import sign as grafana_sign
-from integrations.pagerduty.standin import start_standin as start_pagerduty
 from integrations.slack.signing import sign
-from integrations.slack.standin import StandInState
+from standins.pagerduty import start_standin as start_pagerduty
+from standins.slack import StandInState
 from tests.actions_support import ROLES, policies
 from tests.conftest import base_config
 from tests.harness import BotHarness, find_button

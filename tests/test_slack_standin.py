@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-import integrations.slack.standin as standin
+import standins.slack as standin
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
-from integrations.slack.standin import StandInState, start_standin
 from integrations.slack.web import SlackWebClient
+from standins.slack import StandInState, start_standin
 
 CHANNEL = "C0DEMO001"
 OTHER = "C0DEMO002"

@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as m
-from bot.actions import notify, render
+from bot.actions import action_blocks, notify
 from bot.actions.assess import Assessment
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.actions.guards import approval_required, approver_roles
 from bot.actions.journal import chain_params, record
 from bot.actions.models import ActionRequest
 from bot.actions.port import plan_digest
 from bot.actions.store import transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 
@@ -38,7 +39,7 @@ def decided(verdict: Assessment, row: ActionRequest) -> dict[str, Any]:
 
 
 async def preview(rt: Runtime, row: ActionRequest, verdict: Assessment) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         values = decided(verdict, row)
         if not await transition(session, row.id, ("requested",), "previewed", rt.clock(), **values):
             return Message(text=m.action_already(row.id, "previewed"))
@@ -57,7 +58,7 @@ async def preview(rt: Runtime, row: ActionRequest, verdict: Assessment) -> Messa
         setattr(row, key, value)
     assert verdict.preview is not None
     note = m.preview_note(row.risk, row.approvals_required, approver_roles(verdict.ctx))
-    return render.preview_card(row, verdict.preview, note=note, buttons=True)
+    return action_blocks.preview_card(row, verdict.preview, note=note, buttons=True)
 
 
 async def await_approval(
@@ -65,9 +66,9 @@ async def await_approval(
 ) -> Message:
     roles = approver_roles(verdict.ctx)
     if stage == "approve":  # recorded, but more approvals are needed
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             status = m.card_waiting(verdict.result.reason(), row.expires_at)
-            await notify.update_card(session, rt, row, render.card(row, status, open_=True))
+            await notify.update_card(session, rt, row, action_blocks.card(row, status, open_=True))
         rt.wake_outbox()
         return Message(text=m.approval_recorded(verdict.result.reason()))
     expires = (
@@ -76,7 +77,7 @@ async def await_approval(
         if verdict.ctx.rule
         else rt.clock()
     )
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         values = {**decided(verdict, row), "expires_at": expires}
         # The confirm click already moved it to `confirmed`; posting the card is the step.
         if not await transition(
@@ -109,12 +110,12 @@ async def await_approval(
         )
         await announce_break_glass(session, rt, row, actor, stage)
         status = m.card_waiting(verdict.result.reason(), expires, requester=row.requester_id)
-        await notify.post_card(session, rt, row, render.card(row, status, open_=True))
+        await notify.post_card(session, rt, row, action_blocks.card(row, status, open_=True))
     rt.wake_outbox()
     where = m.where_card(row.channel_id, row.thread_ts)
     if stage == "submit" and verdict.preview is not None:
         note = m.approval_requested_note(roles, where)
-        return render.preview_card(row, verdict.preview, note=note, buttons=False)
+        return action_blocks.preview_card(row, verdict.preview, note=note, buttons=False)
     return Message(text=m.confirmed_awaiting_approval(roles, where))
 
 

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.actions import guards
+from bot.actions.action_blocks import Preview
 from bot.actions.catalog import CATALOG
-from bot.actions.chain import ChainResult, GuardContext, Person, RequestView, Stage, evaluate
+from bot.actions.guard_chain import ChainResult, GuardContext, Person, RequestView, Stage, evaluate
 from bot.actions.journal import audit_ready
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
-from bot.actions.render import Preview
 from bot.actions.store import load_facts, view_of
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError

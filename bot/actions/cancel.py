@@ -11,13 +11,14 @@ from sqlalchemy import or_, select
 
 from bot import messages as m
 from bot.actions import guards, notify
-from bot.actions.chain import ChainResult, GuardContext, Person, RequestView, evaluate
 from bot.actions.confirm import cancel_pending
+from bot.actions.guard_chain import ChainResult, GuardContext, Person, RequestView, evaluate
 from bot.actions.journal import audit_ready, record
 from bot.actions.models import PENDING, ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import load_facts
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError, FleetRequestRejected
@@ -69,7 +70,7 @@ async def cancel(rt: Runtime, ref: str, actor: Person) -> Message:
         return Message(text=m.cancel_refused(row.operation_id, exc.reason))
     except FleetError as exc:
         return Message(text=m.fleet_unavailable(str(exc)))
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         audit = await record(
             session,
             rt,

@@ -8,19 +8,20 @@ chain again, as `bot.actions.flow.advance`. Cancel ends a request that has not r
 from __future__ import annotations
 
 from bot import messages as m
-from bot.actions import notify, render
-from bot.actions.chain import Person
+from bot.actions import action_blocks, notify
 from bot.actions.flow import advance
+from bot.actions.guard_chain import Person
 from bot.actions.journal import record
 from bot.actions.models import PENDING
 from bot.actions.store import get_request, release_lock, transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 
 
 async def confirm(rt: Runtime, request_id: str, clicker: Person) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         row = await get_request(session, request_id)
         if row is None:
             return Message(text=m.STALE_BUTTON)
@@ -46,7 +47,7 @@ async def cancel_pending(
 ) -> Message:
     """The requester's Cancel, or `/fleet cancel <request>` (by anyone `permitted`) before
     anything ran."""
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         row = await get_request(session, request_id)
         if row is None:
             return Message(text=m.STALE_BUTTON)
@@ -69,6 +70,8 @@ async def cancel_pending(
         )
         if row.card_posted:
             row.state = "cancelled"
-            await notify.update_card(session, rt, row, render.card(row, m.cancelled_by(clicker.id)))
+            await notify.update_card(
+                session, rt, row, action_blocks.card(row, m.cancelled_by(clicker.id))
+            )
     rt.wake_outbox()
     return Message(text=m.action_cancelled(row.action, row.target))

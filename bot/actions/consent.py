@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot import messages as m
 from bot.actions.catalog import RISK_ORDER
-from bot.actions.chain import ALLOW, GuardContext, Verdict, deny, needs
+from bot.actions.guard_chain import ALLOW, GuardContext, Verdict, deny, needs
 from bot.actions.port import plan_digest
 from bot.audit.actors import AUTOMATION_ID
 

@@ -24,14 +24,15 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as m
-from bot.actions import notify, render
+from bot.actions import action_blocks, notify
 from bot.actions.catalog import CATALOG
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.actions.journal import observe_duration, record
 from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.port import NoActionBackend, action_backend
 from bot.actions.store import get_request, release_lock, renew_lock, transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetRequestRejected, FleetUnavailable
@@ -66,7 +67,7 @@ async def execute(rt: Runtime, request_id: str) -> Message:
     vetoed = exists().where(
         ActionApproval.request_id == ActionRequest.id, ActionApproval.decision == "deny"
     )
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         won = await transition(
             session,
             request_id,
@@ -95,10 +96,10 @@ async def execute(rt: Runtime, request_id: str) -> Message:
         )
         status = m.card_running(row.requester_id, approvers)
         if row.card_posted:
-            await notify.update_card(session, rt, row, render.card(row, status))
+            await notify.update_card(session, rt, row, action_blocks.card(row, status))
         else:
             row.card_posted = True
-            await notify.post_card(session, rt, row, render.card(row, status))
+            await notify.post_card(session, rt, row, action_blocks.card(row, status))
         await notify.in_thread(
             session, rt, row, Message(text=m.STARTING), key=notify.progress_key(row.id)
         )
@@ -127,7 +128,7 @@ async def _start(rt: Runtime, row: ActionRequest) -> Message:
 
 
 async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session, row.id, ("executing", "unknown"), "executing", rt.clock(), operation_id=op.id
         ):
@@ -142,13 +143,13 @@ async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
             ref=op.id,
             extra={"request": row.id, "operation": op.id, "actor": op.actor},
         )
-        await notify.update_progress(session, rt, row, render.progress(row, op))
+        await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
     rt.wake_outbox()
     return Message(text=m.operation_started(op.id, row.action, row.target, audit.seq))
 
 
 async def _not_started(rt: Runtime, row: ActionRequest, reason: str) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session,
             row.id,
@@ -171,15 +172,15 @@ async def _not_started(rt: Runtime, row: ActionRequest, reason: str) -> Message:
             extra={"error": reason, "lock_released": released},
         )
         text = m.start_failed(row.action, row.target, reason)
-        await notify.update_progress(session, rt, row, render.result(text, [], [audit.seq]))
+        await notify.update_progress(session, rt, row, action_blocks.result(text, [], [audit.seq]))
         row.state = "failed"
-        await notify.update_card(session, rt, row, render.card(row, text))
+        await notify.update_card(session, rt, row, action_blocks.card(row, text))
     rt.wake_outbox()
     return Message(text=text)
 
 
 async def _unknown(rt: Runtime, row: ActionRequest, reason: str) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session, row.id, ("executing",), "unknown", rt.clock(), detail=reason
         ):
@@ -195,6 +196,6 @@ async def _unknown(rt: Runtime, row: ActionRequest, reason: str) -> Message:
             extra={"error": reason, "lock_until": lock_until.isoformat()},
         )
         text = m.start_unknown(row.action, row.target, reason, lock_until)
-        await notify.update_progress(session, rt, row, render.result(text, [], [audit.seq]))
+        await notify.update_progress(session, rt, row, action_blocks.result(text, [], [audit.seq]))
     rt.wake_outbox()
     return Message(text=text)

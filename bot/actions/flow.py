@@ -21,16 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages as m
-from bot.actions import notify, render
+from bot.actions import action_blocks, notify
 from bot.actions.asking import announce_break_glass, await_approval, decided, preview
 from bot.actions.assess import Assessment, assess
 from bot.actions.catalog import CATALOG, InvalidRequest, params_hash, validate_params
-from bot.actions.chain import ChainResult, Decision, Person, Stage, deny
 from bot.actions.execute import execute
+from bot.actions.guard_chain import ChainResult, Decision, Person, Stage, deny
 from bot.actions.journal import chain_params, record
 from bot.actions.models import PENDING, ActionRequest
 from bot.actions.store import acquire_lock, get_request, release_lock, transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 from integrations.fleet.models import ParamValue
@@ -89,7 +90,7 @@ async def submit(rt: Runtime, draft: Draft) -> Message:
         expires_at=now + timedelta(minutes=rt.config.policies.confirm_minutes),
     )
     try:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             session.add(row)
     except IntegrityError:
         return await _replayed(rt, row)
@@ -123,7 +124,7 @@ async def advance(rt: Runtime, request_id: str, stage: Stage, actor: Person) -> 
         return await preview(rt, row, verdict)
     if outcome == "needs_approval":
         return await await_approval(rt, row, verdict, stage, actor)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         won = await transition(
             session,
             row.id,
@@ -150,7 +151,7 @@ async def advance(rt: Runtime, request_id: str, stage: Stage, actor: Person) -> 
 async def _lock(rt: Runtime, row: ActionRequest, verdict: Assessment) -> bool:
     """Take the target's lease; on failure the chain gets the lock guard's denial."""
     ttl = timedelta(minutes=rt.config.policies.lock_ttl_minutes)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         holder = await acquire_lock(session, verdict.ctx.request, rt.clock(), ttl)
     if holder is None:
         return True
@@ -165,7 +166,7 @@ async def deny_request(
     reason = verdict.result.reason()
     denial = verdict.result.denial
     rt.metrics.guard_denied(denial.guard if denial is not None else "unknown")
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         won = await transition(session, row.id, PENDING, "denied", rt.clock(), detail=reason)
         released = await release_lock(session, row.target, row.id)
         audit = await record(
@@ -181,7 +182,7 @@ async def deny_request(
         if won and row.card_posted:
             row.state, row.detail = "denied", reason
             await notify.update_card(
-                session, rt, row, render.card(row, m.card_denied(actor.id, reason))
+                session, rt, row, action_blocks.card(row, m.card_denied(actor.id, reason))
             )
     rt.wake_outbox()
     return Message(text=m.action_denied(row.action, row.target, reason, audit.seq))

@@ -6,7 +6,7 @@
     POST_PLAN  plan allowed → capacity floor → plan unchanged → unattended (the bot's
                automation never gets approval) → approver → confirmation → approval
 
-Each answers allow, deny(reason) or needs(confirmation | approval); see `bot.actions.chain`.
+Each answers allow, deny(reason) or needs(confirmation | approval); see `bot.actions.guard_chain`.
 The post-plan guards live in `bot.actions.consent` and are re-exported here.
 """
 
@@ -18,7 +18,6 @@ from datetime import timedelta
 
 from bot import messages as m
 from bot.actions.catalog import InvalidRequest, check_target, validate_params
-from bot.actions.chain import ALLOW, Guard, GuardContext, Verdict, deny
 from bot.actions.consent import (
     Approval,
     Approver,
@@ -31,6 +30,7 @@ from bot.actions.consent import (
     approver_roles,
     confirmation_required,
 )
+from bot.actions.guard_chain import ALLOW, Guard, GuardContext, Verdict, deny
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.actions.chain import ChainResult, Person, RequestView
+from bot.actions.guard_chain import ChainResult, Person, RequestView
 from bot.actions.models import ActionRequest
 from bot.audit import Actor, AuditKeyMissing, AuditRecord, KeyRing, append
 from bot.runtime import Runtime

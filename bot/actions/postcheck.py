@@ -8,7 +8,7 @@ health and the capacity floor, so a new backend gets a meaningful post-check for
 from __future__ import annotations
 
 from bot import messages as m
-from bot.actions.render import Preview
+from bot.actions.action_blocks import Preview
 from integrations.fleet.models import Change, Service
 
 Check = tuple[str, bool]

@@ -27,14 +27,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import messages as m
-from bot.actions import notify, render
+from bot.actions import action_blocks, notify
 from bot.actions.catalog import CATALOG
-from bot.actions.chain import Person
+from bot.actions.guard_chain import Person
 from bot.actions.journal import record
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import current_lock, release_lock, transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError
@@ -96,7 +97,7 @@ async def reconcile(rt: Runtime, row: ActionRequest) -> None:
 
 
 async def _adopt(rt: Runtime, row: ActionRequest, requester: Person, op: Operation) -> None:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session,
             row.id,
@@ -122,7 +123,7 @@ async def _adopt(rt: Runtime, row: ActionRequest, requester: Person, op: Operati
 
 
 async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session,
             row.id,
@@ -149,7 +150,7 @@ async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None
             text = m.operation_vanished(row.operation_id, audit.seq)
         await notify.in_thread(session, rt, row, Message(text=text))
         row.state = "failed"
-        await notify.update_card(session, rt, row, render.card(row, text))
+        await notify.update_card(session, rt, row, action_blocks.card(row, text))
     rt.wake_outbox()
 
 
@@ -161,7 +162,7 @@ async def lost_contact(rt: Runtime, row: ActionRequest, error: str) -> None:
 async def _still_unknown(rt: Runtime, row: ActionRequest, requester: Person, error: str) -> None:
     if row.state != "executing":
         return  # already `unknown`: said once in the thread, not again on every pass
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session, row.id, ("executing",), "unknown", rt.clock(), detail=error
         ):

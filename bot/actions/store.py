@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.actions.chain import ApprovalView, Facts, LockView, Person, RequestView
+from bot.actions.guard_chain import ApprovalView, Facts, LockView, Person, RequestView
 from bot.actions.models import ActionApproval, ActionRequest, ResourceLock
 from bot.actions.policy import PoliciesConfig
 from integrations.fleet.models import ParamValue

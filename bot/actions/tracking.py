@@ -15,16 +15,17 @@ import logging
 from datetime import timedelta
 
 from bot import messages as m
-from bot.actions import notify, render
-from bot.actions.chain import Person
+from bot.actions import action_blocks, notify
+from bot.actions.action_blocks import Preview
+from bot.actions.guard_chain import Person
 from bot.actions.journal import observe_duration, record
 from bot.actions.models import PENDING, ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.postcheck import Check, passed, post_check
 from bot.actions.reconcile import lost_contact, reconcile
-from bot.actions.render import Preview
 from bot.actions.store import release_lock, renew_lock, requests_in, transition
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError
 from integrations.fleet.models import Operation
@@ -74,13 +75,13 @@ async def _track(rt: Runtime, row: ActionRequest) -> int:
 async def _progress(rt: Runtime, row: ActionRequest, op: Operation) -> None:
     digest = _digest(op)
     until = rt.clock() + timedelta(minutes=rt.config.policies.lock_ttl_minutes)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         # A running operation keeps its target's lease alive, however long it takes.
         await renew_lock(session, row.target, row.id, until)
         if digest != row.progress and await transition(
             session, row.id, ("executing",), "executing", rt.clock(), progress=digest
         ):
-            await notify.update_progress(session, rt, row, render.progress(row, op))
+            await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
     rt.wake_outbox()
 
 
@@ -106,7 +107,7 @@ async def _checks(rt: Runtime, row: ActionRequest) -> list[Check]:
 async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
     checks = await _checks(rt, row) if op.state == "succeeded" else []
     requester = Person(row.requester_id, row.requester_name)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if not await transition(
             session,
             row.id,
@@ -162,10 +163,10 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
             op.cancelled_by,
             passed(checks) if checks else None,
         )
-        await notify.update_progress(session, rt, row, render.progress(row, op))
-        await notify.in_thread(session, rt, row, render.result(text, checks, seqs))
+        await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
+        await notify.in_thread(session, rt, row, action_blocks.result(text, checks, seqs))
         row.state = op.state
-        await notify.update_card(session, rt, row, render.card(row, text))
+        await notify.update_card(session, rt, row, action_blocks.card(row, text))
     rt.wake_outbox()
     return 1
 
@@ -178,7 +179,7 @@ async def expire_stale(rt: Runtime) -> int:
             r for r in await requests_in(session, PENDING) if r.expires_at and r.expires_at <= now
         ]
     for row in rows:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             if not await transition(
                 session, row.id, (row.state,), "expired", now, detail=m.ACTION_REQUEST_EXPIRED
             ):
@@ -196,7 +197,7 @@ async def expire_stale(rt: Runtime) -> int:
             if row.card_posted:
                 row.state = "expired"
                 await notify.update_card(
-                    session, rt, row, render.card(row, m.ACTION_REQUEST_EXPIRED)
+                    session, rt, row, action_blocks.card(row, m.ACTION_REQUEST_EXPIRED)
                 )
     rt.wake_outbox()
     return len(rows)

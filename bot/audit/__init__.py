@@ -8,10 +8,10 @@ docs/audit.md for what is recorded and how to keep the key.
 
 from bot.audit.actors import AUTOMATION, Actor, cli_actor
 from bot.audit.canonical import REDACTED, canonical_json, canonical_params, redact
-from bot.audit.chain import AuditKeyMissing, ChainKey, KeyRing
 from bot.audit.checkpoint import Checkpoint, publish_checkpoint, read_checkpoints
 from bot.audit.diagnose import Problem
 from bot.audit.export import ExportFilter, export_entries
+from bot.audit.hash_chain import AuditKeyMissing, ChainKey, KeyRing
 from bot.audit.verifier import VerifyReport, verify
 from bot.audit.writer import (
     AuditChainBroken,

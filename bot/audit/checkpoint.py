@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import messages, outbox
 from bot.audit.canonical import canonical_json
-from bot.audit.chain import KeyRing, at_text
+from bot.audit.hash_chain import KeyRing, at_text
 from bot.audit.stream import read_head
 from bot.clock import Clock, utcnow
 from bot.config import Config
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ async def publish_checkpoint(
     """
     path = config.audit.checkpoint_file
     key_id = KeyRing.from_config(config.audit).current.key_id
-    async with sessions() as session, session.begin():
+    async with writing(sessions) as session:
         head = await read_head(await session.connection())
         if head is None:
             raise RuntimeError("audit_head has no row; run `watchkeeper db upgrade`")

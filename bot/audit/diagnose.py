@@ -19,14 +19,13 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit.chain import ChainKey, row_text
+from bot.audit.hash_chain import ChainKey, row_text
 from bot.audit.models import GENESIS_HASH, LOG
 from bot.audit.stream import ChainRow, chain_columns
 
 # How far a moved row may have travelled and still be recognised by trying seqs nearby.
 SEQ_WINDOW = 64
 BAD_KEY_SAMPLE = 8
-
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,18 @@ from bot.audit.stream import BATCH, chain_query, stream_query
 
 Format = Literal["jsonl", "csv"]
 CSV_FIELDS = (
-    "seq", "at", "actor", "actor_name", "action", "target", "params", "outcome", "ref",
-    "key_id", "prev_hash", "hash",
+    "seq",
+    "at",
+    "actor",
+    "actor_name",
+    "action",
+    "target",
+    "params",
+    "outcome",
+    "ref",
+    "key_id",
+    "prev_hash",
+    "hash",
 )
 
 

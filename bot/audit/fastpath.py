@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from bot.audit.chain import ChainKey
+from bot.audit.hash_chain import ChainKey
 from bot.audit.models import LOG
 from bot.audit.stream import PG_AT_FORMAT
 

@@ -31,7 +31,7 @@ LIMITS = {
 
 
 class AuditEntry(Base):
-    """One audited event; `hash` chains it to the row before (see `bot.audit.chain`)."""
+    """One audited event; `hash` chains it to the row before (see `bot.audit.hash_chain`)."""
 
     __tablename__ = "audit_log"
 

@@ -19,8 +19,8 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit.chain import KeyRing
 from bot.audit.checkpoint import Checkpoint
+from bot.audit.hash_chain import KeyRing
 from bot.audit.models import LOG
 from bot.audit.stream import read_head
 from bot.audit.verifier import VerifyReport, tail_problem, verify, verify_range

@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit.chain import ChainKey, KeyRing
 from bot.audit.checkpoint import Checkpoint
 from bot.audit.diagnose import Problem, diagnose, signs
 from bot.audit.fastpath import Cursor, fast_batches, feed
+from bot.audit.hash_chain import ChainKey, KeyRing
 from bot.audit.models import GENESIS_HASH
 from bot.audit.stream import read_head, rows_after
 
@@ -87,11 +87,7 @@ async def _judge(
     """The row after the last accepted one, read canonically: accept it or name the fault."""
     rows = await rows_after(conn, after, 1 + LOOKAHEAD)
     row = rows[0]
-    fits = (
-        row[0] == cur.expected
-        and (cur.prev is None or row[10] == cur.prev)
-        and signs(keys, row)
-    )
+    fits = row[0] == cur.expected and (cur.prev is None or row[10] == cur.prev) and signs(keys, row)
     if not fits:
         return await diagnose(
             conn,

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bot.audit import vocabulary as v
 from bot.audit.actors import Actor
 from bot.audit.canonical import canonical_json, canonical_params, redact
-from bot.audit.chain import ChainKey, KeyRing, at_text, row_text
+from bot.audit.hash_chain import ChainKey, KeyRing, at_text, row_text
 from bot.audit.models import HEAD, HEAD_ID, LIMITS, LOG
 from bot.clock import Clock, utcnow
 from bot.config import Config

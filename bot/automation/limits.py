@@ -11,8 +11,8 @@ from datetime import datetime
 
 from bot import messages as m
 from bot.actions.catalog import params_hash
-from bot.actions.chain import Facts, GuardContext, Person, RequestView
 from bot.actions.consent import CapacityFloor
+from bot.actions.guard_chain import Facts, GuardContext, Person, RequestView
 from bot.actions.policy import PoliciesConfig
 from bot.audit.actors import AUTOMATION_ID
 from bot.automation.config import AutomationConfig, Limits, RunbookConfig

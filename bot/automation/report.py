@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot import blocks
+from bot import block_kit
 from bot import messages as m
 from bot.audit import AUTOMATION
 from bot.audit import vocabulary as v
@@ -37,7 +37,7 @@ def suggestion_button(incident_id: int, action: str, params: dict[str, str]) -> 
     label = " ".join([action.title(), *params.values()])
     return {
         "type": "button",
-        "text": {"type": "plain_text", "text": blocks.clip(label, 75)},
+        "text": {"type": "plain_text", "text": block_kit.clip(label, 75)},
         "action_id": "incident:act:automation",
         "value": json.dumps(value, sort_keys=True),
     }
@@ -54,11 +54,11 @@ class Report:
     pagerduty: bool = False
 
     def say(self, text: str, button: dict[str, Any] | None = None) -> None:
-        out = [blocks.section(text)]
+        out = [block_kit.section(text)]
         if button is not None:
             out.append({"type": "actions", "elements": [button]})
         line = switch_line(self.switch)
-        out.append(blocks.context(line))
+        out.append(block_kit.context(line))
         self.w.reply(self.incident, Message(text=f"{text}\n{line}", blocks=out))
 
     async def record(self, run: AutomationRun, outcome: str, **extra: Any) -> int | None:

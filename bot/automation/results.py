@@ -22,7 +22,8 @@ from bot.audit.models import AuditEntry
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report
 from bot.automation.store import switch_state
-from bot.incidents import followup, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import followup
 from bot.incidents.models import Incident
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
@@ -69,7 +70,7 @@ async def _settle_one(rt: Runtime, run: AutomationRun, request: ActionRequest) -
     check = await _post_check(rt, request)
     fixed = request.state == "succeeded" and check == v.SUCCEEDED
     why = request.detail or m.automation_post_check_failed(request.state)
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         moved = await session.execute(
             update(AutomationRun)
             .where(AutomationRun.id == run.id, AutomationRun.state == "running")

@@ -21,12 +21,13 @@ from bot.actions.notify import thread_by_key
 from bot.actions.port import action_backend
 from bot.audit import vocabulary as v
 from bot.automation.config import RunbookConfig, runbook_for
-from bot.automation.decide import AUTOMATION_PERSON, Decided, Match, decide
 from bot.automation.limits import capacity_floor, capacity_refusal
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report, suggestion_button
+from bot.automation.runbook_decision import AUTOMATION_PERSON, Decided, Match, decide
 from bot.automation.store import switch_state
-from bot.incidents import followup, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import followup
 from bot.incidents.models import Incident, PageRecord
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
@@ -160,7 +161,7 @@ async def _after_submit(
         state, detail = "running", None
     request_id = request.id if request is not None else None
     pagerduty = False
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         moved = await session.execute(
             update(AutomationRun)
             .where(AutomationRun.id == run.id, AutomationRun.state == "starting")

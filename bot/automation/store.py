@@ -2,7 +2,8 @@
 
 Every decision runs `decision_lock` first, in its own write transaction: on PostgreSQL the
 switch row is locked FOR UPDATE, on SQLite the transaction already holds the write lock
-(`bot.incidents.txn`), so the counts read next cannot change before the new run is in.
+(`bot.db.unit_of_work`, `reads_decide`), so the counts read next cannot change before the
+new run is in.
 """
 
 from __future__ import annotations

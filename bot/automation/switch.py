@@ -13,7 +13,7 @@ from bot.audit import vocabulary as v
 from bot.automation.models import AutomationRun
 from bot.automation.report import switch_line
 from bot.automation.store import set_paused, switch_state
-from bot.incidents import txn
+from bot.db.unit_of_work import writing
 from bot.incidents.thread import ThreadWriter
 from bot.outbox import Message
 from bot.runtime import Runtime
@@ -29,7 +29,7 @@ def may_switch(rt: Runtime, user: str) -> bool:
 async def switch(rt: Runtime, *, paused: bool, user: str, name: str, reason: str | None) -> str:
     if not may_switch(rt, user):
         return m.automation_switch_not_permitted(rt.config.automation.switch_roles)
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         await set_paused(session, paused=paused, by=user, now=rt.clock(), reason=reason)
         w = ThreadWriter(session, rt)
         seq = await w.audit(

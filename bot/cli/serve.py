@@ -29,7 +29,7 @@ async def serve(config: Config, host: str, port: int) -> None:
     import uvicorn
 
     from bot.asgi import create_asgi_app
-    from bot.server import open_bot
+    from bot.composition import open_bot
 
     bot = await open_bot(config)
     bot.drain_seconds = config.server.drain_seconds

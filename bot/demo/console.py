@@ -10,9 +10,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.demo.render import Renderer
+from bot.demo.console_text import Renderer
 from integrations.slack.sender import SlackSender
-from integrations.slack.standin import StandInState
+from standins.slack import StandInState
 
 CONSOLE_HELP = """\
 Type what a Slack user would type:

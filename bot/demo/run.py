@@ -12,13 +12,13 @@ from pydantic import AnyHttpUrl
 
 from bot.asgi import create_asgi_app
 from bot.cli.common import config_or_exit
+from bot.composition import open_bot
 from bot.config import Config
 from bot.demo.console import Console, ConsoleError
 from bot.incidents.demo import DemoPager
-from bot.server import open_bot
-from integrations.loopback import LoopbackServer
 from integrations.slack.sender import SlackSender
-from integrations.slack.standin import start_standin
+from standins.loopback import LoopbackServer
+from standins.slack import start_standin
 
 BANNER = """\
 Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.

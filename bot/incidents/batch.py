@@ -19,10 +19,10 @@ from bot import messages
 from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
 from bot.incidents import storms
+from bot.incidents.incident_blocks import page_line
 from bot.incidents.models import RESOLVED, Incident, PageRecord, Storm
 from bot.incidents.opening import Mentions, draft_incident, reopen
 from bot.incidents.pagestore import AlertKey, Counterpart, Prepared
-from bot.incidents.render import page_line
 from bot.incidents.thread import ThreadWriter, audit_target, root_message
 from bot.outbox import Message
 from bot.runtime import Runtime

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from bot import messages
 from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
-from bot.incidents import clients, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import clients
 from bot.incidents.models import TRIGGERED, Incident, Storm
 from bot.incidents.opening import Mentions
 from bot.incidents.routing import destination_named
@@ -40,7 +41,7 @@ async def escalate_due(rt: Runtime) -> int:
     """Mention again every incident (and storm) unacknowledged past its time."""
     now = rt.clock()
     page = False
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         w = ThreadWriter(session, rt)
         mentions = Mentions(rt, session, now)
         incidents = list(
@@ -143,7 +144,7 @@ async def deliver_pagerduty(rt: Runtime) -> int:
 async def _record(
     rt: Runtime, incident_id: int, action: str, state: str, error: str | None = None
 ) -> None:
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         incident = await session.scalar(
             select(Incident).where(Incident.id == incident_id).with_for_update()
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.incidents import txn
+from bot.db.unit_of_work import writing
 from bot.incidents.models import Incident
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
@@ -119,7 +119,7 @@ async def announce(rt: Runtime, limit: int = 500) -> int:
         )
     count = 0
     for start in range(0, len(stale), ANNOUNCE_CHUNK):
-        async with txn.writing(rt) as session:
+        async with writing(rt.sessions, reads_decide=True) as session:
             w = ThreadWriter(session, rt)
             incidents = await session.scalars(
                 select(Incident)
@@ -135,7 +135,7 @@ async def announce(rt: Runtime, limit: int = 500) -> int:
                 await w.refresh_incident(incident)
                 count += 1
             await w.finish()
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         w = ThreadWriter(session, rt)
         count += await show_stale(w)
         await w.finish()
@@ -184,7 +184,7 @@ async def refresh_fleet_state(rt: Runtime, incident_ids: list[int]) -> int:
             return name, await snapshot(rt, name)
 
     views = dict(await asyncio.gather(*(read(n) for n in set(services.values()))))
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         w = ThreadWriter(session, rt)
         incidents = await session.scalars(
             select(Incident)

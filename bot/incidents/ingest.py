@@ -19,7 +19,8 @@ import random
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.incidents import followup, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import followup
 from bot.incidents.batch import Batch, Outcome
 from bot.incidents.pagestore import Prepared, counterparts, first_delivery, insert_new
 from bot.incidents.pagestore import prepare as prepare_pages
@@ -69,7 +70,7 @@ def _retryable(exc: DBAPIError) -> bool:
 
 async def _apply(rt: Runtime, items: list[Prepared], delivery_id: str | None) -> Outcome:
     now = rt.clock()
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         dialect = rt.engine.dialect.name
         if delivery_id is not None and not await first_delivery(
             session, items[0].page.source, delivery_id, now, dialect=dialect

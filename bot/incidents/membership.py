@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from bot.actions.chain import RequestView
+from bot.actions.guard_chain import RequestView
 from bot.db.models import PostedMessage
 from bot.incidents.models import OPEN_STATES, Incident, IncidentNote
 from bot.runtime import Runtime

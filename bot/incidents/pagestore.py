@@ -1,7 +1,7 @@
 """Storing pages: one INSERT per batch that skips what is already there, and the lookup
 of each new page's other half (the firing page a resolution closes, and vice versa).
 
-The INSERT comes first in the ingest transaction (after `txn.start`) on purpose: on
+The INSERT comes first in the ingest transaction (after the unit of work starts it) on purpose: on
 PostgreSQL a concurrent insert of the same page waits for ours and then inserts nothing,
 so each page is processed by exactly one transaction, before anything else is read.
 """

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages
 from bot.audit import Actor
 from bot.audit import vocabulary as v
-from bot.incidents import followup, storms, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import followup, storms
 from bot.incidents.grouping import hash_key
 from bot.incidents.models import (
     ACKNOWLEDGED,
@@ -47,7 +48,7 @@ async def locked_incident(session: AsyncSession, incident_id: int) -> Incident:
 
 
 async def _change(rt: Runtime, incident_id: int, change: Change) -> str:
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         incident = await locked_incident(session, incident_id)
         w = ThreadWriter(session, rt)
         answer = await change(w, incident, rt.clock())
@@ -176,7 +177,7 @@ async def open_manual(rt: Runtime, *, title: str, user: str, channel: str) -> In
     now = rt.clock()
     # Its own group, never joined by pages; open_key stays NULL (no grouping race).
     group = f"manual:{uuid.uuid4().hex}"
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         incident = Incident(
             group_hash=hash_key(group), group_key=group, open_key=None, status=TRIGGERED,
             title=title[:300], severity="high", source="slack", summary="", labels="{}",
@@ -199,7 +200,7 @@ async def open_manual(rt: Runtime, *, title: str, user: str, channel: str) -> In
 
 async def storm_change(rt: Runtime, *, storm_id: int, user: str, resolve_all: bool) -> str:
     """Acknowledge (or resolve) every open incident of a storm, one audit row each."""
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         storm = await session.scalar(select(Storm).where(Storm.id == storm_id).with_for_update())
         if storm is None:
             raise CommandError(messages.no_such_storm(storm_id))

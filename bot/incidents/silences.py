@@ -18,9 +18,10 @@ from sqlalchemy import select
 from bot import messages
 from bot.audit import AUTOMATION, Actor
 from bot.audit import vocabulary as v
-from bot.incidents import clients, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import clients
+from bot.incidents.incident_blocks import slack_date
 from bot.incidents.models import Incident, Silence
-from bot.incidents.render import slack_date
 from bot.incidents.service import locked_incident
 from bot.incidents.thread import ThreadWriter, audit_target
 from bot.outbox import Message
@@ -75,7 +76,7 @@ async def silence(rt: Runtime, *, incident_id: int, user: str, duration: timedel
                 external = await client.create_silence(matchers, now, ends, user, comment)
         except (AlertmanagerError, ValueError) as exc:
             return messages.silence_failed(str(exc))
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         incident = await locked_incident(session, incident_id)
         session.add(
             Silence(
@@ -125,7 +126,7 @@ async def lift(rt: Runtime, *, incident_id: int, user: str) -> str:
                 except AlertmanagerError as exc:
                     return messages.silence_failed(str(exc))
     ids = [s.id for s in active]
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         incident = await locked_incident(session, incident_id)
         w = ThreadWriter(session, rt)
         await _end(w, incident, ids, state="lifted", by=user)
@@ -167,7 +168,7 @@ async def _end(
 async def expire_due(rt: Runtime) -> int:
     """The sweep: silences past their end are marked expired and announced in the thread."""
     now = rt.clock()
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         due = list(
             await session.scalars(
                 select(Silence)

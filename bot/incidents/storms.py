@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.incidents.grouping import hash_key
+from bot.incidents.incident_blocks import SEVERITY_ICON, StormCounts, storm_root
 from bot.incidents.models import Incident, Storm
 from bot.incidents.opening import Mentions
-from bot.incidents.render import SEVERITY_ICON, StormCounts, storm_root
 from bot.incidents.routing import destination_named
 from bot.incidents.thread import ThreadWriter
 from bot.outbox import Message

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.audit import Actor, KeyRing, NewEntry, append_many
 from bot.db.models import OutboxMessage
+from bot.incidents.incident_blocks import Suggestion, Suggestions, incident_root, page_lines_reply
 from bot.incidents.models import Incident, Storm
-from bot.incidents.render import Suggestion, Suggestions, incident_root, page_lines_reply
 from bot.outbox import Message
 from bot.outbox.enqueue import SUPERSEDED
 from bot.runtime import Runtime

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.actions.assess import set_incident_membership
-from bot.incidents import escalation, followup, silences, storms, txn
+from bot.db.unit_of_work import writing
+from bot.incidents import escalation, followup, silences, storms
+from bot.incidents.incident_blocks import headline, who
 from bot.incidents.ingest import ingest
 from bot.incidents.membership import incident_member
 from bot.incidents.models import OPEN_STATES, Incident, PageDelivery, Silence
-from bot.incidents.render import headline, who
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
 
@@ -39,7 +40,7 @@ def install(rt: Runtime) -> None:
 async def sweep_storms(rt: Runtime) -> int:
     """Storms gone quiet closed, digests due posted, and anything ingest deferred said."""
     await followup.announce(rt)
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         w = ThreadWriter(session, rt)
         posted = await storms.sweep(w, rt.clock())
         await w.finish()
@@ -48,7 +49,7 @@ async def sweep_storms(rt: Runtime) -> int:
 
 
 async def forget_deliveries(rt: Runtime) -> None:
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         await session.execute(
             delete(PageDelivery).where(PageDelivery.received_at < rt.clock() - DELIVERY_MEMORY)
         )

@@ -35,7 +35,7 @@ from integrations.pages import PageBatch
 from integrations.webhooks import InvalidPayload, bounded_key
 
 if TYPE_CHECKING:
-    from bot.server import Bot
+    from bot.composition import Bot
 
 log = logging.getLogger(__name__)
 

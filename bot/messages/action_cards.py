@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.messages.actions import _size, at_utc
 
 if TYPE_CHECKING:
-    from bot.actions.chain import LockView
+    from bot.actions.guard_chain import LockView
 
 
 def where_card(channel: str, thread_ts: str | None) -> str:

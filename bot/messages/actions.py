@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.actions.chain import LockView
+    from bot.actions.guard_chain import LockView
 
 
 # Guarded actions (`/fleet <action>`, cards, buttons; bot/actions).

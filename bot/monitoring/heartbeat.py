@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
+from bot.db.unit_of_work import writing
 from bot.monitoring.health import DATABASE, Health, Problem, assess
 from bot.monitoring.models import PD_NONE, PD_RESOLVED, PD_TRIGGERED, HealthAlert, IntakeSource
 from bot.outbox import Message, post
@@ -102,7 +103,7 @@ class HealthMonitor:
 
     async def _raise(self, problem: Problem, now: datetime) -> None:
         try:
-            async with self._rt.sessions() as session, session.begin():
+            async with writing(self._rt.sessions) as session:
                 row = await session.get(HealthAlert, problem.key)
                 if row is None:
                     session.add(
@@ -128,7 +129,7 @@ class HealthMonitor:
         log.warning("health problem raised: %s", problem.detail)
 
     async def _recover(self, key: str, now: datetime) -> None:
-        async with self._rt.sessions() as session, session.begin():
+        async with writing(self._rt.sessions) as session:
             row = await session.get(HealthAlert, key)
             closed = await session.execute(
                 update(HealthAlert)
@@ -155,7 +156,7 @@ class HealthMonitor:
             if source in known:
                 continue
             try:
-                async with self._rt.sessions() as session, session.begin():
+                async with writing(self._rt.sessions) as session:
                     session.add(IntakeSource(source=source, last_delivery_at=self.since))
             except IntegrityError:
                 pass  # another replica seeded it
@@ -180,7 +181,7 @@ class HealthMonitor:
             action = PD_TRIGGERED if row.resolved_at is None else PD_RESOLVED
             if not await self._tell_pagerduty(row.key, action, row.detail):
                 continue
-            async with self._rt.sessions() as session, session.begin():
+            async with writing(self._rt.sessions) as session:
                 still = (
                     HealthAlert.resolved_at.is_(None)
                     if action == PD_TRIGGERED

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from bot.db.unit_of_work import writing
 from bot.monitoring.models import IntakeSource
 from bot.runtime import Runtime
 
@@ -29,7 +30,7 @@ async def delivered(rt: Runtime, source: str, pages: int) -> None:
         return
     now = rt.clock()
     try:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             moved = await session.execute(
                 update(IntakeSource)
                 .where(

@@ -21,7 +21,7 @@ from bot.monitoring.metrics import CONTENT_TYPE
 from integrations.webhooks import any_equal
 
 if TYPE_CHECKING:
-    from bot.server import Bot
+    from bot.composition import Bot
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # Scrapes closer together than this reuse the gauges of the last look at the database.

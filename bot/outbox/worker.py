@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, utcnow
 from bot.config import OutboxConfig
 from bot.db.models import LaneLease, OutboxMessage, PostedMessage
+from bot.db.unit_of_work import writing
 from bot.outbox.enqueue import RESPONSE_LANE_PREFIX
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
@@ -202,7 +203,7 @@ class OutboxWorker:
     async def _claim_head(self, lane: str) -> _Claim | None:
         """One transaction: the lane's lease and its oldest undelivered row, marked sending."""
         now = self._clock()
-        async with self._sessions() as session, session.begin():
+        async with writing(self._sessions) as session:
             if not await self._lease(session, lane, now):
                 return None
             head = await session.scalar(
@@ -244,7 +245,7 @@ class OutboxWorker:
         return 1 if result.status == "delivered" else 0
 
     async def _finish(self, claim: _Claim, result: _Result) -> None:
-        async with self._sessions() as session, session.begin():
+        async with writing(self._sessions) as session:
             await self._record(session, claim, result)
             await self._release(session, claim.lane, result.wait_until)
 

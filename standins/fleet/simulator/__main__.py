@@ -1,6 +1,6 @@
 """Run the simulated control plane as its own process (benchmarks, a shared demo fleet):
 
-python -m integrations.fleet.simulator --port 8792 [--seed 7] [--size 240]
+python -m standins.fleet.simulator --port 8792 [--seed 7] [--size 240]
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 
 import uvicorn
 
-from integrations.fleet.simulator.app import create_app
-from integrations.fleet.simulator.fleet import FleetSimulation
+from standins.fleet.simulator.app import create_app
+from standins.fleet.simulator.fleet import FleetSimulation
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.actions.handoff import install_handoff_sections as install_action_sections
+from bot.actions.handoff_sections import install_handoff_sections as install_action_sections
 from bot.actions.tracking import reconcile_at_start, schedule_action_jobs
 from bot.audit import cli_actor, publish_checkpoint, record_config_loaded
 from bot.automation.wiring import install as install_automation
@@ -20,11 +20,12 @@ from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
+from bot.db.unit_of_work import writing
 from bot.fleet_backends import OpenFleet, open_fleet
 from bot.incidents import followup as incident_followups
 from bot.incidents.wiring import install as install_incidents
 from bot.monitoring.heartbeat import HealthMonitor
-from bot.oncall.handoff import schedule_handoffs
+from bot.oncall.handoff_posting import schedule_handoffs
 from bot.outbox.worker import OutboxWorker
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
@@ -116,7 +117,6 @@ class Bot:
         await self.web.aclose()
         await self.runtime.engine.dispose()
 
-
     async def _stop_worker(self, left: Callable[[], float]) -> int:
         """Let the pass under way end (a send is never cut in half), then deliver what is
         due; returns how many messages stay queued for the next start or another replica."""
@@ -192,7 +192,7 @@ async def open_bot(
     runtime.wake_outbox = worker.wake
     runtime.slack_direct = web
     if config.audit.key is not None:
-        async with runtime.sessions() as session, session.begin():
+        async with writing(runtime.sessions) as session:
             await record_config_loaded(session, config, cli_actor(), clock=clock)
     else:
         log.warning("audit.key is not set: nothing will be recorded in the audit log")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from integrations.fleet.models import Action, PlanRequest, ServiceKind
-from integrations.fleet.simulator.state import ApiProblem, SimService
+from standins.fleet.simulator.state import ApiProblem, SimService
 
 _NONE: frozenset[str] = frozenset()
 # action -> (accepted parameters, required parameters)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.slack.standin.blockkit import Problem, validate_message, validate_view
-from integrations.slack.standin.directory import (
+from standins.slack.blockkit import Problem, validate_message, validate_view
+from standins.slack.directory import (
     BOT_ID,
     BOT_NAME,
     BOT_USER_ID,
@@ -20,8 +20,8 @@ from integrations.slack.standin.directory import (
     TEAM_NAME,
     TEAM_URL,
 )
-from integrations.slack.standin.models import JsonDict, Message
-from integrations.slack.standin.state import StandInState
+from standins.slack.models import JsonDict, Message
+from standins.slack.state import StandInState
 
 PACE_RETRY_AFTER = 1
 

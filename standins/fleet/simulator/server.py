@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from integrations.fleet.simulator.app import create_app
-from integrations.fleet.simulator.clock import Clock, utcnow
-from integrations.fleet.simulator.fleet import FleetSimulation
-from integrations.loopback import LoopbackServer
+from standins.fleet.simulator.app import create_app
+from standins.fleet.simulator.clock import Clock, utcnow
+from standins.fleet.simulator.fleet import FleetSimulation
+from standins.loopback import LoopbackServer
 
 
 async def start_simulator(

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrations.fleet.models import Action
-from integrations.fleet.simulator.clock import Clock
-from integrations.fleet.simulator.operations import InjectedFailure
+from standins.fleet.simulator.clock import Clock
+from standins.fleet.simulator.operations import InjectedFailure
 
 
 class _Body(BaseModel):

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import blocks as b
+from bot import block_kit as b
 from bot import messages as m
-from bot.actions.chain import LockView
+from bot.actions.guard_chain import LockView
 from bot.actions.models import ActionRequest
 from bot.outbox import Message
 from integrations.fleet.models import Operation, Plan

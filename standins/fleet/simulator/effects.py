@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from integrations.fleet.models import MemberState
-from integrations.fleet.simulator.state import SimService, host_for
+from standins.fleet.simulator.state import SimService, host_for
 
 Effect = Callable[[SimService], None]
 

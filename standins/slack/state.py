@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from integrations.slack.standin.directory import BOT_USER_ID, Directory
-from integrations.slack.standin.faults import ChannelPacer, Fault, FaultMode
-from integrations.slack.standin.models import (
+from standins.slack.directory import BOT_USER_ID, Directory
+from standins.slack.faults import ChannelPacer, Fault, FaultMode
+from standins.slack.models import (
     Call,
     Channel,
     Ephemeral,

@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from integrations.fleet.models import ApiError, OperationList, OperationState, PlanRequest
-from integrations.fleet.simulator.faults import DegradeRequest, FaultsRequest
-from integrations.fleet.simulator.fleet import FleetSimulation
-from integrations.fleet.simulator.state import ApiProblem
+from standins.fleet.simulator.faults import DegradeRequest, FaultsRequest
+from standins.fleet.simulator.fleet import FleetSimulation
+from standins.fleet.simulator.state import ApiProblem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Body = TypeVar("Body", bound=BaseModel)

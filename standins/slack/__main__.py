@@ -1,6 +1,6 @@
 """Run the stand-in as its own process, for a demo console elsewhere:
 
-    python -m integrations.slack.standin --port 8790
+python -m standins.slack --port 8790
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import argparse
 
 import uvicorn
 
-from integrations.slack.standin.server import create_app
-from integrations.slack.standin.state import StandInState
+from standins.slack.server import create_app
+from standins.slack.state import StandInState
 
 
 def main(argv: list[str] | None = None) -> None:

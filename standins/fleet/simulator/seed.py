@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from integrations.fleet.models import ServiceKind
-from integrations.fleet.simulator.state import LAG_DEGRADED_BYTES, SimMember, SimService, host_for
+from standins.fleet.simulator.state import LAG_DEGRADED_BYTES, SimMember, SimService, host_for
 
 REGIONS = ("eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-southeast-1")
 WORDS = (

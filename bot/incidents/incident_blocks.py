@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import blocks, messages
-from bot.blocks import Block
+from bot import block_kit, messages
+from bot.block_kit import Block
 from bot.incidents.models import ACKNOWLEDGED, RESOLVED, Incident, Storm
 from bot.outbox import Message
 from integrations.pages import Page
@@ -118,7 +118,7 @@ class Suggestion:
 
     def label(self) -> str:
         detail = " ".join(v for _, v in self.params)
-        return blocks.clip(f"{self.action.title()} {detail}".strip(), 75)
+        return block_kit.clip(f"{self.action.title()} {detail}".strip(), 75)
 
 
 @dataclass(frozen=True)
@@ -170,23 +170,23 @@ def incident_root(
     if incident.silenced_until is not None and incident.silenced_until > now:
         pairs.append(("Silenced until", slack_date(incident.silenced_until)))
     out: list[Block] = [
-        blocks.header(f"{icon} {incident.severity.upper()} · {incident.title}"),
-        blocks.fields(pairs),
+        block_kit.header(f"{icon} {incident.severity.upper()} · {incident.title}"),
+        block_kit.fields(pairs),
     ]
     about = incident.summary or "_no summary_"
     links = [f"<{incident.runbook_url}|Runbook>"] if incident.runbook_url else []
     links += [f"<{incident.source_url}|Source>"] if incident.source_url else []
-    out.append(blocks.section(about + ("\n" + " · ".join(links) if links else "")))
+    out.append(block_kit.section(about + ("\n" + " · ".join(links) if links else "")))
     if incident.service:
-        out.append(blocks.section(f"*Fleet now* — {fleet_line(incident.fleet_state)}"))
+        out.append(block_kit.section(f"*Fleet now* — {fleet_line(incident.fleet_state)}"))
     buttons = _buttons(incident, suggestions)
     if buttons:
         out.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": buttons})
     if incident.is_open and incident.service and suggestions.actions:
         hints = " · ".join(f"`{s.command(incident.service)}`" for s in suggestions.actions)
-        out.append(blocks.context(messages.incident_suggested(hints)))
+        out.append(block_kit.context(messages.incident_suggested(hints)))
     out.append(
-        blocks.context(messages.incident_footer(incident.id, incident.group_key, incident.route))
+        block_kit.context(messages.incident_footer(incident.id, incident.group_key, incident.route))
     )
     text = headline(incident)
     if with_mentions and incident.mentions:
@@ -198,7 +198,7 @@ def page_lines_reply(lines: list[str], more: int) -> Message:
     body = "\n".join(lines) + (f"\n… and {more} more" if more else "")
     count = len(lines) + more
     title = messages.incident_pages_title(count)
-    return Message(text=f"{title}\n{body}", blocks=[blocks.section(f"*{title}*\n{body}")])
+    return Message(text=f"{title}\n{body}", blocks=[block_kit.section(f"*{title}*\n{body}")])
 
 
 # Labels that tell one alert of a group from another, most specific first.
@@ -209,9 +209,9 @@ def page_line(page: Page) -> str:
     icon = ":white_check_mark:" if page.status == RESOLVED else ":small_red_triangle:"
     where = f" on `{page.service}`" if page.service else ""
     detail = next((page.labels[k] for k in DETAIL_LABELS if page.labels.get(k)), None)
-    which = f" ({blocks.clip(detail, 60)})" if detail else ""
-    note = f" — {blocks.clip(page.summary, 140)}" if page.summary else ""
-    return f"{icon} `{blocks.clip(page.title, 80)}`{where}{which} {page.status}{note}"
+    which = f" ({block_kit.clip(detail, 60)})" if detail else ""
+    note = f" — {block_kit.clip(page.summary, 140)}" if page.summary else ""
+    return f"{icon} `{block_kit.clip(page.title, 80)}`{where}{which} {page.status}{note}"
 
 
 @dataclass(frozen=True)
@@ -243,11 +243,11 @@ def storm_root(
         ("Started", f"{slack_date(storm.started_at)} · {duration(age)}"),
         ("Status", state),
     ]
-    top = "\n".join(f"`{blocks.clip(t, 80)}` × {n:,}" for t, n in counts.top_titles) or "–"
+    top = "\n".join(f"`{block_kit.clip(t, 80)}` × {n:,}" for t, n in counts.top_titles) or "–"
     out: list[Block] = [
-        blocks.header(f":thunder_cloud_and_rain: Alert storm · {label} {value}"),
-        blocks.fields(pairs),
-        blocks.section(f"*Most frequent*\n{top}"),
+        block_kit.header(f":thunder_cloud_and_rain: Alert storm · {label} {value}"),
+        block_kit.fields(pairs),
+        block_kit.section(f"*Most frequent*\n{top}"),
     ]
     if triggered or acked:
         value_id = str(storm.id)
@@ -255,7 +255,7 @@ def storm_root(
         if triggered:
             elements.insert(0, _button("Acknowledge all", "storm:ack", value_id, "primary"))
         out.append({"type": "actions", "block_id": f"storm-{storm.id}", "elements": elements})
-    out.append(blocks.context(messages.storm_footer(storm.id)))
+    out.append(block_kit.context(messages.storm_footer(storm.id)))
     text = messages.storm_headline(label, value, storm.incident_count)
     if with_mentions and storm.mentions:
         text = f"{storm.mentions} {text}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from integrations.slack.standin.models import Channel, User
+from standins.slack.models import Channel, User
 
 TEAM_ID = "T0DEMO001"
 TEAM_NAME = "Watchkeeper Demo"

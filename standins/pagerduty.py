@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from integrations.loopback import LoopbackServer
 from integrations.pagerduty.models import EnqueueEvent
+from standins.loopback import LoopbackServer
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 MAX_RANGE = timedelta(days=90)

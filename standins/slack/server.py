@@ -27,17 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from integrations.slack.standin.blockkit import validate_message
-from integrations.slack.standin.faults import Fault, FaultSpecError, fault_from_json
-from integrations.slack.standin.methods import (
+from standins.slack.blockkit import validate_message
+from standins.slack.faults import Fault, FaultSpecError, fault_from_json
+from standins.slack.methods import (
     METHODS,
     Answer,
     decode_json_field,
     fail,
     rate_limited,
 )
-from integrations.slack.standin.models import JsonDict
-from integrations.slack.standin.state import StandInState
+from standins.slack.models import JsonDict
+from standins.slack.state import StandInState
 
 HANG_POLL_SECONDS = 0.02
 MAX_LONG_POLL_SECONDS = 30.0

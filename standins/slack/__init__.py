@@ -13,10 +13,10 @@ process observes and steers it over HTTP: see `server` for the control routes.
 
 from __future__ import annotations
 
-from integrations.loopback import LoopbackServer
-from integrations.slack.standin.directory import BOT_ID, BOT_USER_ID, TEAM_ID, Directory
-from integrations.slack.standin.faults import Fault
-from integrations.slack.standin.models import (
+from standins.loopback import LoopbackServer
+from standins.slack.directory import BOT_ID, BOT_USER_ID, TEAM_ID, Directory
+from standins.slack.faults import Fault
+from standins.slack.models import (
     Call,
     Channel,
     Ephemeral,
@@ -26,8 +26,8 @@ from integrations.slack.standin.models import (
     User,
     View,
 )
-from integrations.slack.standin.server import create_app
-from integrations.slack.standin.state import StandInState
+from standins.slack.server import create_app
+from standins.slack.state import StandInState
 
 __all__ = [
     "BOT_ID",

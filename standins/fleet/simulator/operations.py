@@ -19,8 +19,8 @@ from integrations.fleet.models import (
     OperationStep,
     ParamValue,
 )
-from integrations.fleet.simulator.draft import PENDING_SECONDS, StepSpec
-from integrations.fleet.simulator.state import SimService
+from standins.fleet.simulator.draft import PENDING_SECONDS, StepSpec
+from standins.fleet.simulator.state import SimService
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from integrations.fleet.models import Action, Change, Plan, PlanRequest
-from integrations.fleet.simulator import effects
-from integrations.fleet.simulator.draft import (
+from standins.fleet.simulator import effects
+from standins.fleet.simulator.draft import (
     PENDING_SECONDS,
     Draft,
     Drafter,
@@ -22,8 +22,8 @@ from integrations.fleet.simulator.draft import (
     role_changes,
     rolling_order,
 )
-from integrations.fleet.simulator.params import validate_params
-from integrations.fleet.simulator.state import SimMember, SimService
+from standins.fleet.simulator.params import validate_params
+from standins.fleet.simulator.state import SimMember, SimService
 
 
 @dataclass(frozen=True)

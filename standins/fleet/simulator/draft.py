@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from integrations.fleet.models import Change, Risk
-from integrations.fleet.simulator import effects
-from integrations.fleet.simulator.effects import Effect
-from integrations.fleet.simulator.state import KAFKA_MIN_INSYNC, SimMember, SimService
+from standins.fleet.simulator import effects
+from standins.fleet.simulator.effects import Effect
+from standins.fleet.simulator.state import KAFKA_MIN_INSYNC, SimMember, SimService
 
 # An operation waits this long in `pending` before its first step starts.
 PENDING_SECONDS = 0.2

@@ -21,12 +21,12 @@ from integrations.fleet.models import (
     Service,
     ServiceList,
 )
-from integrations.fleet.simulator.actions import blueprint
-from integrations.fleet.simulator.clock import Clock, utcnow
-from integrations.fleet.simulator.faults import Faults
-from integrations.fleet.simulator.operations import SimOperation
-from integrations.fleet.simulator.seed import seed_fleet
-from integrations.fleet.simulator.state import ApiProblem, SimMember, SimService
+from standins.fleet.simulator.actions import blueprint
+from standins.fleet.simulator.clock import Clock, utcnow
+from standins.fleet.simulator.faults import Faults
+from standins.fleet.simulator.operations import SimOperation
+from standins.fleet.simulator.seed import seed_fleet
+from standins.fleet.simulator.state import ApiProblem, SimMember, SimService
 
 MAX_PAGE = 200
 

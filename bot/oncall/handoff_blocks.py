@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import blocks
-from bot.blocks import Block
+from bot import block_kit
+from bot.block_kit import Block
 from bot.oncall.roster import mention
 from bot.oncall.rotation import Shift
 from bot.oncall.summary import Event, ShiftFacts, note_text
@@ -59,13 +59,13 @@ def handoff_message(
     title = f"Handoff {rotation}: {mention(outgoing)} → {mention(incoming)}"
     shift = f"Shift {_local(ended.start, zone)} → {_local(ended.end, zone)}"
     out: list[Block] = [
-        blocks.header(f"Handoff: {rotation}"),
-        blocks.section(
+        block_kit.header(f"Handoff: {rotation}"),
+        block_kit.section(
             f"{mention(outgoing)} hands over to {mention(incoming)}"
             + (" · *posted late*" if late else "")
         ),
-        blocks.context(shift + (f"\n{note}" if note else "")),
-        blocks.fields(
+        block_kit.context(shift + (f"\n{note}" if note else "")),
+        block_kit.fields(
             [
                 ("Incidents opened", str(len(facts.opened))),
                 ("Resolved", str(len(facts.resolved))),
@@ -90,7 +90,7 @@ def handoff_message(
     ]
     for name, lines in sections:
         if lines:
-            out.append(blocks.section(f"*{name}*\n" + "\n".join(lines)))
+            out.append(block_kit.section(f"*{name}*\n" + "\n".join(lines)))
     if len(out) == 4:
-        out.append(blocks.section("A quiet shift: nothing was paged, run or changed."))
+        out.append(block_kit.section("A quiet shift: nothing was paged, run or changed."))
     return Message(text=title, blocks=out[:50])

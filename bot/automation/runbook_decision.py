@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages as m
 from bot.actions import guards
 from bot.actions.catalog import params_hash
-from bot.actions.chain import GuardContext, Person, RequestView, evaluate
+from bot.actions.guard_chain import GuardContext, Person, RequestView, evaluate
 from bot.actions.journal import audit_ready
 from bot.actions.store import load_facts
 from bot.audit import vocabulary as v
@@ -31,7 +31,7 @@ from bot.automation.limits import hourly_cap, limit_hit
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report, suggestion_button
 from bot.automation.store import SwitchState, Usage, decision_lock, usage
-from bot.incidents import txn
+from bot.db.unit_of_work import writing
 from bot.incidents.models import Incident, PageRecord
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
@@ -67,7 +67,7 @@ class Decided:
 
 async def decide(rt: Runtime, match: Match, capacity: str | None) -> Decided | None:
     """Record the decision for the page and say it; None when it was decided before."""
-    async with txn.writing(rt) as session:
+    async with writing(rt.sessions, reads_decide=True) as session:
         switch = await decision_lock(session)
         seen = await session.scalar(
             select(AutomationRun.id).where(

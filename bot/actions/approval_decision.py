@@ -14,14 +14,15 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages as m
-from bot.actions import notify, render
-from bot.actions.chain import ChainResult, GuardContext, Person, evaluate
+from bot.actions import action_blocks, notify
 from bot.actions.flow import advance
+from bot.actions.guard_chain import ChainResult, GuardContext, Person, evaluate
 from bot.actions.guards import Approver
 from bot.actions.journal import audit_ready, chain_params, record
 from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.store import get_request, load_facts, release_lock, transition, view_of
 from bot.audit import vocabulary as v
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 
@@ -40,7 +41,7 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
 async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: ChainResult) -> Message:
     reason = result.reason()
     rt.metrics.guard_denied(result.denial.guard if result.denial is not None else "unknown")
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         await record(
             session,
             rt,
@@ -54,7 +55,7 @@ async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: Chai
 
 
 async def _expire(rt: Runtime, row: ActionRequest, clicker: Person) -> Message:
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         if await transition(
             session, row.id, ("confirmed",), "expired", rt.clock(), detail=m.ACTION_APPROVAL_EXPIRED
         ):
@@ -69,7 +70,9 @@ async def _expire(rt: Runtime, row: ActionRequest, clicker: Person) -> Message:
                 extra={"lock_released": released},
             )
             row.state = "expired"
-            await notify.update_card(session, rt, row, render.card(row, m.ACTION_APPROVAL_EXPIRED))
+            await notify.update_card(
+                session, rt, row, action_blocks.card(row, m.ACTION_APPROVAL_EXPIRED)
+            )
     rt.wake_outbox()
     return Message(text=m.decision_refused(m.ACTION_APPROVAL_EXPIRED))
 
@@ -92,7 +95,7 @@ async def _open_request(rt: Runtime, request_id: str, clicker: Person) -> Action
 async def _record_decision(rt: Runtime, row: ActionRequest, clicker: Person, decision: str) -> bool:
     """The decision row and its audit row, together; False when this person already decided."""
     try:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             session.add(
                 ActionApproval(
                     request_id=row.id,
@@ -136,7 +139,7 @@ async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
     if not await _record_decision(rt, row, clicker, "deny"):
         return Message(text=m.ALREADY_DECIDED)
     reason = m.action_vetoed(clicker.id)
-    async with rt.sessions() as session, session.begin():
+    async with writing(rt.sessions) as session:
         won = await transition(
             session, row.id, ("confirmed", "approved"), "denied", rt.clock(), detail=reason
         )
@@ -144,7 +147,7 @@ async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
             await release_lock(session, row.target, row.id)
             row.state = "denied"
             await notify.update_card(
-                session, rt, row, render.card(row, m.card_denied(clicker.id, reason))
+                session, rt, row, action_blocks.card(row, m.card_denied(clicker.id, reason))
             )
     rt.wake_outbox()
     if not won:

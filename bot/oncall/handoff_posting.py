@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import messages, outbox
 from bot.audit import AUTOMATION, KeyRing, append
+from bot.db.unit_of_work import writing
 from bot.oncall.config import Rotation
+from bot.oncall.handoff_blocks import handoff_message
 from bot.oncall.models import Handoff
 from bot.oncall.pagerduty import ScheduleUnavailable
-from bot.oncall.render import handoff_message
 from bot.oncall.roster import JUST_BEFORE, Roster, is_slack_user
 from bot.oncall.summary import collect_facts
 from bot.runtime import Runtime
@@ -59,7 +60,7 @@ async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
     outgoing = roster.on_call(boundary - JUST_BEFORE) or ended.scheduled
     incoming = roster.on_call(boundary) or current.scheduled
     try:
-        async with rt.sessions() as session, session.begin():
+        async with writing(rt.sessions) as session:
             session.add(
                 Handoff(
                     rotation=rotation.name,

@@ -22,13 +22,13 @@ its own control panel on `/_sim` (no auth, no faults):
                            one); with neither `lag_bytes` nor `healthy` the member fails
 """
 
-from integrations.fleet.simulator.app import create_app
-from integrations.fleet.simulator.clock import Clock, ManualClock
-from integrations.fleet.simulator.faults import Faults
-from integrations.fleet.simulator.fleet import FleetSimulation
-from integrations.fleet.simulator.seed import seed_fleet
-from integrations.fleet.simulator.server import start_simulator
-from integrations.fleet.simulator.state import ApiProblem
+from standins.fleet.simulator.app import create_app
+from standins.fleet.simulator.clock import Clock, ManualClock
+from standins.fleet.simulator.faults import Faults
+from standins.fleet.simulator.fleet import FleetSimulation
+from standins.fleet.simulator.seed import seed_fleet
+from standins.fleet.simulator.server import start_simulator
+from standins.fleet.simulator.state import ApiProblem
 
 __all__ = [
     "ApiProblem",

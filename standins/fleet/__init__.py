@@ -1,0 +1,1 @@
+"""Stand-ins of fleet control planes."""
