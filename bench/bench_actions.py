@@ -6,7 +6,7 @@ and the cost of one guard-chain evaluation.
    rows), against the simulator on loopback; the clock stops when the simulator answers
    the operation's 202. Baseline: the same start call made directly with `HttpFleet` to
    the same simulator, i.e. the part no bot can save.
-2. Guard chain: the full chain (every guard of design.md §4) on a realistic policy and
+2. Guard chain: the full chain (every guard of the chain) on a realistic policy and
    facts (20 rules, fixed and cron freezes, rate limits over 200 recent executions).
    Baseline: evaluating an empty chain, same run (the harness cost).
 """
@@ -28,7 +28,7 @@ from bot.actions.catalog import params_hash
 from bot.actions.guard_chain import Facts, GuardContext, Person, RequestView, evaluate
 from bot.actions.guards import full_chain
 from bot.actions.policy import PoliciesConfig
-from bot.config import RoleBinding
+from bot.roles import RoleBinding
 from integrations.fleet.http import HttpFleet
 from integrations.fleet.models import Change, Member, Plan, Service
 from standins.fleet.simulator import FleetSimulation, create_app

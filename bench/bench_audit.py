@@ -36,10 +36,11 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Tex
 
 from bench.report import Figure, Target, print_figures
 from bench.sizes import PG_ADMIN, scaled_count
-from bot.audit import Actor, KeyRing, append
-from bot.audit.hash_chain import at_text, row_text
+from bot.audit.actors import Actor
+from bot.audit.hash_chain import KeyRing, at_text, row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG
 from bot.audit.stream import chain_query, stream_query
+from bot.audit.writer import append
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.types import UTCDateTime

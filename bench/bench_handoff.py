@@ -28,8 +28,8 @@ from bot.audit import vocabulary as v
 from bot.audit.models import AuditEntry
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
+from bot.incidents.install import open_incidents_section
 from bot.incidents.models import Incident
-from bot.incidents.wiring import open_incidents_section
 from bot.oncall.summary import SUMMARY_ACTIONS, collect_facts
 
 AUDIT_ROWS = int(os.environ.get("BENCH_HANDOFF_AUDIT_ROWS", scaled_count(1_000_000, 2_000)))

@@ -104,7 +104,7 @@ async def _idle(url: str) -> dict[str, float]:
     """The RSS baseline: the same process opened the same way, one delivery pass and one
     storm sweep with nothing to do, and no storm."""
     from bot.incidents.ingest import ingest  # noqa: F401 (the storm's imports, for a fair RSS)
-    from bot.incidents.wiring import sweep_storms
+    from bot.incidents.install import sweep_storms
 
     bot, standin, _, _ = await _open(url)
     await bot.worker.deliver_due()
@@ -115,9 +115,8 @@ async def _idle(url: str) -> dict[str, float]:
 
 
 async def _storm(url: str) -> dict[str, float]:
-    from bot.incidents import followup
     from bot.incidents.ingest import ingest
-    from bot.incidents.wiring import sweep_storms
+    from bot.incidents.install import sweep_storms
     from integrations.pages import PageBatch
 
     bot, standin, state, sim = await _open(url)
@@ -138,7 +137,7 @@ async def _storm(url: str) -> dict[str, float]:
         await ingest(rt, PageBatch(pages=pages[start : start + BATCH]))
         ingest_seconds += time.perf_counter() - t0
         await advance(STORM_SECONDS / (len(pages) / BATCH))
-    await followup.drain()
+    await rt.background.drain()
     storm_over = sim["t"]
     while await bot.worker.pending_count():
         await advance(1.0)

@@ -3,10 +3,9 @@
     python -m bench.intake_server CONFIG PORT REPORT [runtime|table]
 
 It serves the real ASGI app (all routes) with uvicorn. `runtime` (the default) measures
-the page sink the runtime comes with (`bot.incidents.ingest` once wired), falling back to
-`bench.intake_sink.TableSink` when there is none; `table` always uses the table sink, to
-measure intake alone (HTTP, auth, parsing, one durable insert). REPORT receives which
-sink was measured, so the figures can say.
+the page sink the incidents area installs (`bot.incidents.ingest`); `table` uses
+`bench.intake_sink.TableSink` instead, to measure intake alone (HTTP, auth, parsing, one
+durable insert). REPORT receives which sink was measured, so the figures can say.
 """
 
 from __future__ import annotations
@@ -22,15 +21,19 @@ from bench.intake_sink import TableSink
 from bot.asgi import create_asgi_app
 from bot.composition import open_bot
 from bot.config import load_config
+from bot.parts import AppParts
 
 
 async def serve(config_path: Path, port: int, report: Path, mode: str) -> None:
-    bot = await open_bot(load_config(config_path))
+    table = TableSink()
+
+    def use_table(parts: AppParts) -> None:
+        parts.hooks.page_sink = table
+
+    bot = await open_bot(load_config(config_path), customize=use_table if mode == "table" else None)
     sink_name = "ingest"
-    if bot.runtime.page_sink is None or mode == "table":
-        table = TableSink(bot.runtime.engine)
-        await table.prepare()
-        bot.runtime.page_sink = table
+    if mode == "table":
+        await table.prepare(bot.runtime.engine)
         sink_name = "bench table sink"
     report.write_text(json.dumps({"sink": sink_name}))  # noqa: ASYNC240 (once, at start)
     app = create_asgi_app(bot)

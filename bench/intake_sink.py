@@ -1,8 +1,7 @@
-"""A durable page sink for the intake benchmark, used only while the runtime has none.
+"""A durable page sink for the intake benchmark's `table` mode: intake alone.
 
 It commits every page of a batch as a row in one transaction before returning, which is
-the floor of what the real sink (`bot.incidents.ingest`) must do; once that is wired into
-the runtime, the benchmark measures it instead and this one is not used.
+the floor of what the real sink (`bot.incidents.ingest`) must do.
 """
 
 from __future__ import annotations
@@ -35,11 +34,8 @@ bench_pages = Table(
 class TableSink:
     """Stores each page as a row; one transaction per batch."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def prepare(self) -> None:
-        async with self._engine.begin() as conn:
+    async def prepare(self, engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
 
     async def __call__(self, rt: Runtime, batch: PageBatch, /) -> int:
@@ -57,6 +53,6 @@ class TableSink:
             }
             for p in batch.pages
         ]
-        async with self._engine.begin() as conn:
+        async with rt.engine.begin() as conn:
             await conn.execute(insert(bench_pages), rows)
         return len(rows)

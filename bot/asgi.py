@@ -1,5 +1,5 @@
-"""The HTTP surface: Slack's request URL, webhooks, health, readiness and metrics.
-Starlette + uvicorn."""
+"""The HTTP surface: Slack's request URL and liveness here, and the routes the areas add
+(webhooks from intake, readiness and metrics from monitoring). Starlette + uvicorn."""
 
 from __future__ import annotations
 
@@ -18,42 +18,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.intake.routes import intake_routes
-from bot.monitoring import routes as monitoring
+from bot.http_body import BodyTooLarge, bodiless, read_limited_body
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
     from bot.composition import Bot
 
 log = logging.getLogger(__name__)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-def declares_more_than(request: Request, limit: int) -> bool:
-    """Whether the Content-Length header announces more than `limit` bytes. ASCII digits
-    only: `str.isdigit` also accepts "²", which `int` then refuses."""
-    declared = request.headers.get("content-length", "")
-    return declared.isascii() and declared.isdigit() and int(declared) > limit
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The body, refused once it passes `limit` bytes, before anything parses it."""
-    if declares_more_than(request, limit):
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    # Later readers (Bolt's adapter) get the same bytes from Starlette's cache.
-    request._body = body
-    return body
 
 
 def _slack_events(bot: Bot) -> Callable[[Request], Awaitable[Response]]:
@@ -92,20 +63,6 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def _bodiless(
-    endpoint: Callable[[Request], Awaitable[Response]], limit: int
-) -> Callable[[Request], Awaitable[Response]]:
-    """A GET endpoint never reads its body; one declared past the limit is refused anyway,
-    like everywhere else, so no endpoint accepts what the others would not."""
-
-    async def limited(request: Request) -> Response:
-        if declares_more_than(request, limit):
-            return PlainTextResponse("request body too large", status_code=413)
-        return await endpoint(request)
-
-    return limited
-
-
 def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -120,9 +77,7 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
     limit = bot.runtime.config.server.max_body_bytes
     routes = [
         Route("/slack/events", _slack_events(bot), methods=["POST"]),
-        Route("/healthz", _bodiless(healthz, limit), methods=["GET"]),
-        Route("/readyz", _bodiless(monitoring.readyz(bot), limit), methods=["GET"]),
-        Route("/metrics", _bodiless(monitoring.metrics(bot), limit), methods=["GET"]),
-        *intake_routes(bot),
+        Route("/healthz", bodiless(healthz, limit), methods=["GET"]),
+        *bot.routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -1,4 +1,7 @@
-"""The running bot: storage, fleet, Bolt app and outbox worker, started and stopped as one."""
+"""The composition root: the one place that assembles the bot from its areas and command
+groups, freezes the `Runtime`, and starts and stops storage, fleet, Bolt app and outbox
+worker as one. It is the only module of `bot/` that imports `commands/`
+(docs/architecture.md, "The rooms")."""
 
 from __future__ import annotations
 
@@ -9,34 +12,40 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from slack_bolt.async_app import AsyncApp
+from starlette.routing import BaseRoute
 
-from bot.actions.handoff_sections import install_handoff_sections as install_action_sections
-from bot.actions.tracking import reconcile_at_start, schedule_action_jobs
-from bot.audit import cli_actor, publish_checkpoint, record_config_loaded
-from bot.automation.wiring import install as install_automation
+import commands as command_groups
+from bot.actions import install as actions_area
+from bot.audit import install as audit_area
+from bot.automation import install as automation_area
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.db.unit_of_work import writing
-from bot.fleet_backends import OpenFleet, open_fleet
-from bot.incidents import followup as incident_followups
-from bot.incidents.wiring import install as install_incidents
-from bot.monitoring.heartbeat import HealthMonitor
-from bot.oncall.handoff_posting import schedule_handoffs
+from bot.fleet.backends import OpenFleet, open_fleet
+from bot.incidents import install as incidents_area
+from bot.intake import install as intake_area
+from bot.monitoring import install as monitoring_area
+from bot.monitoring.metrics import Metrics
+from bot.oncall import install as oncall_area
 from bot.outbox.worker import OutboxWorker
+from bot.parts import AppParts, Job, Step
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
-from commands import register_all
-from commands.fleet_actions import register_buttons
+from bot.transports import OutsideTransports
 from integrations.slack.errors import SlackError
 from integrations.slack.web import SlackWebClient
 
 log = logging.getLogger(__name__)
+
+
+async def _run_step(step: Step, rt: Runtime) -> None:
+    await step(rt)
 
 
 def replica_id(config: Config) -> str:
@@ -53,12 +62,14 @@ class Bot:
     worker: OutboxWorker
     web: SlackWebClient
     fleet: OpenFleet
+    # The HTTP routes the areas add beside Slack's request URL (webhooks, probes).
+    routes: list[BaseRoute] = field(default_factory=list)
+    # What every replica starts beside serving (the heartbeat, reconciliation, ...).
+    at_start: list[Step] = field(default_factory=list)
     run_worker: bool = True
     # How long `stop` lets work after Slack acks and the outbox finish (`serve` sets
     # server.drain_seconds; in-process tests stop at once).
     drain_seconds: float = 0.0
-    # The heartbeat, checked on every replica (bot.monitoring.heartbeat).
-    monitor: HealthMonitor | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _worker_task: asyncio.Task[None] | None = None
 
@@ -66,14 +77,9 @@ class Bot:
         if self.run_worker:
             self._worker_task = asyncio.create_task(self.worker.run_forever())
         self._tasks.append(asyncio.create_task(self._learn_identity()))
-        if self.monitor is not None:
-            self._tasks.append(asyncio.create_task(self.monitor.run_forever()))
         self.runtime.scheduler.start()
-        rotations = [r for r in self.runtime.config.oncall.rotations if r.from_pagerduty]
-        warm = self.runtime.rosters.pagerduty.keep_warm(rotations, self.runtime.clock)
-        self._tasks.append(asyncio.create_task(warm))
-        # Actions left running by a previous process are looked up, never re-run.
-        self._tasks.append(asyncio.create_task(reconcile_at_start(self.runtime)))
+        for step in self.at_start:
+            self._tasks.append(asyncio.create_task(_run_step(step, self.runtime)))
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
@@ -112,7 +118,7 @@ class Bot:
                 await task
         self._tasks.clear()
         # Fleet reads started after an ingest finish before their clients close.
-        await incident_followups.drain()
+        await self.runtime.background.drain()
         await self.fleet.aclose()
         await self.web.aclose()
         await self.runtime.engine.dispose()
@@ -139,39 +145,75 @@ class Bot:
             return 0
 
 
-def schedule_core_jobs(rt: Runtime) -> None:
-    """The foundation's sweeps; each area adds its own jobs where it is wired."""
+def install_core(parts: AppParts) -> None:
+    """The foundation's own sweep: Slack delivery ids past Slack's retry window."""
+    parts.jobs.append(Job("forget-slack-deliveries", 3600, forget_old_deliveries))
 
-    async def checkpoint() -> None:
-        await publish_checkpoint(rt.sessions, config=rt.config, clock=rt.clock)
-        rt.wake_outbox()
 
-    if rt.config.audit.key is not None:
-        rt.scheduler.every("audit-checkpoint", rt.config.audit.checkpoint_minutes * 60, checkpoint)
+# Each area plugs in through its own install(parts); the order is the order in which
+# their handoff sections and jobs are listed.
+AREAS: tuple[Callable[[AppParts], None], ...] = (
+    install_core,
+    audit_area.install,
+    actions_area.install,
+    incidents_area.install,
+    intake_area.install,
+    oncall_area.install,
+    automation_area.install,
+    monitoring_area.install,
+    command_groups.install,
+)
 
-    async def forget() -> None:
-        await forget_old_deliveries(rt)
 
-    rt.scheduler.every("forget-slack-deliveries", 3600, forget)
-    schedule_handoffs(rt)
+def assemble(config: Config) -> AppParts:
+    """Every area's and every command group's contribution, before the runtime exists."""
+    parts = AppParts(config)
+    for install in AREAS:
+        install(parts)
+    return parts
+
+
+def command_registry(config: Config) -> CommandRegistry[Runtime]:
+    """The slash commands alone (the manifest lists them)."""
+    return assemble(config).commands
 
 
 async def open_bot(
-    config: Config, *, clock: Clock = utcnow, owner: str | None = None, run_worker: bool = True
+    config: Config,
+    *,
+    clock: Clock = utcnow,
+    owner: str | None = None,
+    run_worker: bool = True,
+    customize: Callable[[AppParts], None] | None = None,
+    transports: OutsideTransports | None = None,
 ) -> Bot:
-    """Everything wired and the schema at head; call `start()` to begin background work."""
+    """Everything wired and the schema at head; call `start()` to begin background work.
+    `customize` sees the parts before they freeze (tests swap the page sink there), and
+    `transports` replaces the network of the clients of outside systems (tests)."""
     engine = create_engine(config.storage.url)
     await upgrade(engine)
     fleet = await open_fleet(config.fleet)
-    registry = register_all(CommandRegistry())
+    parts = assemble(config)
+    parts.fleet = fleet.router
+    if customize is not None:
+        customize(parts)
     sessions = session_factory(engine)
     owner = owner or replica_id(config)
+    metrics = Metrics()
+    web = SlackWebClient(
+        config.slack.bot_token.get_secret_value(),
+        str(config.slack.api_url),
+        timeout=config.slack.timeout_seconds,
+        on_error=metrics.slack_error,
+    )
+    worker = OutboxWorker(sessions, web, config.outbox, owner=owner, clock=clock)
     runtime = Runtime(
         config=config,
         engine=engine,
         sessions=sessions,
-        fleet=fleet.router,
-        registry=registry,
+        fleet=parts.fleet,
+        commands=parts.commands,
+        buttons=parts.buttons,
         scheduler=Scheduler(
             sessions,
             owner=owner,
@@ -179,30 +221,27 @@ async def open_bot(
             renew_seconds=config.scheduler.renew_seconds,
             clock=clock,
         ),
+        wake_outbox=worker.wake,
+        slack_direct=web,
+        hooks=parts.hooks.freeze(parts.handoff_sections),
         clock=clock,
+        started_at=clock(),
+        metrics=metrics,
+        transports=transports or OutsideTransports(),
     )
-    token = config.slack.bot_token.get_secret_value()
-    web = SlackWebClient(
-        token,
-        str(config.slack.api_url),
-        timeout=config.slack.timeout_seconds,
-        on_error=runtime.metrics.slack_error,
+    for job in parts.jobs:
+        runtime.scheduler.every(job.name, job.seconds, partial(job.run, runtime))
+    for step in parts.on_open:
+        await step(runtime)
+    identity = BotIdentity(config.slack.bot_token.get_secret_value())
+    return Bot(
+        runtime,
+        build_bolt_app(runtime, identity),
+        identity,
+        worker,
+        web,
+        fleet,
+        routes=[route for make in parts.routes for route in make(runtime)],
+        at_start=list(parts.at_start),
+        run_worker=run_worker,
     )
-    worker = OutboxWorker(runtime.sessions, web, config.outbox, owner=owner, clock=clock)
-    runtime.wake_outbox = worker.wake
-    runtime.slack_direct = web
-    if config.audit.key is not None:
-        async with writing(runtime.sessions) as session:
-            await record_config_loaded(session, config, cli_actor(), clock=clock)
-    else:
-        log.warning("audit.key is not set: nothing will be recorded in the audit log")
-    schedule_core_jobs(runtime)
-    schedule_action_jobs(runtime)
-    install_action_sections(runtime)
-    register_buttons(runtime.interactions)
-    install_incidents(runtime)
-    install_automation(runtime)
-    identity = BotIdentity(token)
-    monitor = HealthMonitor(runtime, owner=owner, leader=lambda: runtime.scheduler.is_leader)
-    bolt = build_bolt_app(runtime, identity)
-    return Bot(runtime, bolt, identity, worker, web, fleet, run_worker, monitor=monitor)

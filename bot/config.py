@@ -7,12 +7,11 @@ path, all at once, in a `ConfigError`; nothing here reads the environment at imp
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -25,8 +24,10 @@ from pydantic import (
 )
 
 from bot.actions.policy import PoliciesConfig
+from bot.audit.config import AuditConfig
 from bot.automation.config import AutomationConfig, Runbooks, unique_names
 from bot.config_model import StrictModel
+from bot.fleet.config import FleetConfig
 from bot.incidents.config import (
     EscalationConfig,
     GroupingConfig,
@@ -38,7 +39,9 @@ from bot.incidents.config import (
 from bot.intake.config import IntakeConfig
 from bot.monitoring.config import MonitoringConfig
 from bot.oncall.config import OncallConfig
+from bot.outbox.config import OutboxConfig
 from bot.process_config import SchedulerConfig, ServerConfig, StorageConfig
+from bot.roles import RoleBinding, SlackUserId
 
 SLACK_API_URL = "https://slack.com/api/"
 
@@ -83,121 +86,10 @@ class SlackConfig(StrictModel):
             raise ValueError("app_token is required when mode is socket")
 
 
-class FleetBackendConfig(StrictModel):
-    name: str = Field(min_length=1)
-    type: Literal["simulator", "http", "patroni"]
-    # simulator and http: the control plane's base URL (a patroni backend lists clusters).
-    url: AnyHttpUrl | None = None
-    # Glob patterns of service names this backend answers for; first match wins.
-    services: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
-    token: SecretStr | None = None
-    timeout_seconds: float = Field(default=5.0, gt=0, le=120)
-    # simulator only: how many services to seed and with which seed.
-    seed: int = 7
-    size: int = Field(default=240, ge=1, le=100_000)
-    # patroni only: cluster name (the service name) -> its members' REST API URLs, the
-    # REST API's basic auth, and how long one Patroni call that does the work may take.
-    clusters: dict[str, list[AnyHttpUrl]] = Field(default_factory=dict)
-    username: str | None = None
-    password: SecretStr | None = None
-    action_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _patroni_serves_its_clusters(cls, data: Any) -> Any:
-        # The default "*" would claim every service for the first patroni backend.
-        if isinstance(data, dict) and data.get("type") == "patroni" and "services" not in data:
-            clusters = data.get("clusters")
-            if isinstance(clusters, dict) and clusters:
-                return {**data, "services": list(clusters)}
-        return data
-
-    @model_validator(mode="after")
-    def _fits_its_type(self) -> FleetBackendConfig:
-        if self.type != "patroni":
-            if self.url is None:
-                raise ValueError(f"a {self.type} backend needs url")
-            return self
-        if not self.clusters:
-            raise ValueError("a patroni backend lists clusters: name -> member REST API URLs")
-        for name, urls in self.clusters.items():
-            if not urls:
-                raise ValueError(f"cluster {name} lists no member REST API URL")
-            if any(u.username or u.password for u in urls):
-                raise ValueError(f"cluster {name}: put credentials in username/password, not URLs")
-        if self.password is not None and not self.username:
-            raise ValueError("password needs a username")
-        return self
-
-    def serves(self, service: str) -> bool:
-        return any(fnmatch.fnmatchcase(service, pattern) for pattern in self.services)
-
-
-class FleetConfig(StrictModel):
-    backends: list[FleetBackendConfig] = Field(min_length=1)
-
-    @field_validator("backends")
-    @classmethod
-    def _unique_names(cls, value: list[FleetBackendConfig]) -> list[FleetBackendConfig]:
-        names = [b.name for b in value]
-        if len(names) != len(set(names)):
-            raise ValueError("backend names must be unique")
-        return value
-
-    def backend_for(self, service: str) -> FleetBackendConfig | None:
-        return next((b for b in self.backends if b.serves(service)), None)
-
-
-SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
-SlackGroupId = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]
-
-
-class RoleBinding(StrictModel):
-    users: list[SlackUserId] = Field(default_factory=list)
-    usergroups: list[SlackGroupId] = Field(default_factory=list)
-    # The bot's own automation (actor `watchkeeper:automation`) holds this role too.
-    automation: bool = False
-
-
 class ChannelsConfig(StrictModel):
     default: str = Field(pattern=r"^[CG][A-Z0-9]{2,}$")
     audit: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
     ops: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
-
-
-class OutboxConfig(StrictModel):
-    per_channel_interval_seconds: float = Field(default=1.0, ge=0)
-    max_backoff_seconds: float = Field(default=300.0, gt=0)
-    poll_interval_seconds: float = Field(default=0.2, gt=0)
-    # How long a replica holds a lane while it sends; after a crash the lane waits this long
-    # for another replica (or at once for a restart under the same `server.replica_id`).
-    lane_lease_seconds: float = Field(default=30.0, gt=0, le=600)
-
-
-class AuditConfig(StrictModel):
-    """The audit chain's key (from the environment, never stored) and its checkpoints."""
-
-    # HMAC key of the chain. Optional so a config without it still loads; appending and
-    # verifying refuse to run without it (see bot.audit.hash_chain.KeyRing.from_config).
-    key: SecretStr | None = None
-    # Keys retired by a rotation: still accepted by verify for the rows they signed.
-    previous_keys: list[SecretStr] = Field(default_factory=list)
-    checkpoint_minutes: int = Field(default=15, ge=1, le=1440)
-    checkpoint_file: Path | None = Path("./var/audit-checkpoints.log")
-
-    @field_validator("key")
-    @classmethod
-    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value().encode("utf-8")) < 16:
-            raise ValueError("the audit key needs at least 16 bytes (use a random 32-byte value)")
-        return value
-
-    @field_validator("previous_keys")
-    @classmethod
-    def _previous_long_enough(cls, value: list[SecretStr]) -> list[SecretStr]:
-        if any(len(k.get_secret_value().encode("utf-8")) < 16 for k in value):
-            raise ValueError("every previous audit key needs at least 16 bytes")
-        return value
 
 
 class DemoConfig(StrictModel):

@@ -45,9 +45,9 @@ async def explained(work: Awaitable[Message | None], what: str) -> Message | Non
 
 async def answer_for(rt: Runtime, inv: Invocation) -> Message:
     command = rt.command_name(inv.group)
-    entry = rt.registry.find(inv.group, inv.name)
+    entry = rt.commands.find(inv.group, inv.name)
     if entry is None:
-        suggestion = rt.registry.suggest(inv.group, inv.name)
+        suggestion = rt.commands.suggest(inv.group, inv.name)
         return Message(text=messages.unknown_subcommand(command, inv.name, suggestion))
     answer = await explained(entry.handler(inv, rt), f"command {command} {inv.name}")
     assert answer is not None  # command handlers always answer
@@ -88,7 +88,7 @@ async def run_command(rt: Runtime, group: str, text: str, caller: Caller) -> Non
 
 
 async def run_click(rt: Runtime, click: Click) -> None:
-    handler = rt.interactions.find(click.action_id)
+    handler = rt.buttons.find(click.action_id)
     if handler is None:
         log.warning("click on unknown action %s", click.action_id)
         answer: Message | None = Message(text=messages.STALE_BUTTON)

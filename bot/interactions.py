@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from bot.outbox import Message
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+# The frozen `Runtime` when the bot runs; generic so this module does not import the
+# runtime that holds the registry.
+Ctx = TypeVar("Ctx")
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,15 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-ClickHandler = Callable[[Click, "Runtime"], Awaitable[Message | None]]
+ClickHandler = Callable[[Click, Ctx], Awaitable[Message | None]]
 
 
 @dataclass
-class InteractionRegistry:
-    _handlers: dict[str, ClickHandler] = field(default_factory=dict)
+class InteractionRegistry(Generic[Ctx]):
+    _handlers: dict[str, ClickHandler[Ctx]] = field(default_factory=dict)
 
-    def on(self, prefix: str) -> Callable[[ClickHandler], ClickHandler]:
-        def register(handler: ClickHandler) -> ClickHandler:
+    def on(self, prefix: str) -> Callable[[ClickHandler[Ctx]], ClickHandler[Ctx]]:
+        def register(handler: ClickHandler[Ctx]) -> ClickHandler[Ctx]:
             if prefix in self._handlers or ":" in prefix:
                 raise ValueError(f"bad or duplicate action prefix {prefix!r}")
             self._handlers[prefix] = handler
@@ -85,5 +86,5 @@ class InteractionRegistry:
 
         return register
 
-    def find(self, action_id: str) -> ClickHandler | None:
+    def find(self, action_id: str) -> ClickHandler[Ctx] | None:
         return self._handlers.get(action_id.split(":", 1)[0])

@@ -22,7 +22,7 @@ BOT_EVENTS = ["app_mention"]
 
 
 def build_manifest(
-    config: Config, registry: CommandRegistry, base_url: str | None
+    config: Config, registry: CommandRegistry[Any], base_url: str | None
 ) -> dict[str, Any]:
     socket_mode = config.slack.mode == "socket"
     if not socket_mode and not base_url:

@@ -11,13 +11,15 @@ import difflib
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from bot import messages
 from bot.outbox import Message
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+# What handlers get besides the invocation: the frozen `Runtime` when the bot runs. The
+# registry is generic in it so that this module does not import the runtime, which
+# holds the registry (one direction of import only).
+Ctx = TypeVar("Ctx")
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,16 @@ class Invocation:
         return self.caller.channel_id
 
 
-Handler = Callable[[Invocation, "Runtime"], Awaitable[Message]]
+Handler = Callable[[Invocation, Ctx], Awaitable[Message]]
 
 
 @dataclass(frozen=True)
-class Subcommand:
+class Subcommand(Generic[Ctx]):
     group: str
     name: str
     usage: str
     summary: str
-    handler: Handler
+    handler: Handler[Ctx]
     aliases: tuple[str, ...] = ()
 
 
@@ -71,8 +73,8 @@ class CommandError(Exception):
 
 
 @dataclass
-class CommandRegistry:
-    _entries: dict[str, dict[str, Subcommand]] = field(default_factory=dict)
+class CommandRegistry(Generic[Ctx]):
+    _entries: dict[str, dict[str, Subcommand[Ctx]]] = field(default_factory=dict)
     _summaries: dict[str, str] = field(default_factory=dict)
     # The group whose subcommands an @mention runs (`@watchkeeper ack` in a thread).
     mention_group: str | None = None
@@ -83,8 +85,8 @@ class CommandRegistry:
 
     def add(
         self, group: str, name: str, *, usage: str, summary: str, aliases: tuple[str, ...] = ()
-    ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+    ) -> Callable[[Handler[Ctx]], Handler[Ctx]]:
+        def register(handler: Handler[Ctx]) -> Handler[Ctx]:
             entry = Subcommand(group, name, usage, summary, handler, aliases)
             table = self._entries.setdefault(group, {})
             for word in (name, *aliases):
@@ -98,8 +100,8 @@ class CommandRegistry:
     def groups(self) -> list[str]:
         return sorted(self._entries)
 
-    def subcommands(self, group: str) -> list[Subcommand]:
-        seen: dict[str, Subcommand] = {}
+    def subcommands(self, group: str) -> list[Subcommand[Ctx]]:
+        seen: dict[str, Subcommand[Ctx]] = {}
         for entry in self._entries.get(group, {}).values():
             seen.setdefault(entry.name, entry)
         return sorted(seen.values(), key=lambda e: e.name)
@@ -107,7 +109,7 @@ class CommandRegistry:
     def summary(self, group: str) -> str:
         return self._summaries.get(group, "")
 
-    def find(self, group: str, word: str) -> Subcommand | None:
+    def find(self, group: str, word: str) -> Subcommand[Ctx] | None:
         return self._entries.get(group, {}).get(word)
 
     def suggest(self, group: str, word: str) -> str | None:

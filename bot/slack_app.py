@@ -142,7 +142,7 @@ async def _answer_mention(rt: Runtime, body: dict[str, Any]) -> None:
     )
     # Only the bot's own mention (the first) goes: `@watchkeeper assign @bob` keeps bob.
     text = _MENTION.sub("", str(event.get("text", "")), count=1).strip()
-    group = rt.registry.mention_group
+    group = rt.commands.mention_group
     if group is None:
         await reply(rt, caller, Message(text=messages.MENTION_HELP))
         return
@@ -171,7 +171,7 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
         # Slack may send events we do not listen to; that is not an error.
         raise_error_for_unhandled_request=False,
     )
-    for group in rt.registry.groups():
+    for group in rt.commands.groups():
         app.command(rt.command_name(group))(
             answered_if_storage_fails(rt, _command_listener(rt, group))
         )

@@ -1,18 +1,17 @@
-"""Slash command groups. `register_all` puts every group into one registry."""
+"""Slash command groups: one module per group, each with `install(parts)` that registers
+its subcommands and buttons. Adding a group is one module here and one line in `GROUPS`
+(docs/architecture.md, "Add a command group")."""
 
 from __future__ import annotations
 
-from bot.registry import CommandRegistry
+from bot.parts import AppParts
 from commands import audit, fleet, fleet_actions, fleet_automation, help, incident, oncall
 
+GROUPS = (fleet, fleet_actions, fleet_automation, audit, oncall, incident)
 
-def register_all(registry: CommandRegistry) -> CommandRegistry:
-    fleet.register(registry)
-    fleet_actions.register(registry)
-    fleet_automation.register(registry)
-    audit.register(registry)
-    oncall.register(registry)
-    incident.register(registry)
+
+def install(parts: AppParts) -> None:
+    for group in GROUPS:
+        group.install(parts)
     # help last: it lists what the others registered.
-    help.register(registry)
-    return registry
+    help.register(parts.commands)

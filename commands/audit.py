@@ -6,13 +6,18 @@ import re
 from datetime import UTC
 
 from bot import block_kit, messages
-from bot.audit import Actor, AuditKeyMissing, KeyRing, append, read_checkpoints, verify
 from bot.audit import vocabulary as v
+from bot.audit.actors import Actor
+from bot.audit.checkpoint import read_checkpoints
+from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.models import AuditEntry
 from bot.audit.query import MAX_PAGE, RecentQuery, recent_entries
+from bot.audit.verifier import verify
+from bot.audit.writer import append
 from bot.config import Config
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 
@@ -141,7 +146,7 @@ async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=text)
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("audit", "who ran what: the tamper-evident audit log")
     registry.add(
         "audit",
@@ -155,3 +160,7 @@ def register(registry: CommandRegistry) -> None:
         usage="verify",
         summary="recompute the audit chain and name the first bad row (auditors only)",
     )(verify_chain)
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)

@@ -6,6 +6,7 @@ import difflib
 
 from bot import block_kit, messages
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 from integrations.fleet.errors import ServiceNotFound
@@ -40,7 +41,7 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=block_kit.status_text(service), blocks=block_kit.status_card(service))
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("fleet", "look after the fleet's data services")
     registry.add(
         "fleet",
@@ -48,3 +49,7 @@ def register(registry: CommandRegistry) -> None:
         usage="status [service]",
         summary="a service's members, roles, health and lag; with no service, the fleet overview",
     )(status)
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)

@@ -22,6 +22,7 @@ from bot.actions.store import active_locks
 from bot.db.unit_of_work import writing
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Handler, Invocation
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError
@@ -76,7 +77,7 @@ def draft_of(
     )
 
 
-def action_handler(spec: ActionSpec) -> Handler:
+def action_handler(spec: ActionSpec) -> Handler[Runtime]:
     async def run(inv: Invocation, rt: Runtime) -> Message:
         words = [w for w in inv.args if w != BREAK_GLASS_FLAG]
         glass = len(words) != len(inv.args)
@@ -132,7 +133,7 @@ async def locks(inv: Invocation, rt: Runtime) -> Message:
 BREAK_GLASS_USAGE = "break-glass <action> <service> [key=value ...] -- reason"
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     for spec in CATALOG.values():
         if spec.fleet_action is not None:
             registry.add("fleet", spec.name, usage=spec.usage(), summary=spec.summary)(
@@ -196,10 +197,15 @@ async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
     rt.wake_outbox()
 
 
-def register_buttons(interactions: InteractionRegistry) -> None:
+def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     interactions.on(action_blocks.BUTTONS["confirm"])(_button(confirm.confirm, replace=True))
     interactions.on(action_blocks.BUTTONS["cancel"])(_button(confirm.cancel_pending, replace=True))
     interactions.on(action_blocks.BUTTONS["approve"])(
         _button(approval_decision.approve, replace=False)
     )
     interactions.on(action_blocks.BUTTONS["deny"])(_button(approval_decision.deny, replace=False))
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)
+    register_buttons(parts.buttons)

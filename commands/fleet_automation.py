@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import messages as m
 from bot.automation import switch
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 
@@ -23,10 +24,14 @@ async def automation(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=text)
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     registry.add(
         "fleet",
         "automation",
         usage=USAGE,
         summary="automation's state; pause or resume every runbook at once (audited)",
     )(automation)
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)

@@ -8,7 +8,7 @@ from bot.registry import CommandRegistry, Invocation
 from bot.runtime import Runtime
 
 
-def help_message(registry: CommandRegistry, group: str, command: str) -> Message:
+def help_message(registry: CommandRegistry[Runtime], group: str, command: str) -> Message:
     lines = [
         f"`{command} {entry.usage}` — {entry.summary}" for entry in registry.subcommands(group)
     ]
@@ -22,10 +22,10 @@ def help_message(registry: CommandRegistry, group: str, command: str) -> Message
     )
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     for group in registry.groups():
 
         async def show_help(inv: Invocation, rt: Runtime) -> Message:
-            return help_message(rt.registry, inv.group, rt.command_name(inv.group))
+            return help_message(rt.commands, inv.group, rt.command_name(inv.group))
 
         registry.add(group, "help", usage="help", summary="this list")(show_help)

@@ -23,6 +23,7 @@ from bot.incidents.membership import thread_owner
 from bot.incidents.models import OPEN_STATES, Incident, Storm
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import Caller, CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 
@@ -181,7 +182,7 @@ SUBCOMMANDS: tuple[
 )
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("incident", "open, acknowledge and resolve incidents")
     for name, usage, summary, handler in SUBCOMMANDS:
         aliases = ("acknowledge",) if name == "ack" else ()
@@ -247,6 +248,13 @@ async def _storm_button(click: Click, rt: Runtime, number: int) -> str:
     )
 
 
-def register_buttons(interactions: InteractionRegistry) -> None:
+def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     interactions.on("incident")(_click(_incident_button))
     interactions.on("storm")(_click(_storm_button))
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)
+    register_buttons(parts.buttons)
+    # `@watchkeeper ack` in an incident thread runs `/incident ack`.
+    parts.commands.mention_group = "incident"

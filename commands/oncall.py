@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import block_kit, messages
-from bot.audit import Actor, KeyRing, append
+from bot.audit.actors import Actor
+from bot.audit.hash_chain import KeyRing
+from bot.audit.writer import append
 from bot.db.unit_of_work import writing
 from bot.oncall.config import Rotation
 from bot.oncall.handoff_blocks import handoff_message
@@ -17,6 +19,7 @@ from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.roster import Roster, mention
 from bot.oncall.summary import collect_facts
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 
@@ -129,7 +132,7 @@ async def handoff(inv: Invocation, rt: Runtime) -> Message:
     if shift is None:
         raise CommandError(messages.nobody_on_call(rotation.name) + ".")
     async with rt.sessions() as session:
-        facts = await collect_facts(session, shift.start, now, rt.handoff_sections)
+        facts = await collect_facts(session, shift.start, now, rt.hooks.handoff_sections)
     outgoing = roster.on_call(now) or shift.scheduled
     incoming = roster.on_call(shift.end) or messages.NOBODY
     preview = replace(shift, end=now)
@@ -139,7 +142,7 @@ async def handoff(inv: Invocation, rt: Runtime) -> Message:
     )  # fmt: skip
 
 
-def register(registry: CommandRegistry) -> None:
+def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("oncall", "who is on call, overrides and handoffs")
     registry.add("oncall", "who", usage="who [rotation]", summary="who is on call now and next")(
         who
@@ -156,3 +159,7 @@ def register(registry: CommandRegistry) -> None:
         usage="handoff [rotation]",
         summary="preview the handoff summary of the shift so far",
     )(handoff)
+
+
+def install(parts: AppParts) -> None:
+    register(parts.commands)

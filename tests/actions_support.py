@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.parts import AppParts
 from standins.fleet.simulator import FleetSimulation, create_app
+from standins.fleet.simulator.backend import SimulatorFleet
 from standins.loopback import LoopbackServer
 from standins.slack.models import Message
 from tests.harness import CHANNEL, USERS, BotHarness
@@ -48,18 +51,22 @@ def harness(
     *,
     fleet: dict[str, Any] | None = None,
     owner: str | None = None,
+    customize: Callable[[AppParts], None] | None = None,
     **overrides: Any,
 ) -> BotHarness:
     """The whole bot with the test policy; `fleet` replaces the embedded simulator, `owner`
-    names the replica (two bots sharing a database must have different names)."""
+    names the replica (two bots sharing a database must have different names),
+    `customize` changes the parts before the runtime freezes."""
     sections: dict[str, Any] = {"roles": ROLES, "policies": policies(**overrides)}
     if fleet is not None:
         sections["fleet"] = {"backends": [fleet]}
-    return BotHarness(db_url, owner=owner, **sections)
+    return BotHarness(db_url, owner=owner, customize=customize, **sections)
 
 
 def sim_url(h: BotHarness) -> str:
-    return h.bot.fleet.embedded[0].url
+    simulator = h.bot.fleet.backends["sim"]
+    assert isinstance(simulator, SimulatorFleet)
+    return simulator.url
 
 
 async def fleet_operations(h: BotHarness, service: str | None = None) -> list[dict[str, Any]]:

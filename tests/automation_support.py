@@ -15,7 +15,6 @@ from bot.actions.tracking import track_once
 from bot.audit.models import AuditEntry
 from bot.automation import results
 from bot.automation.models import AutomationRun
-from bot.incidents import followup
 from bot.runtime import Runtime
 from standins.slack import Message
 from tests.actions_support import ROLES, FleetUnderTest, policies
@@ -79,8 +78,8 @@ async def lag_page(
 ) -> None:
     """A fresh replica-lag page (a new alert each time: its own dedup key)."""
     p = page(f"lag-{next(_keys)}", service=service, member=member, severity="warning", **labels)
-    assert rt.page_sink is not None
-    await rt.page_sink(rt, batch(p))
+    assert rt.hooks.page_sink is not None
+    await rt.hooks.page_sink(rt, batch(p))
 
 
 async def runs(rt: Runtime) -> list[AutomationRun]:
@@ -95,7 +94,7 @@ async def settle(
     rt = h.bot.runtime
 
     async def probe_once() -> list[AutomationRun] | None:
-        await followup.drain()
+        await rt.background.drain()
         await track_once(rt)
         await results.settle(rt)
         rt.wake_outbox()

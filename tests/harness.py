@@ -19,6 +19,8 @@ from bot.asgi import create_asgi_app
 from bot.clock import Clock, utcnow
 from bot.composition import Bot, open_bot
 from bot.config import Config, parse_config
+from bot.parts import AppParts
+from bot.transports import OutsideTransports
 from integrations.slack.sender import SlackSender
 from standins.loopback import LoopbackServer
 from standins.slack import ResponsePost, StandInState, start_standin
@@ -53,8 +55,14 @@ class BotHarness:
         clock: Clock | None = None,
         owner: str | None = None,
         standin: StandInState | None = None,
+        customize: Callable[[AppParts], None] | None = None,
+        transports: OutsideTransports | None = None,
         **sections: Any,
     ) -> None:
+        # What open_bot takes besides the config: parts swapped before the runtime freezes
+        # (a page sink, a follow-up), and fakes of the outside systems' APIs.
+        self._customize = customize
+        self._transports = transports
         self._db_url = db_url
         # A stand-in state of the test's own, e.g. one whose clock the test moves.
         self._standin_state = standin
@@ -82,7 +90,13 @@ class BotHarness:
         raw["slack"]["api_url"] = standin.url + "/api/"
         raw["audit"]["checkpoint_file"] = None
         self.config = parse_config(raw, {})
-        self.bot = await open_bot(self.config, clock=self._clock or utcnow, owner=self._owner)
+        self.bot = await open_bot(
+            self.config,
+            clock=self._clock or utcnow,
+            owner=self._owner,
+            customize=self._customize,
+            transports=self._transports,
+        )
         server = LoopbackServer(create_asgi_app(self.bot))
         await server.start()
         self._servers.append(server)

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from bot.audit.models import AuditEntry
 from bot.db.models import PostedMessage
-from bot.incidents import followup
 from bot.incidents.models import Incident, PageRecord
 from bot.runtime import Runtime
 from integrations.pages import Page, PageBatch
@@ -139,5 +138,5 @@ async def recorded(rt: Runtime, key: str, within: float = 10.0) -> str:
 
 async def settle(rt: Runtime) -> None:
     """Follow-up fleet reads done; the outbox told to deliver."""
-    await followup.drain()
+    await rt.background.drain()
     rt.wake_outbox()

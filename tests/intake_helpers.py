@@ -17,6 +17,7 @@ import httpx
 from bot.asgi import create_asgi_app
 from bot.composition import Bot, open_bot
 from bot.config import parse_config
+from bot.parts import AppParts
 from bot.runtime import Runtime
 from integrations import grafana, pagerduty
 from integrations.pages import Page, PageBatch
@@ -128,22 +129,24 @@ async def intake_app(
     db_url: str,
     *,
     intake: dict[str, Any] | None = None,
-    wired: bool = True,
     serve: bool = False,
     runtime_sink: bool = False,
     **sections: Any,
 ) -> AsyncIterator[IntakeApp]:
     """The bot's real ASGI app with a recording sink: in process (httpx.ASGITransport),
     and with `serve=True` also on a loopback port. `runtime_sink=True` keeps the sink
-    open_bot wired (the incidents core) instead, to test the seam itself."""
+    the incidents core installs instead, to test the seam itself."""
     raw = base_config(storage={"url": db_url}, intake=intake or intake_section(), **sections)
     raw["audit"]["checkpoint_file"] = None
-    bot = await open_bot(parse_config(raw, {}), run_worker=False)
     sink = RecordingSink()
-    # The recording sink stands in for whatever open_bot wired (the incidents core), so
-    # these tests see exactly what intake hands over; unwired means no sink at all.
-    if not runtime_sink:
-        bot.runtime.page_sink = sink if wired else None
+
+    def record(parts: AppParts) -> None:
+        # The recording sink stands in for the incidents core's, so these tests see
+        # exactly what intake hands over.
+        parts.hooks.page_sink = sink
+
+    customize = None if runtime_sink else record
+    bot = await open_bot(parse_config(raw, {}), run_worker=False, customize=customize)
     asgi = create_asgi_app(bot, manage_lifecycle=False)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://wk.test")
     server = LoopbackServer(asgi) if serve else None

@@ -1,4 +1,5 @@
-"""Shared pieces of the monitoring tests: a clock the test moves, reading /metrics."""
+"""Shared pieces of the monitoring tests: a clock the test moves, reading /metrics, a
+heartbeat checked when the test says."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from bot.composition import Bot
+from bot.monitoring.heartbeat import HealthMonitor
 
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
@@ -40,3 +44,10 @@ async def scrape(client: httpx.AsyncClient, url: str, token: str | None = None) 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
+
+
+def heartbeat(bot: Bot) -> HealthMonitor:
+    """A heartbeat of `bot`'s replica that checks when the test calls `check_once` (the
+    bot's own one checks on its timer, which a test does not wait for)."""
+    rt = bot.runtime
+    return HealthMonitor(rt, owner=rt.scheduler.owner, leader=lambda: rt.scheduler.is_leader)

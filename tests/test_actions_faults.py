@@ -14,6 +14,7 @@ from bot.actions import execute
 from bot.actions.tracking import reconcile_at_start
 from bot.fleet import FleetRouter
 from bot.outbox import Message
+from bot.parts import AppParts
 from integrations.fleet.http import HttpFleet
 from tests.actions_support import (
     FleetUnderTest,
@@ -72,11 +73,16 @@ class StartsNowhere:
 
 
 async def test_the_fleet_down_at_start_fails_cleanly_and_frees_the_lock(db_url: str) -> None:
-    async with FleetUnderTest() as fleet, harness(db_url, fleet=fleet.backend()) as h:
-        rt = h.bot.runtime
-        real = rt.fleet.backend_for("pg-orders")
+    def split(parts: AppParts) -> None:
+        assert parts.fleet is not None
+        real = parts.fleet.backend_for("pg-orders")
         assert isinstance(real, HttpFleet)
-        rt.fleet = FleetRouter([("split", ["*"], StartsNowhere(real, closed_port()))])
+        parts.fleet = FleetRouter([("split", ["*"], StartsNowhere(real, closed_port()))])
+
+    async with (
+        FleetUnderTest() as fleet,
+        harness(db_url, fleet=fleet.backend(), customize=split) as h,
+    ):
         announcement = await confirmed_restart(h)
         said = await in_thread(h, announcement, "did not start")
         assert "ConnectError" in said.text and "lock is released" in said.text

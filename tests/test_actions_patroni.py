@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.audit import KeyRing, verify
+from bot.audit.hash_chain import KeyRing
+from bot.audit.verifier import verify
 from tests.actions_support import (
     ROLES,
     audit_rows,

@@ -31,7 +31,7 @@ from bot.actions.guard_chain import (
 from bot.actions.policy import FreezeWindow, PoliciesConfig, crontab
 from bot.actions.port import plan_digest
 from bot.actions.postcheck import passed, post_check
-from bot.config import RoleBinding
+from bot.roles import RoleBinding
 from integrations.fleet.models import Change, Member, Plan, Service
 
 NOW = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)  # a Friday

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import AUTOMATION, Actor, AuditRecord, NewEntry, append, append_many, verify
+from bot.audit.actors import AUTOMATION, Actor
 from bot.audit.models import HEAD, LOG
+from bot.audit.verifier import verify
+from bot.audit.writer import AuditRecord, NewEntry, append, append_many
 from bot.db.engine import session_factory
 from tests.test_audit_support import KEYS, append_rows, varied_entry
 

@@ -16,20 +16,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import (
-    AUTOMATION,
-    REDACTED,
-    Actor,
-    KeyRing,
-    append,
-    canonical_params,
-    cli_actor,
-    record_config_loaded,
-    verify,
-)
-from bot.audit.canonical import is_secret_name, redact
-from bot.audit.hash_chain import ChainKey, at_text, row_text
+from bot.audit.actors import AUTOMATION, Actor, cli_actor
+from bot.audit.canonical import REDACTED, canonical_params, is_secret_name, redact
+from bot.audit.hash_chain import ChainKey, KeyRing, at_text, row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG, AuditEntry
+from bot.audit.verifier import verify
+from bot.audit.writer import append, record_config_loaded
 from bot.config import ConfigError, parse_config
 from bot.db.engine import session_factory
 from tests.conftest import base_config

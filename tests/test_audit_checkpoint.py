@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import messages
-from bot.audit import Checkpoint, publish_checkpoint, read_checkpoints
-from bot.audit.checkpoint import parse_checkpoints
+from bot.audit.checkpoint import Checkpoint, parse_checkpoints, publish_checkpoint, read_checkpoints
 from bot.config import parse_config
 from bot.db.engine import session_factory
 from bot.db.models import OutboxMessage

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.audit import parallel as parallel_module
-from bot.audit import read_checkpoints, verify
+from bot.audit.checkpoint import read_checkpoints
 from bot.audit.parallel import verify_in_processes
+from bot.audit.verifier import verify
 from bot.cli import main
 from bot.config import parse_config
 from bot.db.engine import session_factory

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import verify
 from bot.audit.models import LOG
+from bot.audit.verifier import verify
 from tests.test_audit_support import KEYS
 
 ROWS_EACH = 500
@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Each writer appends one row per transaction, as every caller of `append` does.
 WRITER = """
 import asyncio, sys
-from bot.audit import Actor, append
+from bot.audit.actors import Actor
+from bot.audit.writer import append
 from bot.db.engine import create_engine, session_factory
 from tests.test_audit_support import KEYS
 

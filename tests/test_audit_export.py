@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import ExportFilter, export_entries
+from bot.audit.export import ExportFilter, export_entries
 from bot.db.engine import session_factory
 from tests.test_audit_support import ACTORS, KEYS, START, append_rows, stepping_clock
 

@@ -15,9 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit import AUTOMATION, Actor, AuditRecord, ExportFilter, append, export_entries, verify
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION, Actor
+from bot.audit.export import ExportFilter, export_entries
 from bot.audit.models import LOG
+from bot.audit.verifier import verify
+from bot.audit.writer import AuditRecord, append
 from bot.db.engine import session_factory
 from tests.test_audit_support import KEYS, stepping_clock
 

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.audit import AUTOMATION, Actor, KeyRing, NewEntry, append
 from bot.audit import vocabulary as v
-from bot.audit.hash_chain import row_text
+from bot.audit.actors import AUTOMATION, Actor
+from bot.audit.hash_chain import KeyRing, row_text
 from bot.audit.models import GENESIS_HASH, HEAD, LOG
+from bot.audit.writer import NewEntry, append
 
 KEY = "test-audit-key-0123456789"
 OTHER_KEY = "someone-elses-key-9876543210"

@@ -18,8 +18,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.audit import Checkpoint, KeyRing, publish_checkpoint, read_checkpoints, verify
+from bot.audit.checkpoint import Checkpoint, publish_checkpoint, read_checkpoints
+from bot.audit.hash_chain import KeyRing
 from bot.audit.models import HEAD, LOG
+from bot.audit.verifier import verify
 from bot.config import parse_config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.audit import KeyRing, verify
+from bot.audit.hash_chain import KeyRing
+from bot.audit.verifier import verify
 from bot.oncall.summary import collect_facts
 from tests.actions_support import FleetUnderTest
 from tests.automation_support import (

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from bot.automation import missed, runner
 from bot.incidents.models import PageRecord
+from bot.parts import AppParts
 from bot.runtime import Runtime
 from tests.actions_support import FleetUnderTest
 from tests.automation_support import (
@@ -95,10 +96,15 @@ async def received_ago(rt: Runtime, age: timedelta) -> None:
 
 
 async def test_the_sweep_decides_a_page_that_no_replica_decided_once(db_url: str) -> None:
-    async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
-        rt = h.bot.runtime
+    def without_live_path(parts: AppParts) -> None:
         # The replica that stored the page dies before its follow-up decides it.
-        rt.page_followups.remove(runner.on_new_pages)
+        parts.hooks.page_followups.remove(runner.on_new_pages)
+
+    async with (
+        FleetUnderTest() as fleet,
+        automation_harness(db_url, fleet, customize=without_live_path) as h,
+    ):
+        rt = h.bot.runtime
         fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
         await lag_page(rt)
         # Unrelated: a page no runbook matches is never the sweep's.

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bot.audit import KeyRing, verify
+from bot.audit.hash_chain import KeyRing
+from bot.audit.verifier import verify
 from tests.actions_support import healthy_leader_and_replica, policies
 from tests.automation_support import (
     AUTOMATION_ROLES,

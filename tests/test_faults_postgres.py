@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -217,8 +217,7 @@ async def test_a_postgres_restart_under_load_costs_a_few_503s_and_nothing_else(
         cut_off = await undecided_requests(h)
         rt = h.bot.runtime
         later = rt.clock() + timedelta(minutes=rt.config.policies.confirm_minutes + 1)
-        rt.clock = lambda: later
-        await expire_stale(rt)
+        await expire_stale(replace(rt, clock=lambda: later))
         assert await undecided_requests(h) == []
         assert await audit_chain_verifies(h) > 0
         for _ in range(500):

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.config import FleetConfig
 from bot.fleet import Fleet
-from bot.fleet_backends import open_fleet
+from bot.fleet.backends import open_fleet
+from bot.fleet.config import FleetConfig
 from integrations.fleet.errors import (
     FleetError,
     FleetRequestRejected,

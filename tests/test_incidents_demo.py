@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from bot.incidents.demo import DemoPager
+from tests.actions_support import sim_url
 from tests.harness import BotHarness
 from tests.incident_helpers import incidents
 from tests.intake_helpers import intake_section
@@ -45,7 +46,7 @@ async def test_the_simulated_monitoring_pages_a_fault_and_resolves_it_once_heale
 ) -> None:
     async with BotHarness(db_url, intake=intake_section()) as h:
         rt = h.bot.runtime
-        simulator = h.bot.fleet.embedded[0].url
+        simulator = sim_url(h)
         pager = DemoPager(rt, h.url, simulator)
         try:
             service = await rt.fleet.get_service("pg-orders")

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from bot.audit import vocabulary as v
-from bot.incidents import clients, followup
 from bot.incidents.escalation import escalate_due
 from bot.incidents.ingest import ingest
+from bot.transports import OutsideTransports
 from tests.harness import BotHarness
 from tests.incident_helpers import (
     Clock,
@@ -45,25 +45,32 @@ ESCALATION = {
 }
 
 
+class PagerDutyEvents(list[dict[str, Any]]):
+    """The events PagerDuty received, and the transport that receives them."""
+
+    transports = OutsideTransports()
+
+
 @pytest.fixture
-def pagerduty() -> Iterator[list[dict[str, Any]]]:
-    events: list[dict[str, Any]] = []
+def pagerduty() -> Iterator[PagerDutyEvents]:
+    events = PagerDutyEvents()
 
     def answer(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         events.append(body)
         return httpx.Response(202, json={"status": "success", "dedup_key": body["dedup_key"]})
 
-    clients.transports.pagerduty = httpx.MockTransport(answer)
+    events.transports = OutsideTransports(pagerduty=httpx.MockTransport(answer))
     yield events
-    clients.transports.pagerduty = None
 
 
 async def test_unacknowledged_after_the_route_minutes_mentions_again_and_pages(
-    db_url: str, pagerduty: list[dict[str, Any]]
+    db_url: str, pagerduty: PagerDutyEvents
 ) -> None:
     clock = Clock()
-    async with BotHarness(db_url, clock=clock, routing=ROUTES, escalation=ESCALATION) as h:
+    async with BotHarness(
+        db_url, clock=clock, transports=pagerduty.transports, routing=ROUTES, escalation=ESCALATION
+    ) as h:
         rt = h.bot.runtime
         await ingest(rt, batch(page("fp-1")))
         await ingest(rt, batch(page("redis-1", alertname="RedisDown", service="redis-carts")))
@@ -93,7 +100,7 @@ async def test_unacknowledged_after_the_route_minutes_mentions_again_and_pages(
         # alice resolves it: PagerDuty hears the same dedup key resolved.
         await h.command("alice", "/incident resolve #1")
         await h.wait_for_response("alice")
-        await followup.drain()
+        await rt.background.drain()
         assert [(e["event_action"], e["dedup_key"]) for e in pagerduty][-1] == (
             "resolve",
             "incident:1",

@@ -3,11 +3,11 @@ owners, hand-opened incidents and the list. Each reads like the channel's transc
 
 from __future__ import annotations
 
-from bot.actions.guard_chain import Person, RequestView
 from bot.audit import vocabulary as v
 from bot.incidents.ingest import ingest
+from bot.incidents.install import open_incidents_section
 from bot.incidents.membership import incident_member
-from bot.incidents.wiring import open_incidents_section
+from bot.runtime import MembershipQuestion
 from standins.slack import Message
 from tests.harness import USERS, BotHarness, find_button
 from tests.incident_helpers import (
@@ -131,10 +131,10 @@ async def test_who_is_in_an_incident_for_guarded_actions(db_url: str) -> None:
         rt = h.bot.runtime
         root = await _incident_thread(h)
 
-        def request(user: str, thread_ts: str | None) -> RequestView:
-            return RequestView(
-                id="r1", action="restart", target="pg-orders", params={}, params_hash="x",
-                requester=Person(USERS[user]), channel_id="C0DEMO001", thread_ts=thread_ts,
+        def request(user: str, thread_ts: str | None) -> MembershipQuestion:
+            return MembershipQuestion(
+                user_id=USERS[user], channel_id="C0DEMO001", thread_ts=thread_ts,
+                service="pg-orders",
             )  # fmt: skip
 
         assert not await incident_member(rt, request("bob", root.ts))
@@ -148,7 +148,7 @@ async def test_who_is_in_an_incident_for_guarded_actions(db_url: str) -> None:
 async def test_open_incidents_are_part_of_the_oncall_handoff(db_url: str) -> None:
     async with BotHarness(db_url) as h:
         rt = h.bot.runtime
-        assert open_incidents_section in rt.handoff_sections
+        assert open_incidents_section in rt.hooks.handoff_sections
         async with rt.sessions() as session:
             assert await open_incidents_section(session, rt.clock()) is None
         await ingest(rt, batch(page("fp-1")))

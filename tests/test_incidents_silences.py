@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from bot.audit import vocabulary as v
-from bot.incidents import clients
 from bot.incidents.escalation import escalate_due
 from bot.incidents.ingest import ingest
 from bot.incidents.silences import expire_due
+from bot.transports import OutsideTransports
 from tests.harness import BotHarness, find_button
 from tests.incident_helpers import (
     Clock,
@@ -41,6 +41,11 @@ class FakeAlertmanager:
     headers: list[httpx.Headers] = field(default_factory=list)
     fail: bool = False
 
+    @property
+    def transports(self) -> OutsideTransports:
+        """Alertmanager's API answered by this fake, for the bot under test."""
+        return OutsideTransports(alertmanager=httpx.MockTransport(self))
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.headers.append(request.headers)
         if self.fail:
@@ -57,16 +62,16 @@ class FakeAlertmanager:
 @pytest.fixture
 def alertmanager() -> Iterator[FakeAlertmanager]:
     fake = FakeAlertmanager()
-    clients.transports.alertmanager = httpx.MockTransport(fake)
     yield fake
-    clients.transports.alertmanager = None
 
 
 async def test_the_silence_button_silences_the_group_at_alertmanager(
     db_url: str, alertmanager: FakeAlertmanager
 ) -> None:
     clock = Clock()
-    async with BotHarness(db_url, clock=clock, silences=SILENCES) as h:
+    async with BotHarness(
+        db_url, clock=clock, transports=alertmanager.transports, silences=SILENCES
+    ) as h:
         rt = h.bot.runtime
         await ingest(rt, batch(page("fp-1")))
         ts = await recorded(rt, "incident:1")
@@ -107,7 +112,9 @@ async def test_a_silence_is_listed_lifted_and_announced_when_it_expires(
     db_url: str, alertmanager: FakeAlertmanager
 ) -> None:
     clock = Clock()
-    async with BotHarness(db_url, clock=clock, silences=SILENCES) as h:
+    async with BotHarness(
+        db_url, clock=clock, transports=alertmanager.transports, silences=SILENCES
+    ) as h:
         rt = h.bot.runtime
         await ingest(rt, batch(page("fp-1")))
         ts = await recorded(rt, "incident:1")
@@ -138,7 +145,7 @@ async def test_a_silence_is_listed_lifted_and_announced_when_it_expires(
 async def test_alertmanager_refusing_leaves_nothing_silenced(
     db_url: str, alertmanager: FakeAlertmanager
 ) -> None:
-    async with BotHarness(db_url, silences=SILENCES) as h:
+    async with BotHarness(db_url, transports=alertmanager.transports, silences=SILENCES) as h:
         alertmanager.fail = True
         await ingest(h.bot.runtime, batch(page("fp-1")))
         await h.command("alice", "/incident silence 1h")

@@ -17,10 +17,9 @@ from sqlalchemy import func, select
 
 from bot.composition import Bot, open_bot
 from bot.config import parse_config
-from bot.incidents import followup
 from bot.incidents.ingest import ingest
+from bot.incidents.install import sweep_storms
 from bot.incidents.models import Incident, PageRecord, Storm
-from bot.incidents.wiring import sweep_storms
 from integrations.pages import Page, PageBatch
 from standins.loopback import LoopbackServer
 from standins.slack import StandInState, start_standin
@@ -130,7 +129,7 @@ async def test_ten_thousand_alerts_fold_into_storm_threads_at_slacks_pace(rig: R
         await rig.run_worker(interval)
     assert rig.clock.seconds <= STORM_SECONDS + STEP
     assert new == 10_000
-    await followup.drain()
+    await rt.background.drain()
     storm_over = rig.clock.seconds
     while await rig.bot.worker.pending_count() and rig.clock.seconds < storm_over + 900:
         await rig.run_worker(5)

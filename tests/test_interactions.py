@@ -6,19 +6,22 @@ import asyncio
 
 from bot.interactions import Click
 from bot.outbox import Message
+from bot.parts import AppParts
 from bot.runtime import Runtime
 from tests.harness import BotHarness
 
 
 async def test_a_click_runs_its_handler_once_and_answers_the_clicker(db_url: str) -> None:
-    async with BotHarness(db_url) as h:
-        clicks: list[Click] = []
+    clicks: list[Click] = []
 
-        @h.bot.runtime.interactions.on("ping")
-        async def ping(click: Click, rt: Runtime) -> Message:
-            clicks.append(click)
-            return Message(text=f"pong {click.value}")
+    async def ping(click: Click, rt: Runtime) -> Message:
+        clicks.append(click)
+        return Message(text=f"pong {click.value}")
 
+    def add_ping(parts: AppParts) -> None:
+        parts.buttons.on("ping")(ping)
+
+    async with BotHarness(db_url, customize=add_ping) as h:
         payload = h.sender.block_action_payload(
             user_id="UBOB0002",
             user_name="bob",

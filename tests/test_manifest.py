@@ -11,10 +11,9 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.composition import command_registry
 from bot.config import parse_config
 from bot.manifest import build_manifest
-from bot.registry import CommandRegistry
-from commands import register_all
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +33,8 @@ def manifest_for(mode: str, url: str | None) -> dict[str, Any]:
     raw["slack"]["mode"] = mode
     if mode == "socket":
         raw["slack"]["app_token"] = "xapp-1"
-    return build_manifest(parse_config(raw, {}), register_all(CommandRegistry()), url)
+    config = parse_config(raw, {})
+    return build_manifest(config, command_registry(config), url)
 
 
 def test_http_mode_manifest_is_valid_and_points_at_the_events_url(schema: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from standins.pagerduty import start_standin as start_pagerduty
 from tests.conftest import base_config
 from tests.harness import BotHarness
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
-from tests.monitoring_support import MovingClock
+from tests.monitoring_support import MovingClock, heartbeat
 
 OPS = "C0OPS0001"
 PD_KEY = "pd-monitoring-routing-key-42"
@@ -124,8 +124,7 @@ async def test_ops_channel_hears_once_and_pagerduty_is_paged_while_slack_is_down
             db_url, clock=clock, intake=intake_section(), monitoring=monitoring,
             escalation={"after_minutes": 0},
         ) as h, httpx.AsyncClient() as client:  # fmt: skip
-            monitor = h.bot.monitor
-            assert monitor is not None
+            monitor = heartbeat(h.bot)
             # Slack is down: the page's incident root cannot be posted.
             h.state.set_fault("error_5xx", status=503)
             _, message = captured("firing-group")
@@ -170,9 +169,8 @@ async def test_replicas_that_are_not_leader_report_no_leader_once(db_url: str) -
         ):
             await a.runtime.scheduler.renew()  # a leads, then dies without handing over
             clock.advance(15 + 61)
-            assert a.monitor is not None and b.monitor is not None
-            await b.monitor.check_once()
-            await a.monitor.check_once()
+            await heartbeat(b).check_once()
+            await heartbeat(a).check_once()
             assert "no_leader" in await problems(client_b, 503)
             async with a.runtime.sessions() as session:
                 texts = list(

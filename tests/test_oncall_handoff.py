@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.audit import AUTOMATION, Actor, KeyRing, append
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION, Actor
+from bot.audit.hash_chain import KeyRing
+from bot.audit.writer import append
 from bot.oncall.handoff_posting import post_handoff
 from bot.oncall.summary import collect_facts
 from tests.harness import BotHarness

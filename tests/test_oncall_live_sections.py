@@ -75,7 +75,7 @@ async def test_locks_silences_and_maintenance_outlive_the_shift(db_url: str) -> 
             session.add_all(seed_rows())
         async with h.bot.runtime.sessions() as session:
             facts = await collect_facts(
-                session, SHIFT_START, HANDOFF, h.bot.runtime.handoff_sections
+                session, SHIFT_START, HANDOFF, h.bot.runtime.hooks.handoff_sections
             )
         live = dict(facts.live)
         assert "Open incidents" not in " ".join(live)  # none seeded: that part stays away
@@ -120,6 +120,6 @@ async def test_nothing_outliving_the_shift_adds_no_section(db_url: str) -> None:
             )
         async with h.bot.runtime.sessions() as session:
             facts = await collect_facts(
-                session, SHIFT_START, HANDOFF, h.bot.runtime.handoff_sections
+                session, SHIFT_START, HANDOFF, h.bot.runtime.hooks.handoff_sections
             )
         assert facts.live == []

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import outbox
-from bot.config import OutboxConfig
 from bot.db.engine import session_factory
 from bot.db.models import LaneLease, OutboxMessage
 from bot.outbox import Message
+from bot.outbox.config import OutboxConfig
 from bot.outbox.worker import OutboxWorker
 from integrations.slack.web import SlackWebClient
 from standins.loopback import LoopbackServer

@@ -32,7 +32,7 @@ from tests.actions_support import ROLES, policies
 from tests.conftest import base_config
 from tests.harness import BotHarness, find_button
 from tests.intake_helpers import captured, grafana_message, pagerduty_event, pagerduty_headers
-from tests.monitoring_support import MovingClock
+from tests.monitoring_support import MovingClock, heartbeat
 
 SECRETS = {
     "bot_token": "xoxb-SECRET-bottoken-7f3a9c",
@@ -208,8 +208,7 @@ async def scenario(h: BotHarness, client: httpx.AsyncClient, clock: MovingClock)
     ).status_code == 401
     await asyncio.sleep(0.5)
     clock.advance(11)  # the outbox is now stuck: the heartbeat pages PagerDuty
-    assert h.bot.monitor is not None
-    await h.bot.monitor.check_once()
+    await heartbeat(h.bot).check_once()
     h.state.clear_fault()
 
 

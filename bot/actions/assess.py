@@ -3,7 +3,6 @@ pre-plan guard allowed) the fleet's dry run, then the post-plan guards."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.actions import guards
@@ -14,22 +13,8 @@ from bot.actions.journal import audit_ready
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import load_facts, view_of
-from bot.runtime import Runtime
+from bot.runtime import MembershipQuestion, Runtime
 from integrations.fleet.errors import FleetError
-
-# Whether a person is in the incident a request came from; set by the incidents module.
-IncidentCheck = Callable[[Runtime, RequestView], Awaitable[bool]]
-_incident_check: list[IncidentCheck] = []
-
-
-def set_incident_membership(check: IncidentCheck | None) -> None:
-    """Install (or remove) the incident-membership lookup `require_incident` rules need.
-
-    Without one, such rules deny: membership that cannot be checked is not assumed.
-    """
-    _incident_check.clear()
-    if check is not None:
-        _incident_check.append(check)
 
 
 @dataclass
@@ -47,8 +32,8 @@ async def assess(
     async with rt.sessions() as session:
         facts = await load_facts(session, view, policy, rt.clock(), audit_ready=audit_ready(rt))
     ctx = GuardContext(stage, view, policy, rt.config.roles, facts, clicker)
-    if ctx.rule is not None and ctx.rule.require_incident and _incident_check:
-        facts.incident_member = await _incident_check[0](rt, view)
+    if ctx.rule is not None and ctx.rule.require_incident:
+        facts.incident_member = await incident_member(rt, view)
     pre = evaluate(guards.PRE_PLAN, ctx)
     if pre.denial is not None:
         return Assessment(pre, ctx)
@@ -69,3 +54,19 @@ async def assess(
     # The clock moves while the fleet answers; expiry is judged at the decision.
     facts.now = rt.clock()
     return Assessment(pre + evaluate(guards.POST_PLAN, ctx), ctx, preview)
+
+
+async def incident_member(rt: Runtime, view: RequestView) -> bool | None:
+    """Whether the requester is in the incident the request came from, as the incidents
+    area answers it; None without that area, and `require_incident` rules then deny:
+    membership that cannot be checked is not assumed."""
+    membership = rt.hooks.incident_membership
+    if membership is None:
+        return None
+    asked = MembershipQuestion(
+        user_id=view.requester.id,
+        channel_id=view.channel_id,
+        thread_ts=view.thread_ts,
+        service=view.target,
+    )
+    return await membership(rt, asked)

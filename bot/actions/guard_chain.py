@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 from bot.actions.catalog import CATALOG, ActionSpec, at_least, params_hash
 from bot.actions.policy import ActionRule, PoliciesConfig
 from bot.audit.actors import AUTOMATION_ID
-from bot.config import RoleBinding
+from bot.roles import RoleBinding
 from integrations.fleet.models import ParamValue, Plan, Risk, Service
 
 log = logging.getLogger(__name__)

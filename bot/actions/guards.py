@@ -1,4 +1,5 @@
-"""The guards of design.md §4, one small object each, in the order the chain runs them.
+"""The guards of the guard chain (docs/actions.md), one small object each, in the order
+the chain runs them.
 
     PRE_PLAN   audit ready → valid request → policy → permission → on-call → incident
                → freeze → rate limits → concurrency cap → lock

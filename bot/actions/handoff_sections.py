@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages
 from bot.actions.models import PENDING, RUNNING, ActionRequest
 from bot.actions.store import active_locks
-from bot.runtime import Runtime
 
 MAX_LINES = 8
 # Maintenance is scheduled days or weeks ahead; requests older than this are not read.
@@ -95,7 +94,3 @@ async def maintenance_section(session: AsyncSession, at: datetime) -> tuple[str,
     if not lines:
         return None
     return _section(messages.handoff_maintenance_title(len(lines)), lines)
-
-
-def install_handoff_sections(rt: Runtime) -> None:
-    rt.handoff_sections.extend((locks_section, maintenance_section))

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions.guard_chain import ChainResult, Person, RequestView
 from bot.actions.models import ActionRequest
-from bot.audit import Actor, AuditKeyMissing, AuditRecord, KeyRing, append
+from bot.audit.actors import Actor
+from bot.audit.hash_chain import AuditKeyMissing, KeyRing
+from bot.audit.writer import AuditRecord, append
 from bot.runtime import Runtime
 
 

@@ -203,19 +203,6 @@ async def expire_stale(rt: Runtime) -> int:
     return len(rows)
 
 
-def schedule_action_jobs(rt: Runtime) -> None:
-    """Tracking and expiry, on the scheduler leader."""
-
-    async def track() -> None:
-        await track_once(rt)
-
-    async def expire() -> None:
-        await expire_stale(rt)
-
-    rt.scheduler.every("actions-track", rt.config.policies.tracking_interval_seconds, track)
-    rt.scheduler.every("actions-expire", 30, expire)
-
-
 async def reconcile_at_start(rt: Runtime) -> None:
     """At start, on every replica: requests left running are looked up, never re-run."""
     try:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from _hashlib import HASH
 
-    from bot.config import AuditConfig
+    from bot.audit.config import AuditConfig
 
 MIN_KEY_LENGTH = 16
 _KEY_ID_LABEL = b"watchkeeper audit key id"

@@ -14,8 +14,8 @@ from typing import Any
 
 from bot import block_kit
 from bot import messages as m
-from bot.audit import AUTOMATION
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION
 from bot.automation.models import AutomationRun
 from bot.automation.store import SwitchState
 from bot.incidents import clients

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def on_new_pages(rt: Runtime, page_ids: list[int]) -> None:
     if rt.config.automation.enabled and rt.config.runbooks:
-        followup.spawn(handle_pages(rt, page_ids), "automation")
+        rt.background.spawn(handle_pages(rt, page_ids), "automation")
 
 
 def labels_of(page: PageRecord | Page) -> dict[str, str]:

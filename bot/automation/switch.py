@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from bot import messages as m
 from bot import outbox
-from bot.audit import Actor
 from bot.audit import vocabulary as v
+from bot.audit.actors import Actor
 from bot.automation.models import AutomationRun
 from bot.automation.report import switch_line
 from bot.automation.store import set_paused, switch_state

@@ -15,14 +15,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.audit import (
-    AuditKeyMissing,
-    ExportFilter,
-    KeyRing,
-    export_entries,
-    publish_checkpoint,
-    read_checkpoints,
-)
+from bot.audit.checkpoint import publish_checkpoint, read_checkpoints
+from bot.audit.export import ExportFilter, export_entries
+from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.parallel import verify_in_processes
 from bot.audit.verifier import VerifyReport
 from bot.cli.common import config_or_exit

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.cli.common import config_or_exit
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--script", type=Path, help="run console lines from FILE, then exit")
@@ -13,4 +15,4 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
-    return run_demo(args)
+    return run_demo(config_or_exit(args), args.script)

@@ -8,9 +8,8 @@ import sys
 import yaml
 
 from bot.cli.common import config_or_exit
+from bot.composition import command_registry
 from bot.manifest import build_manifest
-from bot.registry import CommandRegistry
-from commands import register_all
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
     try:
-        manifest = build_manifest(config, register_all(CommandRegistry()), args.url)
+        manifest = build_manifest(config, command_registry(config), args.url)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2

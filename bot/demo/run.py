@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import sys
@@ -11,12 +10,12 @@ from pathlib import Path
 from pydantic import AnyHttpUrl
 
 from bot.asgi import create_asgi_app
-from bot.cli.common import config_or_exit
 from bot.composition import open_bot
 from bot.config import Config
 from bot.demo.console import Console, ConsoleError
 from bot.incidents.demo import DemoPager
 from integrations.slack.sender import SlackSender
+from standins.fleet.simulator.backend import SimulatorFleet
 from standins.loopback import LoopbackServer
 from standins.slack import start_standin
 
@@ -60,7 +59,9 @@ async def demo(config: Config, script: Path | None) -> int:
         config.slack.signing_secret.get_secret_value(),
         response_url_for=lambda channel, user: state.new_response_url(standin.url, channel, user),
     )
-    simulator = bot.fleet.embedded[0].url if bot.fleet.embedded else None
+    simulator = next(
+        (b.url for b in bot.fleet.backends.values() if isinstance(b, SimulatorFleet)), None
+    )
     pager = DemoPager(bot.runtime, server.url, simulator)
     console = Console(
         sender, state, dict(config.demo.users), config.channels.default,
@@ -133,10 +134,9 @@ def _log_to_file(path: Path) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    config = config_or_exit(args)
+def run_demo(config: Config, script: Path | None) -> int:
     _log_to_file(Path("var/demo.log"))
-    if args.script is not None and not args.script.is_file():
-        print(f"no such script: {args.script}", file=sys.stderr)
+    if script is not None and not script.is_file():
+        print(f"no such script: {script}", file=sys.stderr)
         return 2
-    return asyncio.run(demo(config, args.script))
+    return asyncio.run(demo(config, script))

@@ -16,8 +16,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot import messages
-from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION
+from bot.audit.writer import NewEntry
 from bot.incidents import storms
 from bot.incidents.incident_blocks import page_line
 from bot.incidents.models import RESOLVED, Incident, PageRecord, Storm
@@ -147,8 +148,8 @@ class Batch:
     async def _no_one_to_wake(self, item: Prepared) -> bool:
         """A page automation will handle opens its incident quietly: a person is mentioned
         only if automation cannot fix it (bot.automation.report.Report.escalate)."""
-        handled = self.rt.handled_automatically
-        return handled is not None and await handled(self.w.session, item.page)
+        handled = self.rt.hooks.handled_automatically
+        return handled is not None and await handled(self.rt, self.w.session, item.page)
 
     def assign(self, new_ids: dict[tuple[str, str, str, str], int]) -> dict[int, Tally]:
         tallies: dict[int, Tally] = defaultdict(Tally)

@@ -1,29 +1,15 @@
 """The incident core's clients of outside systems (Alertmanager's API, PagerDuty Events),
-built from `app.yaml` when needed, and the one seam tests use to swap their transport.
-
-    clients.transports.alertmanager = httpx.MockTransport(handler)
+built from `app.yaml` when needed, on the runtime's transports (tests swap them there:
+`rt.transports.alertmanager = httpx.MockTransport(handler)`).
 
 The clients themselves live in `integrations/` and never import the core.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import httpx
-
 from bot.runtime import Runtime
 from integrations.alertmanager import AlertmanagerClient
 from integrations.pagerduty import PagerDutyEvents
-
-
-@dataclass
-class Transports:
-    alertmanager: httpx.AsyncBaseTransport | None = None
-    pagerduty: httpx.AsyncBaseTransport | None = None
-
-
-transports = Transports()
 
 
 def alertmanager(rt: Runtime) -> AlertmanagerClient | None:
@@ -36,7 +22,7 @@ def alertmanager(rt: Runtime) -> AlertmanagerClient | None:
         token=cfg.bearer_token,
         username=cfg.username,
         password=cfg.password,
-        transport=transports.alertmanager,
+        transport=rt.transports.alertmanager,
     )
 
 
@@ -46,5 +32,5 @@ def pagerduty(rt: Runtime) -> PagerDutyEvents | None:
     if cfg.routing_key is None or not cfg.routing_key.get_secret_value():
         return None
     return PagerDutyEvents(
-        cfg.routing_key, base_url=str(cfg.events_url), transport=transports.pagerduty
+        cfg.routing_key, base_url=str(cfg.events_url), transport=rt.transports.pagerduty
     )

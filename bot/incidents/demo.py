@@ -148,7 +148,7 @@ class DemoPager:
         body = json.dumps(_webhook(alert, status)).encode()
         if self._token is None:
             # No Alertmanager intake configured: the same pages, straight to the sink.
-            sink = self._rt.page_sink
+            sink = self._rt.hooks.page_sink
             if sink is not None:
                 await sink(self._rt, PageBatch(pages=parse_webhook(body).pages))
             return

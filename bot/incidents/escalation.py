@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot import messages
-from bot.audit import AUTOMATION, NewEntry
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION
+from bot.audit.writer import NewEntry
 from bot.db.unit_of_work import writing
 from bot.incidents import clients
 from bot.incidents.models import TRIGGERED, Incident, Storm

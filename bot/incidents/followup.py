@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from sqlalchemy import select
@@ -28,78 +27,29 @@ FLEET_TIMEOUT_SECONDS = 5.0
 PARALLEL_READS = 8
 ANNOUNCE_SECONDS = 1.0
 ANNOUNCE_CHUNK = 8
-_tasks: set[asyncio.Task[None]] = set()
-
-
-def spawn(work: Coroutine[Any, Any, object], what: str) -> None:
-    async def guarded() -> None:
-        try:
-            await work
-        except Exception:  # background work logs; the sweep retries what is still due
-            log.exception("%s failed", what)
-
-    task = asyncio.get_running_loop().create_task(guarded())
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
-async def drain() -> None:
-    """Wait for the follow-up tasks started so far (tests, orderly shutdown)."""
-    while _tasks:
-        await asyncio.gather(*list(_tasks), return_exceptions=True)
 
 
 def after_ingest(
     rt: Runtime, incident_ids: list[int], *, pagerduty: bool = False, announce: bool = False
 ) -> None:
     if incident_ids:
-        spawn(refresh_fleet_state(rt, incident_ids), "fleet state refresh")
+        rt.background.spawn(refresh_fleet_state(rt, incident_ids), "fleet state refresh")
     if pagerduty:
         kick_pagerduty(rt)
     if announce:
-        _announcer.request(rt)
+        # A burst of deliveries asks many times; Slack takes about one message a second
+        # per channel, so rendering faster only competes with ingest for the database.
+        rt.background.coalesce("announcer", lambda: announce_deferred(rt), ANNOUNCE_SECONDS)
 
 
 def kick_pagerduty(rt: Runtime) -> None:
     """Send the PagerDuty events a transaction just queued (the sweep retries failures)."""
     from bot.incidents.escalation import deliver_pagerduty  # escalation imports this module
 
-    spawn(deliver_pagerduty(rt), "PagerDuty delivery")
+    rt.background.spawn(deliver_pagerduty(rt), "PagerDuty delivery")
 
 
-class _SingleFlight:
-    """At most one announcer running per process, and one more queued behind it: a burst
-    of deliveries asks many times, the threads are brought up to date a few times."""
-
-    def __init__(self) -> None:
-        self.running = False
-        self.again = False
-
-    def request(self, rt: Runtime) -> None:
-        if self.running:
-            self.again = True
-            return
-        self.running = True
-        spawn(self._run(rt), "announcer")
-
-    async def _run(self, rt: Runtime) -> None:
-        try:
-            while True:
-                self.again = False
-                await announce(rt)
-                if not self.again:
-                    return
-                # Slack takes about one message a second per channel: rendering faster
-                # only competes with ingest for the database.
-                await asyncio.sleep(ANNOUNCE_SECONDS)
-        finally:
-            self.running = False
-
-
-_announcer = _SingleFlight()
-
-
-async def announce(rt: Runtime, limit: int = 500) -> int:
+async def announce_deferred(rt: Runtime, limit: int = 500) -> int:
     """Say what ingest deferred: alert lines as replies, roots and storm roots re-rendered.
 
     A few incidents per transaction, rows another transaction holds skipped (SKIP LOCKED,

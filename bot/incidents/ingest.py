@@ -55,7 +55,7 @@ async def ingest(rt: Runtime, batch: PageBatch) -> int:
         rt, outcome.refresh, pagerduty=outcome.pagerduty, announce=outcome.announce
     )
     if outcome.firing_pages:
-        for hook in rt.page_followups:
+        for hook in rt.hooks.page_followups:
             hook(rt, outcome.firing_pages)
     return outcome.new_pages
 

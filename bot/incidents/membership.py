@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from bot.actions.guard_chain import RequestView
 from bot.db.models import PostedMessage
 from bot.incidents.models import OPEN_STATES, Incident, IncidentNote
-from bot.runtime import Runtime
+from bot.runtime import MembershipQuestion, Runtime
 
 
 async def thread_owner(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, int] | None:
@@ -31,19 +30,19 @@ async def thread_owner(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, 
     return None
 
 
-async def incident_member(rt: Runtime, view: RequestView) -> bool:
+async def incident_member(rt: Runtime, asked: MembershipQuestion) -> bool:
     """True when an open incident the request belongs to (by its thread, else by its target
     service) counts the requester in: they acknowledged it, own it, opened it, wrote in its
     timeline, or its route mentions them by name."""
     ids: list[int] = []
-    if view.thread_ts:
-        found = await thread_owner(rt, view.channel_id, view.thread_ts)
+    if asked.thread_ts:
+        found = await thread_owner(rt, asked.channel_id, asked.thread_ts)
         if found is not None and found[0] == "incident":
             ids.append(found[1])
-    user = view.requester.id
+    user = asked.user_id
     async with rt.sessions() as session:
         query = select(Incident).where(Incident.status.in_(OPEN_STATES))
-        query = query.where(Incident.id.in_(ids) if ids else Incident.service == view.target)
+        query = query.where(Incident.id.in_(ids) if ids else Incident.service == asked.service)
         for incident in await session.scalars(query.limit(20)):
             people = {incident.acknowledged_by, incident.assignee, incident.opened_by}
             if user in people or f"<@{user}>" in incident.mentions:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
-from bot.audit import Actor
 from bot.audit import vocabulary as v
+from bot.audit.actors import Actor
 from bot.db.unit_of_work import writing
 from bot.incidents import followup, storms
 from bot.incidents.grouping import hash_key

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot import messages
-from bot.audit import AUTOMATION, Actor
 from bot.audit import vocabulary as v
+from bot.audit.actors import AUTOMATION, Actor
 from bot.db.unit_of_work import writing
 from bot.incidents import clients
 from bot.incidents.incident_blocks import slack_date

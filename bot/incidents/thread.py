@@ -17,7 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
-from bot.audit import Actor, KeyRing, NewEntry, append_many
+from bot.audit.actors import Actor
+from bot.audit.hash_chain import KeyRing
+from bot.audit.writer import NewEntry, append_many
 from bot.db.models import OutboxMessage
 from bot.incidents.incident_blocks import Suggestion, Suggestions, incident_root, page_lines_reply
 from bot.incidents.models import Incident, Storm

@@ -6,7 +6,6 @@ Every endpoint does the same steps in the same order, and each step has one answ
     body within the size limit?              no  → 413   (before anything parses it)
     credentials of that source?              no  → 401
     payload parses into a whole batch?       no  → 400 (not JSON) / 422 (wrong shape)
-    page sink wired?                         no  → 503   (the sender retries later)
     sink stores the batch (durably)?         no  → 503
                                              yes → 200 {"accepted": n, "new": k}
 
@@ -20,22 +19,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.http_body import BodyTooLarge, read_limited_body
 from bot.intake.auth import authorized, pagerduty_authorized
 from bot.intake.config import IntakeConfig
 from bot.monitoring import intake as monitoring
+from bot.runtime import Runtime
 from integrations import alertmanager, generic, grafana, pagerduty
 from integrations.pages import PageBatch
 from integrations.webhooks import InvalidPayload, bounded_key
-
-if TYPE_CHECKING:
-    from bot.composition import Bot
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +44,6 @@ INVALID = "invalid_payload"
 # A parser raised something other than InvalidPayload: a bug of ours, answered 400 so
 # the sender is not told to retry forever, and logged with its traceback.
 UNREADABLE = "unreadable_payload"
-NOT_WIRED = "intake_not_wired"
 STORAGE = "storage_unavailable"
 
 Check = Callable[[Headers, bytes, float], bool]
@@ -120,11 +116,8 @@ def _generic(config: IntakeConfig, request: Request) -> Source | None:
 Resolve = Callable[[IntakeConfig, Request], Source | None]
 
 
-def _endpoint(bot: Bot, resolve: Resolve) -> Callable[[Request], Awaitable[Response]]:
-    from bot.asgi import BodyTooLarge, read_limited_body  # bot.asgi imports this module
-
+def _endpoint(rt: Runtime, resolve: Resolve) -> Callable[[Request], Awaitable[Response]]:
     async def hook(request: Request) -> Response:
-        rt = bot.runtime
         config = rt.config.intake
         source = resolve(config, request)
         if source is None:
@@ -151,16 +144,14 @@ def _endpoint(bot: Bot, resolve: Resolve) -> Callable[[Request], Awaitable[Respo
             log.exception("the %s parser failed on a delivery", source.name)
             monitoring.refused(rt, source.name, UNREADABLE)
             return _error(400, UNREADABLE, "the payload could not be read")
-        return await _store(bot, source, batch)
+        return await _store(rt, source, batch)
 
     return hook
 
 
-async def _store(bot: Bot, source: Source, batch: PageBatch) -> Response:
-    rt = bot.runtime
-    sink = rt.page_sink
-    if sink is None:
-        return _error(503, NOT_WIRED, "intake not wired: no page sink in this runtime")
+async def _store(rt: Runtime, source: Source, batch: PageBatch) -> Response:
+    sink = rt.hooks.page_sink
+    assert sink is not None  # intake_routes refuses to serve without one
     if not batch.pages:
         await monitoring.delivered(rt, source.name, 0)
         return JSONResponse({"accepted": 0, "new": 0})
@@ -175,10 +166,12 @@ async def _store(bot: Bot, source: Source, batch: PageBatch) -> Response:
     return JSONResponse({"accepted": len(batch.pages), "new": new})
 
 
-def intake_routes(bot: Bot) -> list[Route]:
+def intake_routes(rt: Runtime) -> list[Route]:
+    if rt.hooks.page_sink is None:
+        raise RuntimeError("intake needs a page sink: install the incidents area first")
     return [
-        Route("/hooks/alertmanager", _endpoint(bot, _alertmanager), methods=["POST"]),
-        Route("/hooks/pagerduty", _endpoint(bot, _pagerduty), methods=["POST"]),
-        Route("/hooks/grafana", _endpoint(bot, _grafana), methods=["POST"]),
-        Route("/hooks/generic/{name}", _endpoint(bot, _generic), methods=["POST"]),
+        Route("/hooks/alertmanager", _endpoint(rt, _alertmanager), methods=["POST"]),
+        Route("/hooks/pagerduty", _endpoint(rt, _pagerduty), methods=["POST"]),
+        Route("/hooks/grafana", _endpoint(rt, _grafana), methods=["POST"]),
+        Route("/hooks/generic/{name}", _endpoint(rt, _generic), methods=["POST"]),
     ]

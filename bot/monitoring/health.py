@@ -15,7 +15,7 @@ the leader report "no leader".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -25,6 +25,7 @@ from bot.db.migrate import schema_state
 from bot.db.models import LeaderLease, OutboxMessage
 from bot.incidents.models import OPEN_STATES, Incident
 from bot.monitoring.config import MonitoringConfig
+from bot.monitoring.findings import Problem, Snapshot
 from bot.monitoring.models import IntakeSource
 from bot.runtime import Runtime
 from bot.scheduler import LEASE_NAME
@@ -34,26 +35,6 @@ DATABASE = "database"
 OUTBOX_STUCK = "outbox_stuck"
 NO_LEADER = "no_leader"
 INTAKE_SILENT = "intake_silent:"
-
-
-@dataclass(frozen=True)
-class Problem:
-    key: str
-    detail: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"problem": self.key, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    at: datetime
-    outbox_depth: int
-    outbox_oldest_age: float
-    incidents_open: int
-    # When the scheduler lease runs or ran out; None when no replica ever held it.
-    lease_expires_at: datetime | None
-    last_delivery: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.db.unit_of_work import writing
-from bot.monitoring.health import DATABASE, Health, Problem, assess
+from bot.monitoring.findings import Problem
+from bot.monitoring.health import DATABASE, Health, assess
 from bot.monitoring.models import PD_NONE, PD_RESOLVED, PD_TRIGGERED, HealthAlert, IntakeSource
 from bot.outbox import Message, post
 from bot.runtime import Runtime
@@ -54,7 +55,7 @@ class HealthMonitor:
         self._leader = leader
         self._transport = pagerduty_transport
         # What "never recorded" counts from: a lease never taken, a source never heard.
-        self.since = rt.clock()
+        self.since = rt.started_at
         self.last: Health | None = None
         self._database_paged = False
 

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 if TYPE_CHECKING:
-    from bot.monitoring.health import Problem, Snapshot
+    from bot.monitoring.findings import Problem, Snapshot
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # From a quick restart to a long failover or resize.

@@ -11,31 +11,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
-from bot.monitoring.health import DATABASE, Health, assess
+from bot.http_body import bodiless
+from bot.monitoring.health import DATABASE, assess
 from bot.monitoring.metrics import CONTENT_TYPE
+from bot.runtime import Runtime
 from integrations.webhooks import any_equal
-
-if TYPE_CHECKING:
-    from bot.composition import Bot
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 # Scrapes closer together than this reuse the gauges of the last look at the database.
 MIN_LOOK_SECONDS = 2.0
 
 
-async def _health(bot: Bot) -> Health:
-    since = bot.monitor.since if bot.monitor is not None else bot.runtime.clock()
-    return await assess(bot.runtime, since)
+def monitoring_routes(rt: Runtime) -> list[Route]:
+    limit = rt.config.server.max_body_bytes
+    return [
+        Route("/readyz", bodiless(readyz(rt), limit), methods=["GET"]),
+        Route("/metrics", bodiless(metrics(rt), limit), methods=["GET"]),
+    ]
 
 
-def readyz(bot: Bot) -> Endpoint:
+def readyz(rt: Runtime) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        health = await _health(bot)
+        health = await assess(rt, rt.started_at)
         replica_only = request.query_params.get("scope") == "replica"
         problems = [p for p in health.problems if not replica_only or p.key == DATABASE]
         body: dict[str, Any] = {"status": "unavailable" if problems else "ok"}
@@ -55,8 +58,7 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else None
 
 
-def metrics(bot: Bot) -> Endpoint:
-    rt = bot.runtime
+def metrics(rt: Runtime) -> Endpoint:
     token = rt.config.monitoring.metrics_token
     looked_at = [float("-inf")]
 
@@ -70,7 +72,7 @@ def metrics(bot: Bot) -> Endpoint:
                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
                 )
         if time.monotonic() - looked_at[0] >= MIN_LOOK_SECONDS:
-            health = await _health(bot)
+            health = await assess(rt, rt.started_at)
             rt.metrics.show(health.snapshot, health.problems, rt.scheduler.is_leader)
             looked_at[0] = time.monotonic()
         return Response(rt.metrics.render(), media_type=CONTENT_TYPE)

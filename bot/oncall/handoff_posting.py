@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages, outbox
-from bot.audit import AUTOMATION, KeyRing, append
+from bot.audit.actors import AUTOMATION
+from bot.audit.hash_chain import KeyRing
+from bot.audit.writer import append
 from bot.db.unit_of_work import writing
 from bot.oncall.config import Rotation
 from bot.oncall.handoff_blocks import handoff_message
@@ -72,7 +74,7 @@ async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
                 )
             )
             await session.flush()  # the UNIQUE claim, before any work is queued
-            facts = await collect_facts(session, ended.start, ended.end, rt.handoff_sections)
+            facts = await collect_facts(session, ended.start, ended.end, rt.hooks.handoff_sections)
             message = handoff_message(
                 rotation.name, ended, incoming, outgoing, facts, rotation.zone,
                 late=late, note=stale_note(roster),
@@ -110,13 +112,3 @@ async def post_due_handoffs(rt: Runtime) -> list[str]:
             log.info("posted handoff of %s", rotation.name)
             posted.append(rotation.name)
     return posted
-
-
-def schedule_handoffs(rt: Runtime) -> None:
-    if not rt.config.oncall.rotations:
-        return
-
-    async def job() -> None:
-        await post_due_handoffs(rt)
-
-    rt.scheduler.every("oncall-handoffs", rt.config.oncall.check_seconds, job)

@@ -31,9 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utcnow
-from bot.config import OutboxConfig
 from bot.db.models import LaneLease, OutboxMessage, PostedMessage
 from bot.db.unit_of_work import writing
+from bot.outbox.config import OutboxConfig
 from bot.outbox.enqueue import RESPONSE_LANE_PREFIX
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient

@@ -1,6 +1,7 @@
-"""Plugging the incidents core into the running bot: the page sink intake calls, the
-@mention group, the buttons, the scheduled sweeps and the handoff's parts (open incidents,
-silences that outlive the shift)."""
+"""How the incidents core plugs into the bot: the page sink intake calls, the membership
+question guarded actions ask, the scheduled sweeps and the handoff's parts (open
+incidents, silences that outlive the shift). Its command group and buttons live in
+`commands/incident.py`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
-from bot.actions.assess import set_incident_membership
 from bot.db.unit_of_work import writing
 from bot.incidents import escalation, followup, silences, storms
 from bot.incidents.incident_blocks import headline, who
@@ -18,6 +18,7 @@ from bot.incidents.ingest import ingest
 from bot.incidents.membership import incident_member
 from bot.incidents.models import OPEN_STATES, Incident, PageDelivery, Silence
 from bot.incidents.thread import ThreadWriter
+from bot.parts import AppParts, Job
 from bot.runtime import Runtime
 
 # PagerDuty retries a webhook for hours at most; a week of delivery ids is ample.
@@ -25,21 +26,26 @@ DELIVERY_MEMORY = timedelta(days=7)
 HANDOFF_LINES = 8
 
 
-def install(rt: Runtime) -> None:
-    from commands.incident import register_buttons  # commands import the core, not back
-
-    rt.page_sink = ingest
-    rt.registry.mention_group = "incident"
-    register_buttons(rt.interactions)
-    rt.handoff_sections.extend((open_incidents_section, silences_section))
+def install(parts: AppParts) -> None:
+    parts.hooks.page_sink = ingest
     # Guarded actions whose policy says `require_incident` ask us who is in one.
-    set_incident_membership(incident_member)
-    schedule(rt)
+    parts.hooks.incident_membership = incident_member
+    parts.handoff_sections.extend((open_incidents_section, silences_section))
+    parts.jobs.extend(
+        (
+            Job("incidents-escalation", 30, escalation.escalate_due),
+            Job("incidents-silences", 30, silences.expire_due),
+            Job("incidents-storms", 5, sweep_storms),
+            Job("incidents-fleet-state", 20, followup.refresh_due),
+            Job("incidents-pagerduty", 60, escalation.deliver_pagerduty),
+            Job("incidents-forget-deliveries", 3600, forget_deliveries),
+        )
+    )
 
 
 async def sweep_storms(rt: Runtime) -> int:
     """Storms gone quiet closed, digests due posted, and anything ingest deferred said."""
-    await followup.announce(rt)
+    await followup.announce_deferred(rt)
     async with writing(rt.sessions, reads_decide=True) as session:
         w = ThreadWriter(session, rt)
         posted = await storms.sweep(w, rt.clock())
@@ -53,16 +59,6 @@ async def forget_deliveries(rt: Runtime) -> None:
         await session.execute(
             delete(PageDelivery).where(PageDelivery.received_at < rt.clock() - DELIVERY_MEMORY)
         )
-
-
-def schedule(rt: Runtime) -> None:
-    every = rt.scheduler.every
-    every("incidents-escalation", 30, lambda: escalation.escalate_due(rt))
-    every("incidents-silences", 30, lambda: silences.expire_due(rt))
-    every("incidents-storms", 5, lambda: sweep_storms(rt))
-    every("incidents-fleet-state", 20, lambda: followup.refresh_due(rt))
-    every("incidents-pagerduty", 60, lambda: escalation.deliver_pagerduty(rt))
-    every("incidents-forget-deliveries", 3600, lambda: forget_deliveries(rt))
 
 
 async def open_incidents_section(

@@ -1,0 +1,32 @@
+"""Opening the fleet backends listed in `app.yaml` behind one `FleetRouter`: each through
+the `open_backend` of its type's package (bot.fleet.config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.fleet.config import FleetConfig, backend_module
+from bot.fleet.router import Fleet, FleetRouter
+
+
+@dataclass
+class OpenFleet:
+    router: FleetRouter
+    # By name, as app.yaml lists them (the demo finds its simulator here).
+    backends: dict[str, Fleet]
+
+    async def aclose(self) -> None:
+        await self.router.aclose()
+
+
+async def open_fleet(config: FleetConfig) -> OpenFleet:
+    opened: dict[str, Fleet] = {}
+    try:
+        for cfg in config.backends:
+            backend: Fleet = await backend_module(cfg.type).open_backend(cfg.settings)
+            opened[cfg.name] = backend
+    except BaseException:
+        await FleetRouter([(name, [], b) for name, b in opened.items()]).aclose()
+        raise
+    routes = [(cfg.name, list(cfg.services), opened[cfg.name]) for cfg in config.backends]
+    return OpenFleet(FleetRouter(routes), opened)

@@ -1,0 +1,19 @@
+"""`roles:` in `app.yaml`: who holds which role, by Slack user id (and user group)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from bot.config_model import StrictModel
+
+SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackGroupId = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]
+
+
+class RoleBinding(StrictModel):
+    users: list[SlackUserId] = Field(default_factory=list)
+    usergroups: list[SlackGroupId] = Field(default_factory=list)
+    # The bot's own automation (actor `watchkeeper:automation`) holds this role too.
+    automation: bool = False
