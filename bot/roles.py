@@ -1,10 +1,10 @@
-"""`roles:` in `app.yaml`: who holds which role, by Slack user id (and user group)."""
+"""`roles:` in `app.yaml`: who holds which role, by Slack user id."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bot.config_model import StrictModel
 
@@ -17,3 +17,11 @@ class RoleBinding(StrictModel):
     usergroups: list[SlackGroupId] = Field(default_factory=list)
     # The bot's own automation (actor `watchkeeper:automation`) holds this role too.
     automation: bool = False
+
+    @field_validator("usergroups")
+    @classmethod
+    def _not_resolved_yet(cls, value: list[str]) -> list[str]:
+        # A group that grants nothing would be a silent trap at 3 a.m.: refuse it instead.
+        if value:
+            raise ValueError("user groups are not resolved into members yet: list the users")
+        return value

@@ -62,9 +62,9 @@ PageFollowup = Callable[["Runtime", list[int]], None]
 # (an `auto` runbook, automation not paused): its incident then opens without mentioning
 # anyone, and automation mentions the on-call if it cannot fix it.
 AutomaticCheck = Callable[["Runtime", AsyncSession, Page], Awaitable[bool]]
-# Whether a person is in the open incident of a thread (or of a service): the
-# `require_incident` rule of guarded actions asks it.
-IncidentMembership = Callable[["Runtime", "MembershipQuestion"], Awaitable[bool]]
+# Whether a person is in the open incident of a thread (or of a service), None when it
+# cannot tell: the `require_incident` rule of guarded actions asks it.
+IncidentMembership = Callable[["Runtime", "MembershipQuestion"], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot.actions import assess, flow, guards
-from bot.actions.guard_chain import GuardContext, Person, RequestView, Verdict
+from bot.actions import flow, guards
+from bot.actions.guard_chain import GuardContext, Person, Verdict
 from bot.actions.models import ActionRequest
+from bot.parts import AppParts
+from bot.runtime import MembershipQuestion
 from tests.actions_support import (
     audit_rows,
     card,
@@ -298,9 +300,7 @@ async def test_a_plan_that_changed_since_the_preview_is_refused(db_url: str) -> 
         await nothing_ran(h)
 
 
-async def test_on_call_and_incident_membership_when_the_policy_asks(
-    db_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_on_call_and_incident_membership_when_the_policy_asks(db_url: str) -> None:
     rules = [
         {"actions": ["restart"], "resources": ["pg-*"], "roles": ["responder"],
          "require_oncall": True},
@@ -309,19 +309,25 @@ async def test_on_call_and_incident_membership_when_the_policy_asks(
     ]  # fmt: skip
     roles = {"responder": {"users": [USERS["alice"], USERS["bob"]]},
              "oncall": {"users": [USERS["bob"]]}}  # fmt: skip
-    async with BotHarness(db_url, roles=roles, policies={"rules": rules}) as h:
+    # The incidents area's answer, replaced: first it cannot tell, then only alice is in.
+    can_tell = False
+
+    async def only_alice(rt: Any, asked: MembershipQuestion) -> bool | None:
+        return asked.user_id == USERS["alice"] if can_tell else None
+
+    def membership(parts: AppParts) -> None:
+        parts.hooks.incident_membership = only_alice
+
+    async with BotHarness(
+        db_url, roles=roles, policies={"rules": rules}, customize=membership
+    ) as h:
         assert "whoever is on call" in await refused(h, "alice", "/fleet restart pg-orders")
         assert "Preview" in await refused(h, "bob", "/fleet restart pg-orders")
         # Membership nobody can check is not assumed ...
-        monkeypatch.setattr(assess, "_incident_check", [])
         text = await refused(h, "bob", "/fleet restart redis-sessions", count=2)
         assert "incident membership, which I cannot check" in text
-
-        # ... and the incidents module's answer is what counts when it is installed.
-        async def only_alice(rt: Any, view: RequestView) -> bool:
-            return view.requester.id == USERS["alice"]
-
-        monkeypatch.setattr(assess, "_incident_check", [only_alice])
+        # ... and the incidents area's answer is what counts when it can tell.
+        can_tell = True
         text = await refused(h, "bob", "/fleet restart redis-sessions", count=3)
         assert "people in the incident" in text
         await nothing_ran(h)

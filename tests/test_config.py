@@ -124,3 +124,28 @@ def test_check_config_reports_yaml_syntax_and_missing_file(
     assert "not valid YAML" in capsys.readouterr().err
     assert main(["check-config", "--config", str(tmp_path / "absent.yaml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_role_user_groups_are_refused_until_they_are_resolved() -> None:
+    raw = minimal()
+    raw["roles"] = {"responder": {"users": ["UALICE01"], "usergroups": ["S0NIGHTS1"]}}
+    found = problems(raw)
+    assert found == {"roles.responder.usergroups": "user groups are not resolved into "
+                     "members yet: list the users"}  # fmt: skip
+
+
+def test_an_unknown_backend_type_names_the_known_ones() -> None:
+    raw = minimal()
+    raw["fleet"]["backends"][0]["type"] = "ftp"
+    found = problems(raw)
+    assert found == {
+        "fleet.backends[0].type": "unknown backend type; known: http, patroni, simulator"
+    }
+
+
+def test_a_backend_type_checks_its_own_keys() -> None:
+    raw = minimal()
+    raw["fleet"]["backends"] = [{"name": "pg", "type": "patroni", "clusters": {}, "seed": 3}]
+    found = problems(raw)
+    assert set(found) == {"fleet.backends[0].clusters", "fleet.backends[0].seed"}
+    assert found["fleet.backends[0].seed"] == "unknown key"

@@ -434,9 +434,9 @@ async def test_patroni_refusing_fails_the_operation_with_its_reason() -> None:
 
 
 async def test_config_requires_clusters_for_patroni() -> None:
-    with pytest.raises(ValueError, match="lists clusters"):
+    with pytest.raises(ValueError, match=r"clusters\n  Field required"):
         FleetConfig.model_validate({"backends": [{"name": "ha", "type": "patroni"}]})
-    with pytest.raises(ValueError, match="needs url"):
+    with pytest.raises(ValueError, match=r"url\n  Field required"):
         FleetConfig.model_validate({"backends": [{"name": "api", "type": "http"}]})
     with pytest.raises(ValueError, match="not URLs"):
         FleetConfig.model_validate(
