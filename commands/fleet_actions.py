@@ -9,23 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-
 from bot import messages as m
-from bot.actions import action_blocks, approval_decision, confirm, flow
+from bot.actions import action_blocks, approval_decision, confirm, flow, notify, queries
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
 from bot.actions.guard_chain import Person
-from bot.actions.models import ActionRequest
-from bot.actions.port import action_backend
-from bot.actions.store import active_locks
-from bot.db.unit_of_work import writing
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Handler, Invocation
 from bot.runtime import Runtime
-from integrations.fleet.errors import FleetError
 from integrations.fleet.models import ParamValue
 
 BREAK_GLASS_FLAG = "--break-glass"
@@ -108,26 +101,13 @@ async def ops(inv: Invocation, rt: Runtime) -> Message:
     if len(inv.args) > 1:
         raise CommandError(m.usage(rt.command_name("fleet"), "ops [service]"))
     target = inv.args[0] if inv.args else None
-    stmt = select(ActionRequest).order_by(ActionRequest.created_at.desc()).limit(OPS_SHOWN)
-    if target:
-        stmt = stmt.where(ActionRequest.target == target)
-    async with rt.sessions() as session:
-        rows = list(await session.scalars(stmt))
-    fleet_ops = []
-    if target:
-        try:
-            fleet_ops = (await action_backend(rt.fleet, target).list_operations(service=target))[
-                :OPS_SHOWN
-            ]
-        except FleetError:  # our own records still answer; the fleet's view is extra
-            fleet_ops = []
+    rows = await queries.recent_requests(rt, limit=OPS_SHOWN, target=target)
+    fleet_ops = await queries.fleet_operations(rt, target=target, limit=OPS_SHOWN) if target else []
     return action_blocks.ops_list(rows, fleet_ops, target)
 
 
 async def locks(inv: Invocation, rt: Runtime) -> Message:
-    async with rt.sessions() as session:
-        held = await active_locks(session, rt.clock())
-    return action_blocks.locks_list(held)
+    return action_blocks.locks_list(await queries.held_locks(rt))
 
 
 BREAK_GLASS_USAGE = "break-glass <action> <service> [key=value ...] -- reason"
@@ -172,29 +152,17 @@ def _button(
         request_id = click.value or click.action_id.partition(":")[2]
         answer = await run(rt, request_id, Person(click.user_id, click.user_name))
         if replace and click.response_url:
-            await _replace_preview(rt, click, answer)
+            await notify.replace_preview(
+                rt,
+                response_url=click.response_url,
+                channel=click.channel_id,
+                user=click.user_id,
+                message=answer,
+            )
             return None
         return answer
 
     return on_click
-
-
-async def _replace_preview(rt: Runtime, click: Click, answer: Message) -> None:
-    """The private preview turns into the answer, so its buttons cannot be clicked twice."""
-    from bot import outbox
-
-    assert click.response_url is not None
-    async with writing(rt.sessions) as session:
-        outbox.respond(
-            session,
-            response_url=click.response_url,
-            channel=click.channel_id,
-            user=click.user_id,
-            message=answer,
-            replace_original=True,
-            clock=rt.clock,
-        )
-    rt.wake_outbox()
 
 
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:

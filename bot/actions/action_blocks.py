@@ -11,6 +11,7 @@ from typing import Any
 from bot import block_kit as b
 from bot import messages as m
 from bot.actions.guard_chain import LockView
+from bot.actions.lifecycle import RequestState
 from bot.actions.models import ActionRequest
 from bot.outbox import Message
 from integrations.fleet.models import Operation, Plan
@@ -21,18 +22,18 @@ BUTTONS = {
     "approve": "act-approve",
     "deny": "act-deny",
 }
-STATE_ICON = {
-    "requested": ":hourglass:",
-    "previewed": ":eyes:",
-    "confirmed": ":hourglass:",
-    "approved": ":white_check_mark:",
-    "executing": ":gear:",
-    "succeeded": ":white_check_mark:",
-    "failed": ":x:",
-    "unknown": ":grey_question:",
-    "denied": ":no_entry:",
-    "cancelled": ":heavy_minus_sign:",
-    "expired": ":alarm_clock:",
+STATE_ICON: dict[RequestState, str] = {
+    RequestState.REQUESTED: ":hourglass:",
+    RequestState.PREVIEWED: ":eyes:",
+    RequestState.CONFIRMED: ":hourglass:",
+    RequestState.APPROVED: ":white_check_mark:",
+    RequestState.EXECUTING: ":gear:",
+    RequestState.SUCCEEDED: ":white_check_mark:",
+    RequestState.FAILED: ":x:",
+    RequestState.UNKNOWN: ":grey_question:",
+    RequestState.DENIED: ":no_entry:",
+    RequestState.CANCELLED: ":heavy_minus_sign:",
+    RequestState.EXPIRED: ":alarm_clock:",
 }
 
 

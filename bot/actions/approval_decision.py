@@ -14,13 +14,14 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages as m
-from bot.actions import action_blocks, notify
 from bot.actions.flow import advance
 from bot.actions.guard_chain import ChainResult, GuardContext, Person, evaluate
 from bot.actions.guards import Approver
 from bot.actions.journal import audit_ready, chain_params, record
+from bot.actions.lifecycle import RequestState
 from bot.actions.models import ActionApproval, ActionRequest
-from bot.actions.store import get_request, load_facts, release_lock, transition, view_of
+from bot.actions.moves import AuditStep, Say, move
+from bot.actions.store import get_request, load_facts, view_of
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -56,23 +57,16 @@ async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: Chai
 
 async def _expire(rt: Runtime, row: ActionRequest, clicker: Person) -> Message:
     async with writing(rt.sessions) as session:
-        if await transition(
-            session, row.id, ("confirmed",), "expired", rt.clock(), detail=m.ACTION_APPROVAL_EXPIRED
-        ):
-            released = await release_lock(session, row.target, row.id)
-            await record(
-                session,
-                rt,
-                actor=clicker,
-                action=v.APPROVAL_DECIDED,
-                row=row,
-                outcome=v.EXPIRED,
-                extra={"lock_released": released},
-            )
-            row.state = "expired"
-            await notify.update_card(
-                session, rt, row, action_blocks.card(row, m.ACTION_APPROVAL_EXPIRED)
-            )
+        await move(
+            session,
+            rt,
+            row,
+            to=RequestState.EXPIRED,
+            expect=(RequestState.CONFIRMED,),
+            facts={"detail": m.ACTION_APPROVAL_EXPIRED},
+            audit=AuditStep(clicker, v.APPROVAL_DECIDED, v.EXPIRED),
+            say=Say(card=m.ACTION_APPROVAL_EXPIRED),
+        )
     rt.wake_outbox()
     return Message(text=m.decision_refused(m.ACTION_APPROVAL_EXPIRED))
 
@@ -82,7 +76,7 @@ async def _open_request(rt: Runtime, request_id: str, clicker: Person) -> Action
         row = await get_request(session, request_id)
     if row is None:
         return Message(text=m.STALE_BUTTON)
-    if row.state != "confirmed":
+    if row.state != RequestState.CONFIRMED:
         return Message(text=m.action_already(row.id, row.state))
     refusal = await _clicker_check(rt, row, clicker)
     if refusal.denial is not None:
@@ -140,17 +134,17 @@ async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
         return Message(text=m.ALREADY_DECIDED)
     reason = m.action_vetoed(clicker.id)
     async with writing(rt.sessions) as session:
-        won = await transition(
-            session, row.id, ("confirmed", "approved"), "denied", rt.clock(), detail=reason
+        denied = await move(
+            session,
+            rt,
+            row,
+            to=RequestState.DENIED,
+            expect=(RequestState.CONFIRMED, RequestState.APPROVED),
+            facts={"detail": reason},
+            say=Say(card=m.card_denied(clicker.id, reason)),
         )
-        if won:
-            await release_lock(session, row.target, row.id)
-            row.state = "denied"
-            await notify.update_card(
-                session, rt, row, action_blocks.card(row, m.card_denied(clicker.id, reason))
-            )
     rt.wake_outbox()
-    if not won:
+    if not denied:
         async with rt.sessions() as session:
             late = await get_request(session, row.id)
         state, op = (late.state, late.operation_id) if late else ("gone", None)

@@ -14,9 +14,10 @@ from bot.actions.assess import Assessment
 from bot.actions.guard_chain import Person
 from bot.actions.guards import approval_required, approver_roles
 from bot.actions.journal import chain_params, record
+from bot.actions.lifecycle import RequestState
 from bot.actions.models import ActionRequest
+from bot.actions.moves import AuditStep, move
 from bot.actions.port import plan_digest
-from bot.actions.store import transition
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -32,7 +33,7 @@ def decided(verdict: Assessment, row: ActionRequest) -> dict[str, Any]:
     if verdict.preview is not None and row.plan_digest is None:
         values["plan"] = verdict.preview.dump()
         values["plan_digest"] = plan_digest(verdict.preview.plan)
-    if row.state == "requested":
+    if row.state == RequestState.REQUESTED:
         values["approvals_required"] = approval_required(verdict.ctx)
         values["needs_confirmation"] = "confirmation" in verdict.result.needs
     return values
@@ -40,22 +41,23 @@ def decided(verdict: Assessment, row: ActionRequest) -> dict[str, Any]:
 
 async def preview(rt: Runtime, row: ActionRequest, verdict: Assessment) -> Message:
     async with writing(rt.sessions) as session:
-        values = decided(verdict, row)
-        if not await transition(session, row.id, ("requested",), "previewed", rt.clock(), **values):
-            return Message(text=m.action_already(row.id, "previewed"))
-        await record(
+        if not await move(
             session,
             rt,
-            actor=row_requester(row),
-            action=v.GUARD_DECIDED,
-            row=row,
-            outcome=v.NEEDS_CONFIRMATION,
-            extra=chain_params("submit", verdict.result),
-        )
+            row,
+            to=RequestState.PREVIEWED,
+            expect=(RequestState.REQUESTED,),
+            facts=decided(verdict, row),
+            audit=AuditStep(
+                row_requester(row),
+                v.GUARD_DECIDED,
+                v.NEEDS_CONFIRMATION,
+                extra=chain_params("submit", verdict.result),
+            ),
+        ):
+            return Message(text=m.action_already(row.id, RequestState.PREVIEWED))
         await announce_break_glass(session, rt, row, row_requester(row), "submit")
     rt.wake_outbox()
-    for key, value in values.items():
-        setattr(row, key, value)
     assert verdict.preview is not None
     note = m.preview_note(row.risk, row.approvals_required, approver_roles(verdict.ctx))
     return action_blocks.preview_card(row, verdict.preview, note=note, buttons=True)
@@ -78,36 +80,29 @@ async def await_approval(
         else rt.clock()
     )
     async with writing(rt.sessions) as session:
-        values = {**decided(verdict, row), "expires_at": expires}
         # The confirm click already moved it to `confirmed`; posting the card is the step.
-        if not await transition(
-            session,
-            row.id,
-            ("requested", "previewed", "confirmed"),
-            "confirmed",
-            rt.clock(),
-            where=[~ActionRequest.card_posted],
-            card_posted=True,
-            **values,
-        ):
-            return Message(text=m.action_already(row.id, "confirmed"))
-        for key, value in values.items():
-            setattr(row, key, value)
-        await record(
+        if not await move(
             session,
             rt,
-            actor=actor,
-            action=v.APPROVAL_REQUESTED,
-            row=row,
-            outcome=v.NEEDS_APPROVAL,
-            extra=chain_params(
-                stage,
-                verdict.result,
-                approver_roles=roles,
-                params_hash=row.params_hash,
-                expires_at=expires.isoformat(),
+            row,
+            to=RequestState.CONFIRMED,
+            expect=(RequestState.REQUESTED, RequestState.PREVIEWED, RequestState.CONFIRMED),
+            where=[~ActionRequest.card_posted],
+            facts={**decided(verdict, row), "expires_at": expires, "card_posted": True},
+            audit=AuditStep(
+                actor,
+                v.APPROVAL_REQUESTED,
+                v.NEEDS_APPROVAL,
+                extra=chain_params(
+                    stage,
+                    verdict.result,
+                    approver_roles=roles,
+                    params_hash=row.params_hash,
+                    expires_at=expires.isoformat(),
+                ),
             ),
-        )
+        ):
+            return Message(text=m.action_already(row.id, RequestState.CONFIRMED))
         await announce_break_glass(session, rt, row, actor, stage)
         status = m.card_waiting(verdict.result.reason(), expires, requester=row.requester_id)
         await notify.post_card(session, rt, row, action_blocks.card(row, status, open_=True))

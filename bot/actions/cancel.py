@@ -14,7 +14,8 @@ from bot.actions import guards, notify
 from bot.actions.confirm import cancel_pending
 from bot.actions.guard_chain import ChainResult, GuardContext, Person, RequestView, evaluate
 from bot.actions.journal import audit_ready, record
-from bot.actions.models import PENDING, ActionRequest
+from bot.actions.lifecycle import PENDING, RequestState
+from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import load_facts
 from bot.audit import vocabulary as v
@@ -62,7 +63,7 @@ async def cancel(rt: Runtime, ref: str, actor: Person) -> Message:
         return Message(text=m.decision_refused(refusal.reason()))
     if row.state in PENDING:
         return await cancel_pending(rt, row.id, actor, permitted=True)
-    if row.state != "executing" or row.operation_id is None:
+    if row.state != RequestState.EXECUTING or row.operation_id is None:
         return Message(text=m.action_already(row.id, row.state))
     try:
         op = await action_backend(rt.fleet, row.target).cancel_operation(row.operation_id, actor.id)

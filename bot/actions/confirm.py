@@ -8,12 +8,11 @@ chain again, as `bot.actions.flow.advance`. Cancel ends a request that has not r
 from __future__ import annotations
 
 from bot import messages as m
-from bot.actions import action_blocks, notify
 from bot.actions.flow import advance
 from bot.actions.guard_chain import Person
-from bot.actions.journal import record
-from bot.actions.models import PENDING
-from bot.actions.store import get_request, release_lock, transition
+from bot.actions.lifecycle import PENDING, RequestState
+from bot.actions.moves import AuditStep, Say, move
+from bot.actions.store import get_request
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -28,17 +27,24 @@ async def confirm(rt: Runtime, request_id: str, clicker: Person) -> Message:
         if clicker.id != row.requester_id:
             return Message(text=m.ONLY_REQUESTER_CONFIRMS)
         if row.expires_at is not None and rt.clock() >= row.expires_at:
-            if await transition(session, row.id, ("previewed",), "expired", rt.clock()):
-                await release_lock(session, row.target, row.id)
-                await record(
-                    session, rt, actor=clicker, action=v.CONFIRMATION, row=row, outcome=v.EXPIRED
-                )
-            return Message(text=m.action_already(row.id, "expired"))
-        if not await transition(session, row.id, ("previewed",), "confirmed", rt.clock()):
+            await move(
+                session,
+                rt,
+                row,
+                to=RequestState.EXPIRED,
+                expect=(RequestState.PREVIEWED,),
+                audit=AuditStep(clicker, v.CONFIRMATION, v.EXPIRED, lock_fact=False),
+            )
+            return Message(text=m.action_already(row.id, RequestState.EXPIRED))
+        if not await move(
+            session,
+            rt,
+            row,
+            to=RequestState.CONFIRMED,
+            expect=(RequestState.PREVIEWED,),
+            audit=AuditStep(clicker, v.CONFIRMATION, v.CONFIRMED),
+        ):
             return Message(text=m.action_already(row.id, row.state))
-        await record(
-            session, rt, actor=clicker, action=v.CONFIRMATION, row=row, outcome=v.CONFIRMED
-        )
     return await advance(rt, request_id, "confirm", clicker)
 
 
@@ -53,25 +59,22 @@ async def cancel_pending(
             return Message(text=m.STALE_BUTTON)
         if clicker.id != row.requester_id and not permitted:
             return Message(text=m.ONLY_REQUESTER_CANCELS)
-        if not await transition(
-            session, row.id, PENDING, "cancelled", rt.clock(), detail=m.cancelled_by(clicker.id)
-        ):
-            return Message(text=m.action_already(row.id, row.state))
-        released = await release_lock(session, row.target, row.id)
-        outcome = v.DECLINED if row.state == "previewed" else v.CANCELLED
-        await record(
+        # Cancelling one's own preview is declining to confirm it.
+        declined = row.state == RequestState.PREVIEWED
+        if not await move(
             session,
             rt,
-            actor=clicker,
-            action=v.CONFIRMATION if row.state == "previewed" else v.ACTION_CANCELLED,
-            row=row,
-            outcome=outcome,
-            extra={"lock_released": released},
-        )
-        if row.card_posted:
-            row.state = "cancelled"
-            await notify.update_card(
-                session, rt, row, action_blocks.card(row, m.cancelled_by(clicker.id))
-            )
+            row,
+            to=RequestState.CANCELLED,
+            expect=PENDING,
+            facts={"detail": m.cancelled_by(clicker.id)},
+            audit=AuditStep(
+                clicker,
+                v.CONFIRMATION if declined else v.ACTION_CANCELLED,
+                v.DECLINED if declined else v.CANCELLED,
+            ),
+            say=Say(card=m.cancelled_by(clicker.id)) if row.card_posted else None,
+        ):
+            return Message(text=m.action_already(row.id, row.state))
     rt.wake_outbox()
     return Message(text=m.action_cancelled(row.action, row.target))

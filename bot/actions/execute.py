@@ -28,9 +28,11 @@ from bot.actions import action_blocks, notify
 from bot.actions.catalog import CATALOG
 from bot.actions.guard_chain import Person
 from bot.actions.journal import observe_duration, record
+from bot.actions.lifecycle import RUNNING, RequestState
 from bot.actions.models import ActionApproval, ActionRequest
+from bot.actions.moves import AuditStep, Moved, Say, move
 from bot.actions.port import NoActionBackend, action_backend
-from bot.actions.store import get_request, release_lock, renew_lock, transition
+from bot.actions.store import get_request, renew_lock
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -68,19 +70,21 @@ async def execute(rt: Runtime, request_id: str) -> Message:
         ActionApproval.request_id == ActionRequest.id, ActionApproval.decision == "deny"
     )
     async with writing(rt.sessions) as session:
-        won = await transition(
+        # By id, and what follows by hand: the row and its approvers are read after the
+        # claim, so a loser reports the state it lost to and the audit row names everyone
+        # who approved.
+        claimed = await move(
             session,
+            rt,
             request_id,
-            ("approved",),
-            "executing",
-            now,
+            to=RequestState.EXECUTING,
+            expect=(RequestState.APPROVED,),
             where=[~vetoed],
-            claimed_at=now,
-            claimed_by=rt.scheduler.owner,
+            facts={"claimed_at": now, "claimed_by": rt.scheduler.owner},
         )
         row = await get_request(session, request_id)
         assert row is not None
-        if not won:
+        if not claimed:
             return Message(text=m.action_already(row.id, row.state))
         ttl = timedelta(minutes=rt.config.policies.lock_ttl_minutes)
         await renew_lock(session, row.target, row.id, now + ttl)
@@ -129,73 +133,78 @@ async def _start(rt: Runtime, row: ActionRequest) -> Message:
 
 async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session, row.id, ("executing", "unknown"), "executing", rt.clock(), operation_id=op.id
-        ):
-            return Message(text=m.action_already(row.id, row.state))
-        audit = await record(
+        moved = await move(
             session,
             rt,
-            actor=_requester(row),
-            action=v.OPERATION_STARTED,
-            row=row,
-            outcome=v.ACCEPTED,
-            ref=op.id,
-            extra={"request": row.id, "operation": op.id, "actor": op.actor},
+            row,
+            to=RequestState.EXECUTING,
+            expect=RUNNING,
+            facts={"operation_id": op.id},
+            audit=AuditStep(
+                _requester(row),
+                v.OPERATION_STARTED,
+                v.ACCEPTED,
+                ref=op.id,
+                extra={"request": row.id, "operation": op.id, "actor": op.actor},
+            ),
+            say=Say(progress=action_blocks.progress(row, op)),
         )
-        await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
+        if not moved:
+            return Message(text=m.action_already(row.id, row.state))
     rt.wake_outbox()
-    return Message(text=m.operation_started(op.id, row.action, row.target, audit.seq))
+    return Message(text=m.operation_started(op.id, row.action, row.target, moved.seq))
 
 
 async def _not_started(rt: Runtime, row: ActionRequest, reason: str) -> Message:
+    text = m.start_failed(row.action, row.target, reason)
+
+    def said(moved: Moved) -> Say:
+        return Say(progress=action_blocks.result(text, [], [moved.seq]), card=text)
+
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session,
-            row.id,
-            ("executing",),
-            "failed",
-            rt.clock(),
-            detail=reason,
-            finished_at=rt.clock(),
-        ):
-            return Message(text=m.action_already(row.id, row.state))
-        observe_duration(rt, row, "failed")
-        released = await release_lock(session, row.target, row.id)
-        audit = await record(
+        moved = await move(
             session,
             rt,
-            actor=_requester(row),
-            action=v.OPERATION_STARTED,
-            row=row,
-            outcome=v.FAILED,
-            extra={"error": reason, "lock_released": released},
+            row,
+            to=RequestState.FAILED,
+            expect=(RequestState.EXECUTING,),
+            facts={"detail": reason, "finished_at": rt.clock()},
+            audit=AuditStep(
+                _requester(row), v.OPERATION_STARTED, v.FAILED, extra={"error": reason}
+            ),
+            say=said,
         )
-        text = m.start_failed(row.action, row.target, reason)
-        await notify.update_progress(session, rt, row, action_blocks.result(text, [], [audit.seq]))
-        row.state = "failed"
-        await notify.update_card(session, rt, row, action_blocks.card(row, text))
+        if not moved:
+            return Message(text=m.action_already(row.id, row.state))
+        observe_duration(rt, row, RequestState.FAILED)
     rt.wake_outbox()
     return Message(text=text)
 
 
 async def _unknown(rt: Runtime, row: ActionRequest, reason: str) -> Message:
+    lock_until = rt.clock() + timedelta(minutes=rt.config.policies.lock_ttl_minutes)
+    text = m.start_unknown(row.action, row.target, reason, lock_until)
+
+    def said(moved: Moved) -> Say:
+        return Say(progress=action_blocks.result(text, [], [moved.seq]))
+
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session, row.id, ("executing",), "unknown", rt.clock(), detail=reason
-        ):
-            return Message(text=m.action_already(row.id, row.state))
-        lock_until = rt.clock() + timedelta(minutes=rt.config.policies.lock_ttl_minutes)
-        audit = await record(
+        moved = await move(
             session,
             rt,
-            actor=_requester(row),
-            action=v.OPERATION_STARTED,
-            row=row,
-            outcome=v.UNKNOWN,
-            extra={"error": reason, "lock_until": lock_until.isoformat()},
+            row,
+            to=RequestState.UNKNOWN,
+            expect=(RequestState.EXECUTING,),
+            facts={"detail": reason},
+            audit=AuditStep(
+                _requester(row),
+                v.OPERATION_STARTED,
+                v.UNKNOWN,
+                extra={"error": reason, "lock_until": lock_until.isoformat()},
+            ),
+            say=said,
         )
-        text = m.start_unknown(row.action, row.target, reason, lock_until)
-        await notify.update_progress(session, rt, row, action_blocks.result(text, [], [audit.seq]))
+        if not moved:
+            return Message(text=m.action_already(row.id, row.state))
     rt.wake_outbox()
     return Message(text=text)

@@ -21,15 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages as m
-from bot.actions import action_blocks, notify
 from bot.actions.asking import announce_break_glass, await_approval, decided, preview
 from bot.actions.assess import Assessment, assess
 from bot.actions.catalog import CATALOG, InvalidRequest, params_hash, validate_params
 from bot.actions.execute import execute
 from bot.actions.guard_chain import ChainResult, Decision, Person, Stage, deny
 from bot.actions.journal import chain_params, record
-from bot.actions.models import PENDING, ActionRequest
-from bot.actions.store import acquire_lock, get_request, release_lock, transition
+from bot.actions.lifecycle import PENDING, RequestState
+from bot.actions.models import ActionRequest
+from bot.actions.moves import AuditStep, Say, move
+from bot.actions.store import acquire_lock, get_request, release_lock
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -80,7 +81,7 @@ async def submit(rt: Runtime, draft: Draft) -> Message:
         requester_name=draft.requester.name[:200],
         channel_id=draft.channel_id,
         thread_ts=draft.thread_ts,
-        state="requested",
+        state=RequestState.REQUESTED,
         risk=spec.risk_for(params) if spec else "high",
         break_glass=draft.break_glass,
         needs_confirmation=False,
@@ -125,25 +126,18 @@ async def advance(rt: Runtime, request_id: str, stage: Stage, actor: Person) -> 
     if outcome == "needs_approval":
         return await await_approval(rt, row, verdict, stage, actor)
     async with writing(rt.sessions) as session:
-        won = await transition(
-            session,
-            row.id,
-            ("requested", "confirmed"),
-            "approved",
-            rt.clock(),
-            **decided(verdict, row),
-        )
-        if not won:
-            return Message(text=m.action_already(row.id, "approved"))
-        await record(
+        if not await move(
             session,
             rt,
-            actor=actor,
-            action=v.GUARD_DECIDED,
-            row=row,
-            outcome=v.ACCEPTED,
-            extra=chain_params(stage, verdict.result),
-        )
+            row,
+            to=RequestState.APPROVED,
+            expect=(RequestState.REQUESTED, RequestState.CONFIRMED),
+            facts=decided(verdict, row),
+            audit=AuditStep(
+                actor, v.GUARD_DECIDED, v.ACCEPTED, extra=chain_params(stage, verdict.result)
+            ),
+        ):
+            return Message(text=m.action_already(row.id, RequestState.APPROVED))
         await announce_break_glass(session, rt, row, actor, stage)
     return await execute(rt, row.id)
 
@@ -167,8 +161,18 @@ async def deny_request(
     denial = verdict.result.denial
     rt.metrics.guard_denied(denial.guard if denial is not None else "unknown")
     async with writing(rt.sessions) as session:
-        won = await transition(session, row.id, PENDING, "denied", rt.clock(), detail=reason)
-        released = await release_lock(session, row.target, row.id)
+        moved = await move(
+            session,
+            rt,
+            row,
+            to=RequestState.DENIED,
+            expect=PENDING,
+            facts={"detail": reason},
+            say=Say(card=m.card_denied(actor.id, reason)) if row.card_posted else None,
+        )
+        # The denial is audited, and the lease it may hold released, even when the request
+        # had already moved on (`applied` false: the denial changed nothing).
+        released = moved.lock_released if moved else await release_lock(session, row.target, row.id)
         audit = await record(
             session,
             rt,
@@ -176,13 +180,7 @@ async def deny_request(
             action=v.GUARD_DECIDED,
             row=row,
             outcome=v.DENIED,
-            # `applied` false: the request had already moved on; the denial changed nothing.
-            extra=chain_params(stage, verdict.result, lock_released=released, applied=won),
+            extra=chain_params(stage, verdict.result, lock_released=released, applied=moved.won),
         )
-        if won and row.card_posted:
-            row.state, row.detail = "denied", reason
-            await notify.update_card(
-                session, rt, row, action_blocks.card(row, m.card_denied(actor.id, reason))
-            )
     rt.wake_outbox()
     return Message(text=m.action_denied(row.action, row.target, reason, audit.seq))

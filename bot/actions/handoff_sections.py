@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
-from bot.actions.models import PENDING, RUNNING, ActionRequest
+from bot.actions.lifecycle import PENDING, RUNNING, RequestState
+from bot.actions.models import ActionRequest
 from bot.actions.store import active_locks
 
 MAX_LINES = 8
@@ -66,7 +67,7 @@ async def maintenance_section(session: AsyncSession, at: datetime) -> tuple[str,
         select(ActionRequest)
         .where(
             ActionRequest.action == "maintenance",
-            ActionRequest.state.in_((*PENDING, *RUNNING, "succeeded")),
+            ActionRequest.state.in_(PENDING | RUNNING | {RequestState.SUCCEEDED}),
             ActionRequest.created_at >= at - MAINTENANCE_LOOK_BACK,
         )
         .order_by(ActionRequest.created_at)
@@ -75,7 +76,7 @@ async def maintenance_section(session: AsyncSession, at: datetime) -> tuple[str,
     waiting: list[str] = []
     for row in rows:
         when = _scheduled_for(row)
-        if row.state == "succeeded":
+        if row.state == RequestState.SUCCEEDED:
             if when is not None:
                 scheduled[row.target] = (when, row)  # a newer schedule replaces an older one
             continue

@@ -3,28 +3,47 @@
 `action_requests.idempotency_key` is UNIQUE: a Slack retry, a double click or a second
 replica that sees the same request finds the row instead of making another. Every state
 change is a conditional UPDATE (`... WHERE id = ? AND state = ?`) whose row count says who
-won, so two replicas never both act on one transition (see `bot.actions.store.transition`).
-
-    requested ─► previewed ─► confirmed ─► approved ─► executing ─► succeeded
-        │            │            │            │           │      ├► failed
-        └────────────┴────────────┴────────────┘           │      └► cancelled
-              denied · cancelled · expired · failed        └► unknown ─► (reconciled)
+won, so two replicas never both act on one move (`bot.actions.moves.move`); the states
+and the moves between them are `bot.actions.lifecycle`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
+from bot.actions.lifecycle import FINISHED, PENDING, RUNNING, RequestState
 from bot.db.models import Base, BigIntId
 from bot.db.types import UTCDateTime
 
-PENDING = ("requested", "previewed", "confirmed", "approved")
-RUNNING = ("executing", "unknown")
-FINISHED = ("succeeded", "failed", "denied", "cancelled", "expired")
-STATES = (*PENDING, *RUNNING, *FINISHED)
+__all__ = [
+    "FINISHED",
+    "PENDING",
+    "RUNNING",
+    "ActionApproval",
+    "ActionRequest",
+    "RequestState",
+    "ResourceLock",
+    "StateText",
+]
+
+
+class StateText(TypeDecorator[RequestState]):
+    """A request's state: its plain string in the column (no migration), typed when read."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else RequestState(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> RequestState | None:
+        return None if value is None else RequestState(value)
 
 
 class ActionRequest(Base):
@@ -42,7 +61,7 @@ class ActionRequest(Base):
     channel_id: Mapped[str] = mapped_column(String(40))
     # The thread the request came from (an incident thread), when it came from one.
     thread_ts: Mapped[str | None] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[RequestState] = mapped_column(StateText())
     risk: Mapped[str] = mapped_column(String(8))
     break_glass: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)

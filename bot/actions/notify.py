@@ -3,7 +3,8 @@
 A request has one public *card* in the channel (the approval card, or the announcement
 when no approval is needed), keyed `act:<id>:card`; progress and result go in its thread.
 A request made inside an incident thread posts its card and everything after into that
-thread instead (Slack threads are one level deep).
+thread instead (Slack threads are one level deep). `replace_preview` alone opens its own
+transaction: it answers a click, and changes no request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import outbox
 from bot.actions.models import ActionRequest
 from bot.db.models import PostedMessage
+from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.runtime import Runtime
 
@@ -84,3 +86,20 @@ async def update_progress(
 
 def announce(session: AsyncSession, rt: Runtime, channel: str, msg: Message) -> None:
     outbox.post(session, channel=channel, message=msg, clock=rt.clock)
+
+
+async def replace_preview(
+    rt: Runtime, *, response_url: str, channel: str, user: str, message: Message
+) -> None:
+    """The private preview turns into `message`, so its buttons cannot be clicked twice."""
+    async with writing(rt.sessions) as session:
+        outbox.respond(
+            session,
+            response_url=response_url,
+            channel=channel,
+            user=user,
+            message=message,
+            replace_original=True,
+            clock=rt.clock,
+        )
+    rt.wake_outbox()

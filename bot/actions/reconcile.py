@@ -27,13 +27,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot import messages as m
-from bot.actions import action_blocks, notify
+from bot.actions import notify
 from bot.actions.catalog import CATALOG
 from bot.actions.guard_chain import Person
-from bot.actions.journal import record
+from bot.actions.lifecycle import RUNNING, RequestState
 from bot.actions.models import ActionRequest
+from bot.actions.moves import AuditStep, Moved, Say, move
 from bot.actions.port import action_backend
-from bot.actions.store import current_lock, release_lock, transition
+from bot.actions.store import current_lock
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
@@ -75,7 +76,7 @@ async def reconcile(rt: Runtime, row: ActionRequest) -> None:
     now = rt.clock()
     grace = timedelta(seconds=rt.config.policies.reconcile_after_seconds)
     overdue = row.claimed_at is None or row.claimed_at <= now - grace
-    if row.state == "executing" and row.operation_id is None and not overdue:
+    if row.state == RequestState.EXECUTING and row.operation_id is None and not overdue:
         return  # a replica is between its claim and the fleet's answer; leave it be
     requester = Person(row.requester_id, row.requester_name)
     try:
@@ -97,60 +98,50 @@ async def reconcile(rt: Runtime, row: ActionRequest) -> None:
 
 
 async def _adopt(rt: Runtime, row: ActionRequest, requester: Person, op: Operation) -> None:
+    def said(moved: Moved) -> Say:
+        return Say(thread=Message(text=m.reconciled_found(op.id, moved.seq)))
+
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session,
-            row.id,
-            ("executing", "unknown"),
-            "executing",
-            rt.clock(),
-            operation_id=op.id,
-            detail=None,
-        ):
-            return
-        audit = await record(
+        await move(
             session,
             rt,
-            actor=requester,
-            action=v.OPERATION_RECONCILED,
-            row=row,
-            outcome=v.ACCEPTED,
-            ref=op.id,
-            extra={"request": row.id, "operation": op.id, "was": row.state},
+            row,
+            to=RequestState.EXECUTING,
+            expect=RUNNING,
+            facts={"operation_id": op.id, "detail": None},
+            audit=AuditStep(
+                requester,
+                v.OPERATION_RECONCILED,
+                v.ACCEPTED,
+                ref=op.id,
+                extra={"request": row.id, "operation": op.id, "was": row.state},
+            ),
+            say=said,
         )
-        await notify.in_thread(session, rt, row, Message(text=m.reconciled_found(op.id, audit.seq)))
     rt.wake_outbox()
 
 
 async def _never_ran(rt: Runtime, row: ActionRequest, requester: Person) -> None:
+    detail = m.RECONCILED_MISSING if row.operation_id is None else m.OPERATION_VANISHED
+
+    def said(moved: Moved) -> Say:
+        if row.operation_id is None:
+            text = m.reconciled_missing(moved.seq)
+        else:
+            text = m.operation_vanished(row.operation_id, moved.seq)
+        return Say(thread=Message(text=text), card=text)
+
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session,
-            row.id,
-            ("executing", "unknown"),
-            "failed",
-            rt.clock(),
-            finished_at=rt.clock(),
-            detail=m.RECONCILED_MISSING if row.operation_id is None else m.OPERATION_VANISHED,
-        ):
-            return
-        released = await release_lock(session, row.target, row.id)
-        audit = await record(
+        await move(
             session,
             rt,
-            actor=requester,
-            action=v.OPERATION_RECONCILED,
-            row=row,
-            outcome=v.FAILED,
-            extra={"was": row.state, "lock_released": released},
+            row,
+            to=RequestState.FAILED,
+            expect=RUNNING,
+            facts={"finished_at": rt.clock(), "detail": detail},
+            audit=AuditStep(requester, v.OPERATION_RECONCILED, v.FAILED, extra={"was": row.state}),
+            say=said,
         )
-        if row.operation_id is None:
-            text = m.reconciled_missing(audit.seq)
-        else:
-            text = m.operation_vanished(row.operation_id, audit.seq)
-        await notify.in_thread(session, rt, row, Message(text=text))
-        row.state = "failed"
-        await notify.update_card(session, rt, row, action_blocks.card(row, text))
     rt.wake_outbox()
 
 
@@ -160,28 +151,32 @@ async def lost_contact(rt: Runtime, row: ActionRequest, error: str) -> None:
 
 
 async def _still_unknown(rt: Runtime, row: ActionRequest, requester: Person, error: str) -> None:
-    if row.state != "executing":
+    if row.state != RequestState.EXECUTING:
         return  # already `unknown`: said once in the thread, not again on every pass
     async with writing(rt.sessions) as session:
-        if not await transition(
-            session, row.id, ("executing",), "unknown", rt.clock(), detail=error
-        ):
-            return
-        audit = await record(
+        moved = await move(
             session,
             rt,
-            actor=requester,
-            action=v.OPERATION_RECONCILED,
-            row=row,
-            outcome=v.UNKNOWN,
-            extra={"error": error, "operation": row.operation_id},
+            row,
+            to=RequestState.UNKNOWN,
+            expect=(RequestState.EXECUTING,),
+            facts={"detail": error},
+            audit=AuditStep(
+                requester,
+                v.OPERATION_RECONCILED,
+                v.UNKNOWN,
+                extra={"error": error, "operation": row.operation_id},
+            ),
         )
+        if not moved:
+            return
         if row.operation_id is None:
-            text = m.reconcile_unknown(error, audit.seq)
+            text = m.reconcile_unknown(error, moved.seq)
         else:
             # Not renewed while unknown: the lease lapses by itself if the fleet stays away.
+            # The lease is read after the move, so this message is queued here, not as a Say.
             lock = await current_lock(session, row.target)
             until = lock.expires_at if lock is not None and lock.request_id == row.id else None
-            text = m.lost_contact(row.operation_id, error, until, audit.seq)
+            text = m.lost_contact(row.operation_id, error, until, moved.seq)
         await notify.in_thread(session, rt, row, Message(text=text))
     rt.wake_outbox()

@@ -1,22 +1,21 @@
-"""Reading and changing action rows: conditional transitions, facts for the guards, locks.
+"""Reading action rows, facts for the guards, and the per-resource locks.
 
-Every state change goes through `transition`, a conditional UPDATE whose row count says
-whether this caller won; the loser does nothing. That is the whole exactly-once story for
-two replicas, double clicks and Slack retries.
+State changes are not made here: every one is a `bot.actions.moves.move`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions.guard_chain import ApprovalView, Facts, LockView, Person, RequestView
+from bot.actions.lifecycle import RUNNING, RequestState
 from bot.actions.models import ActionApproval, ActionRequest, ResourceLock
 from bot.actions.policy import PoliciesConfig
 from integrations.fleet.models import ParamValue
@@ -38,30 +37,6 @@ def view_of(row: ActionRequest) -> RequestView:
         plan_digest=row.plan_digest,
         expires_at=row.expires_at,
     )
-
-
-async def transition(
-    session: AsyncSession,
-    request_id: str,
-    from_states: Iterable[str],
-    to_state: str,
-    now: datetime,
-    *,
-    where: Sequence[ColumnElement[bool]] = (),
-    **values: Any,
-) -> bool:
-    """Move the request from one of `from_states` to `to_state`; True if this call did it."""
-    done = await session.execute(
-        update(ActionRequest)
-        .where(
-            ActionRequest.id == request_id,
-            ActionRequest.state.in_(tuple(from_states)),
-            *where,
-        )
-        .values(state=to_state, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return int(done.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 async def get_request(session: AsyncSession, request_id: str) -> ActionRequest | None:
@@ -121,7 +96,7 @@ async def load_facts(
         recent = [(a, t, at) for a, t, at in rows if at is not None]
     running = await session.scalar(
         select(func.count()).where(
-            ActionRequest.state.in_(("executing", "unknown")),
+            ActionRequest.state.in_(RUNNING),
             ActionRequest.id != request.id,
             # An `unknown` left by a crash stops counting when its lock would have lapsed.
             ActionRequest.claimed_at >= now - timedelta(minutes=policy.lock_ttl_minutes),
@@ -202,6 +177,6 @@ async def release_lock(session: AsyncSession, resource: str, request_id: str) ->
     return int(done.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
-async def requests_in(session: AsyncSession, states: Iterable[str]) -> list[ActionRequest]:
+async def requests_in(session: AsyncSession, states: Iterable[RequestState]) -> list[ActionRequest]:
     stmt = select(ActionRequest).where(ActionRequest.state.in_(tuple(states)))
     return list(await session.scalars(stmt.order_by(ActionRequest.created_at)))

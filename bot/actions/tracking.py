@@ -15,15 +15,17 @@ import logging
 from datetime import timedelta
 
 from bot import messages as m
-from bot.actions import action_blocks, notify
+from bot.actions import action_blocks
 from bot.actions.action_blocks import Preview
 from bot.actions.guard_chain import Person
-from bot.actions.journal import observe_duration, record
-from bot.actions.models import PENDING, ActionRequest
+from bot.actions.journal import observe_duration
+from bot.actions.lifecycle import PENDING, RUNNING, RequestState
+from bot.actions.models import ActionRequest
+from bot.actions.moves import AuditStep, Moved, Say, move
 from bot.actions.port import action_backend
 from bot.actions.postcheck import Check, passed, post_check
 from bot.actions.reconcile import lost_contact, reconcile
-from bot.actions.store import release_lock, renew_lock, requests_in, transition
+from bot.actions.store import renew_lock, requests_in
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.runtime import Runtime
@@ -33,7 +35,11 @@ from integrations.fleet.models import Operation
 log = logging.getLogger(__name__)
 POST_CHECK_TRIES = 3
 POST_CHECK_PAUSE = 1.0
-OUTCOMES = {"succeeded": v.SUCCEEDED, "failed": v.FAILED, "cancelled": v.CANCELLED}
+OUTCOMES = {
+    RequestState.SUCCEEDED: v.SUCCEEDED,
+    RequestState.FAILED: v.FAILED,
+    RequestState.CANCELLED: v.CANCELLED,
+}
 
 
 def _digest(op: Operation) -> str:
@@ -45,7 +51,7 @@ def _digest(op: Operation) -> str:
 async def track_once(rt: Runtime) -> int:
     """One pass over every running request; returns how many it finished."""
     async with rt.sessions() as session:
-        rows = await requests_in(session, ("executing", "unknown"))
+        rows = await requests_in(session, RUNNING)
     finished = 0
     for row in rows:
         try:
@@ -56,7 +62,7 @@ async def track_once(rt: Runtime) -> int:
 
 
 async def _track(rt: Runtime, row: ActionRequest) -> int:
-    if row.operation_id is None or row.state == "unknown":
+    if row.operation_id is None or row.state == RequestState.UNKNOWN:
         await reconcile(rt, row)
         return 0
     backend = action_backend(rt.fleet, row.target)
@@ -78,10 +84,16 @@ async def _progress(rt: Runtime, row: ActionRequest, op: Operation) -> None:
     async with writing(rt.sessions) as session:
         # A running operation keeps its target's lease alive, however long it takes.
         await renew_lock(session, row.target, row.id, until)
-        if digest != row.progress and await transition(
-            session, row.id, ("executing",), "executing", rt.clock(), progress=digest
-        ):
-            await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
+        if digest != row.progress:
+            await move(
+                session,
+                rt,
+                row,
+                to=RequestState.EXECUTING,
+                expect=(RequestState.EXECUTING,),
+                facts={"progress": digest},
+                say=Say(progress=action_blocks.progress(row, op)),
+            )
     rt.wake_outbox()
 
 
@@ -105,70 +117,67 @@ async def _checks(rt: Runtime, row: ActionRequest) -> list[Check]:
 
 
 async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
-    checks = await _checks(rt, row) if op.state == "succeeded" else []
-    requester = Person(row.requester_id, row.requester_name)
+    ended = RequestState(op.state)
+    checks = await _checks(rt, row) if ended == RequestState.SUCCEEDED else []
+    text = m.operation_result(
+        op.id,
+        row.action,
+        row.target,
+        op.state,
+        op.error,
+        op.cancelled_by,
+        passed(checks) if checks else None,
+    )
+
+    def said(moved: Moved) -> Say:
+        seqs = [audit.seq for audit in moved.audits]
+        return Say(
+            progress=action_blocks.progress(row, op),
+            thread=action_blocks.result(text, checks, seqs),
+            card=text,
+        )
+
     async with writing(rt.sessions) as session:
-        if not await transition(
+        if not await move(
             session,
-            row.id,
-            ("executing",),
-            op.state,
-            rt.clock(),
-            finished_at=rt.clock(),
-            detail=op.error,
+            rt,
+            row,
+            to=ended,
+            expect=(RequestState.EXECUTING,),
+            facts={"finished_at": rt.clock(), "detail": op.error},
+            audit=_finished_rows(row, op, checks),
+            say=said,
         ):
             return 0
-        observe_duration(rt, row, op.state)
-        released = await release_lock(session, row.target, row.id)
-        seqs = [
-            (
-                await record(
-                    session,
-                    rt,
-                    actor=requester,
-                    action=v.OPERATION_FINISHED,
-                    row=row,
-                    outcome=OUTCOMES[op.state],
-                    ref=op.id,
-                    extra={
-                        "request": row.id,
-                        "error": op.error,
-                        "cancelled_by": op.cancelled_by,
-                        "lock_released": released,
-                    },
-                )
-            ).seq
-        ]
-        if checks:
-            seqs.append(
-                (
-                    await record(
-                        session,
-                        rt,
-                        actor=requester,
-                        action=v.POST_CHECK,
-                        row=row,
-                        outcome=v.SUCCEEDED if passed(checks) else v.FAILED,
-                        ref=op.id,
-                        extra={"checks": [[c, ok] for c, ok in checks]},
-                    )
-                ).seq
-            )
-        text = m.operation_result(
-            op.id,
-            row.action,
-            row.target,
-            op.state,
-            op.error,
-            op.cancelled_by,
-            passed(checks) if checks else None,
-        )
-        await notify.update_progress(session, rt, row, action_blocks.progress(row, op))
-        await notify.in_thread(session, rt, row, action_blocks.result(text, checks, seqs))
-        row.state = op.state
-        await notify.update_card(session, rt, row, action_blocks.card(row, text))
+        observe_duration(rt, row, ended)
     rt.wake_outbox()
     return 1
+
+
+def _finished_rows(row: ActionRequest, op: Operation, checks: list[Check]) -> list[AuditStep]:
+    """The operation's end, and its post-check when there was one."""
+    requester = Person(row.requester_id, row.requester_name)
+    rows = [
+        AuditStep(
+            requester,
+            v.OPERATION_FINISHED,
+            OUTCOMES[RequestState(op.state)],
+            ref=op.id,
+            extra={"request": row.id, "error": op.error, "cancelled_by": op.cancelled_by},
+        )
+    ]
+    if checks:
+        rows.append(
+            AuditStep(
+                requester,
+                v.POST_CHECK,
+                v.SUCCEEDED if passed(checks) else v.FAILED,
+                ref=op.id,
+                extra={"checks": [[c, ok] for c, ok in checks]},
+                lock_fact=False,
+            )
+        )
+    return rows
 
 
 async def expire_stale(rt: Runtime) -> int:
@@ -180,25 +189,21 @@ async def expire_stale(rt: Runtime) -> int:
         ]
     for row in rows:
         async with writing(rt.sessions) as session:
-            if not await transition(
-                session, row.id, (row.state,), "expired", now, detail=m.ACTION_REQUEST_EXPIRED
-            ):
-                continue
-            released = await release_lock(session, row.target, row.id)
-            await record(
+            await move(
                 session,
                 rt,
-                actor=Person(row.requester_id, row.requester_name),
-                action=v.ACTION_EXPIRED,
-                row=row,
-                outcome=v.EXPIRED,
-                extra={"was": row.state, "lock_released": released},
+                row,
+                to=RequestState.EXPIRED,
+                expect=(row.state,),
+                facts={"detail": m.ACTION_REQUEST_EXPIRED},
+                audit=AuditStep(
+                    Person(row.requester_id, row.requester_name),
+                    v.ACTION_EXPIRED,
+                    v.EXPIRED,
+                    extra={"was": row.state},
+                ),
+                say=Say(card=m.ACTION_REQUEST_EXPIRED) if row.card_posted else None,
             )
-            if row.card_posted:
-                row.state = "expired"
-                await notify.update_card(
-                    session, rt, row, action_blocks.card(row, m.ACTION_REQUEST_EXPIRED)
-                )
     rt.wake_outbox()
     return len(rows)
 
