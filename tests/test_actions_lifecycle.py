@@ -29,6 +29,7 @@ from bot.db.engine import session_factory
 from bot.db.models import OutboxMessage
 from bot.db.unit_of_work import writing
 from bot.fleet import FleetRouter
+from bot.interactions import InteractionRegistry
 from bot.outbox import Message
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
@@ -105,8 +106,12 @@ def runtime(engine: AsyncEngine, db_url: str) -> Runtime:
         engine=engine,
         sessions=sessions,
         fleet=FleetRouter([]),
-        registry=CommandRegistry(),
+        commands=CommandRegistry(),
+        buttons=InteractionRegistry(),
         scheduler=Scheduler(sessions, owner="test"),
+        wake_outbox=lambda: None,
+        slack_direct=None,
+        started_at=NOW,
         clock=lambda: NOW,
     )
 
