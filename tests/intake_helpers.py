@@ -24,7 +24,7 @@ from integrations.pages import Page, PageBatch
 from standins.loopback import LoopbackServer
 from tests.conftest import base_config
 
-PAYLOADS = Path(__file__).resolve().parent.parent.parent / "shared" / "payloads"
+PAYLOADS = Path(__file__).resolve().parent / "fixtures" / "alertmanager"
 AM_TOKEN = "am-token"
 AM_BASIC = ("alertmanager", "am-basic-password")
 PD_SECRETS = ["pd-secret-old-0001", "pd-secret-new-0002"]

@@ -203,3 +203,16 @@ def test_no_module_keeps_state_through_global() -> None:
 
 def test_comments_cite_the_repository_only() -> None:
     assert [n for n, p in modules().items() if "design.md" in p.read_text()] == []
+
+
+def test_tests_read_nothing_outside_the_checkout() -> None:
+    # A user's clone has only the repository: fixtures are copied into tests/fixtures/.
+    tests = ROOT / "tests"
+    outside = [
+        str(path.relative_to(ROOT))
+        for path in tests.rglob("*.py")
+        if "parent.parent.parent" in path.read_text()
+        or "../shared" in path.read_text()
+        or "ROOT.parent" in path.read_text()
+    ]
+    assert outside == []

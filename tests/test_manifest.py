@@ -17,7 +17,7 @@ from bot.manifest import build_manifest
 from tests.conftest import base_config
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA_PATH = ROOT / "tests" / "fixtures" / "slack" / "manifest.schema.1.0.0.json"
 
 
 @pytest.fixture(scope="module")
