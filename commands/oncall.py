@@ -8,16 +8,12 @@ from datetime import datetime, timedelta
 
 from bot import block_kit, messages
 from bot.audit.actors import Actor
-from bot.audit.hash_chain import KeyRing
-from bot.audit.writer import append
-from bot.db.unit_of_work import writing
+from bot.oncall import service
 from bot.oncall.config import Rotation
 from bot.oncall.handoff_blocks import handoff_message
 from bot.oncall.handoff_posting import stale_note
-from bot.oncall.models import OncallOverride
 from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.roster import Roster, mention
-from bot.oncall.summary import collect_facts
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -26,7 +22,6 @@ from bot.runtime import Runtime
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 _DURATION = re.compile(r"^(\d{1,4})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-OVERRIDE_SET = "oncall.override"
 
 
 def _rotation(rt: Runtime, args: list[str]) -> tuple[Rotation, list[str]]:
@@ -60,8 +55,7 @@ def _local(when: datetime, rotation: Rotation) -> str:
 
 async def _roster(rt: Runtime, rotation: Rotation, now: datetime) -> Roster:
     try:
-        async with rt.sessions() as session:
-            return await rt.rosters.of(session, rotation, now)
+        return await service.roster_of(rt, rotation, now)
     except ScheduleUnavailable as exc:
         raise CommandError(str(exc)) from None
 
@@ -104,23 +98,10 @@ async def override(inv: Invocation, rt: Runtime) -> Message:
     until = _until(rest[1], now)
     if not now < until <= now + timedelta(days=31):
         raise CommandError(messages.BAD_UNTIL)
-    async with writing(rt.sessions) as session:
-        session.add(
-            OncallOverride(
-                rotation=rotation.name, user=target, start=now, end=until,
-                created_by=inv.user_id, created_at=now,
-            )
-        )  # fmt: skip
-        await append(
-            session,
-            key=KeyRing.from_config(rt.config.audit),
-            actor=Actor.slack(inv.user_id, inv.caller.user_name),
-            action=OVERRIDE_SET,
-            target=rotation.name,
-            params={"user": target, "until": until.isoformat(), "reason": inv.reason},
-            outcome="set",
-            clock=rt.clock,
-        )
+    by = Actor.slack(inv.user_id, inv.caller.user_name)
+    await service.set_override(
+        rt, rotation=rotation, user=target, until=until, by=by, reason=inv.reason
+    )
     return Message(text=messages.override_set(rotation.name, target, _local(until, rotation)))
 
 
@@ -131,8 +112,7 @@ async def handoff(inv: Invocation, rt: Runtime) -> Message:
     shift = roster.shift(now)
     if shift is None:
         raise CommandError(messages.nobody_on_call(rotation.name) + ".")
-    async with rt.sessions() as session:
-        facts = await collect_facts(session, shift.start, now, rt.hooks.handoff_sections)
+    facts = await service.shift_so_far(rt, start=shift.start, now=now)
     outgoing = roster.on_call(now) or shift.scheduled
     incoming = roster.on_call(shift.end) or messages.NOBODY
     preview = replace(shift, end=now)
