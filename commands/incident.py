@@ -2,7 +2,8 @@
 same words as an @mention inside an incident thread act on that thread's incident; and
 the buttons of the incident and storm roots.
 
-Parsing only: what each word does is in `bot.incidents.service` and `.silences`.
+Parsing and rendering only: what each word does is in `bot.incidents.service` and
+`.silences`, what it reads in `.queries`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import func, select
-
 from bot import block_kit, messages
 from bot.actions import flow
 from bot.actions.guard_chain import Person
-from bot.incidents import service, silences
+from bot.incidents import queries, service, silences
 from bot.incidents.incident_blocks import SEVERITY_ICON, duration, headline, who
 from bot.incidents.membership import thread_owner
-from bot.incidents.models import OPEN_STATES, Incident, Storm
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.parts import AppParts
@@ -54,15 +52,7 @@ async def _target(inv: Invocation, rt: Runtime) -> tuple[str, int, list[str]]:
     if inv.caller.thread_ts and not inv.caller.response_url:
         # An @mention outside our threads: acting on "the" open incident would be a guess.
         raise CommandError(messages.MENTION_HELP)
-    async with rt.sessions() as session:
-        open_ids = list(
-            await session.scalars(
-                select(Incident.id)
-                .where(Incident.channel == inv.channel_id, Incident.status.in_(OPEN_STATES))
-                .order_by(Incident.id.desc())
-                .limit(6)
-            )
-        )
+    open_ids = await queries.open_in_channel(rt, channel=inv.channel_id, limit=6)
     if len(open_ids) == 1:
         return "incident", open_ids[0], args
     raise CommandError(messages.which_incident(rt.command_name("incident"), open_ids))
@@ -140,15 +130,10 @@ async def silence(inv: Invocation, rt: Runtime) -> Message:
 
 async def list_open(inv: Invocation, rt: Runtime) -> Message:
     everywhere = bool(inv.args) and inv.args[0].lower() == "all"
-    query = select(Incident).where(Incident.status.in_(OPEN_STATES))
-    if not everywhere:
-        query = query.where(Incident.channel == inv.channel_id)
-    async with rt.sessions() as session:
-        total = await session.scalar(select(func.count()).select_from(query.subquery()))
-        shown = list(await session.scalars(query.order_by(Incident.id.desc()).limit(LIST_SHOWN)))
-        active_storms = list(
-            await session.scalars(select(Storm).where(Storm.status == "active").order_by(Storm.id))
-        )
+    listing = await queries.open_incidents(
+        rt, channel=None if everywhere else inv.channel_id, limit=LIST_SHOWN
+    )
+    shown = listing.shown
     if not shown:
         return _answer(messages.NO_OPEN_INCIDENTS)
     now = rt.clock()
@@ -158,13 +143,13 @@ async def list_open(inv: Invocation, rt: Runtime) -> Message:
         + (f" · {who(i.acknowledged_by)}" if i.acknowledged_by else "")
         for i in shown
     ]
-    if total and total > len(shown):
-        lines.append(messages.more_incidents(int(total) - len(shown)))
-    title = messages.open_incidents_title(int(total or 0), everywhere)
+    if listing.total > len(shown):
+        lines.append(messages.more_incidents(listing.total - len(shown)))
+    title = messages.open_incidents_title(listing.total, everywhere)
     out = [block_kit.header(title), block_kit.section("\n".join(lines))]
-    if active_storms:
+    if listing.active_storms:
         out.append(block_kit.context(messages.active_storms(
-            [(s.id, s.storm_key, s.incident_count) for s in active_storms]
+            [(s.id, s.storm_key, s.incident_count) for s in listing.active_storms]
         )))  # fmt: skip
     return Message(text=title, blocks=out)
 
@@ -212,13 +197,12 @@ async def _suggested_action(click: Click, rt: Runtime) -> Message:
         params = {str(k): str(v) for k, v in dict(wanted.get("params") or {}).items()}
     except (ValueError, KeyError, TypeError):
         return Message(text=messages.STALE_BUTTON)
-    async with rt.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-    if incident is None or not incident.service or not incident.is_open:
+    target = await queries.service_to_repair(rt, incident_id=incident_id)
+    if target is None:
         return Message(text=messages.STALE_BUTTON)
     draft = flow.Draft(
         action=action,
-        target=incident.service,
+        target=target,
         params=dict(params),
         requester=Person(click.user_id, click.user_name),
         channel_id=click.channel_id,

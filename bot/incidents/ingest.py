@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.db.unit_of_work import writing
 from bot.incidents import followup
-from bot.incidents.batch import Batch, Outcome
+from bot.incidents.ingest_apply import Outcome, apply_delivery
 from bot.incidents.pagestore import Prepared, counterparts, first_delivery, insert_new
 from bot.incidents.pagestore import prepare as prepare_pages
 from bot.incidents.thread import ThreadWriter
@@ -82,12 +82,7 @@ async def _apply(rt: Runtime, items: list[Prepared], delivery_id: str | None) ->
         fresh = [i for i in items if i.identity in new_ids]
         earlier = await counterparts(session, fresh, set(new_ids.values()))
         w = ThreadWriter(session, rt)
-        batch = Batch(rt, w, fresh, earlier, now)
-        await batch.lock_incidents()
-        await batch.open_incidents()
-        tallies = batch.assign(new_ids)
-        outcome = Outcome(new_pages=len(fresh))
-        await batch.apply(tallies, outcome)
+        outcome = await apply_delivery(w, fresh, earlier, new_ids, now)
         await w.finish()
         outcome.wrote = w.wrote
         return outcome

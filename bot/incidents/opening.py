@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.grouping import value_of
+from bot.incidents.ingest_plan_types import NewIncident
 from bot.incidents.models import TRIGGERED, Incident
-from bot.incidents.pagestore import Prepared
 from bot.incidents.routing import Destination, mention_text
 from bot.oncall.config import Rotation
 from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.roster import is_slack_user
 from bot.runtime import Runtime
+from integrations.pages import Page
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +67,17 @@ def escalation_due(destination: Destination, now: datetime) -> datetime | None:
     return now + timedelta(minutes=minutes) if minutes > 0 else None
 
 
-def storm_key_of(rt: Runtime, item: Prepared) -> str | None:
-    label = rt.config.storms.label
-    value = value_of(item.page, label)
+def storm_key_of(label: str, page: Page) -> str | None:
+    value = value_of(page, label)
     return f"{label}={value}"[:200] if value else None
 
 
-def draft_incident(
-    rt: Runtime, item: Prepared, destination: Destination, mentions: str, now: datetime
-) -> Incident:
-    page = item.page
+def draft_incident(new: NewIncident, now: datetime, *, storm_id: int | None) -> Incident:
+    page, destination = new.page.page, new.destination
     return Incident(
-        group_hash=item.group_hash,
-        group_key=item.group_key,
-        open_key=item.group_hash,
+        group_hash=new.page.group_hash,
+        group_key=new.page.group_key,
+        open_key=new.page.group_hash,
         status=TRIGGERED,
         title=page.title,
         severity=page.severity,
@@ -93,16 +91,18 @@ def draft_incident(
         labels=json.dumps(page.labels, sort_keys=True),
         channel=destination.channel,
         route=destination.route,
-        mentions=mentions,
+        mentions=new.mentions,
         page_count=0,
         firing_count=0,
         opened_at=now,
         updated_at=now,
         reopened_count=0,
-        has_thread=True,
-        storm_key=storm_key_of(rt, item),
+        # Folded into a storm: its thread speaks for it, and it escalates as a whole.
+        has_thread=not new.folded,
+        storm_id=storm_id,
+        storm_key=new.storm_key,
         escalations=0,
-        next_escalation_at=escalation_due(destination, now),
+        next_escalation_at=None if new.folded else escalation_due(destination, now),
         # The fleet's view is fetched after commit; this makes the sweep catch it up if
         # the follow-up task dies with its replica.
         fleet_due_at=now + timedelta(seconds=15) if page.service else None,

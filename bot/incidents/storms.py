@@ -11,15 +11,16 @@ and a digest reply lists the incidents folded since the last one, at most every
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
+from bot.incidents.config import StormsConfig
 from bot.incidents.grouping import hash_key
 from bot.incidents.incident_blocks import SEVERITY_ICON, StormCounts, storm_root
+from bot.incidents.ingest_plan_types import StormPair, StormStart
 from bot.incidents.models import Incident, Storm
 from bot.incidents.opening import Mentions
 from bot.incidents.routing import destination_named
@@ -31,15 +32,6 @@ DIGEST_LINES = 15
 
 def open_key(channel: str, storm_key: str) -> str:
     return hash_key(f"{channel}|{storm_key}")
-
-
-def _fold(incident: Incident, storm: Storm, now: datetime) -> None:
-    incident.storm_id = storm.id
-    incident.has_thread = False
-    # The storm escalates as a whole; its incidents do not page one by one.
-    incident.next_escalation_at = None
-    storm.incident_count += 1
-    storm.last_incident_at = now
 
 
 async def _one_decision_at_a_time(session: AsyncSession, keys: list[str]) -> None:
@@ -55,36 +47,23 @@ async def _one_decision_at_a_time(session: AsyncSession, keys: list[str]) -> Non
         await session.execute(select(func.pg_advisory_xact_lock(lock_id)))
 
 
-async def fold_into_storms(
-    w: ThreadWriter, drafts: list[Incident], now: datetime
-) -> tuple[set[Storm], set[Storm]]:
-    """Decide, before the drafts are added, which join a storm.
-
-    Returns the storms changed, and of those the ones started here (their root is new)."""
-    config = w.rt.config.storms
-    keyed = [d for d in drafts if d.storm_key] if config.enabled else []
-    started: set[Storm] = set()
-    if not keyed:
-        return set(), started
-    pairs = {(d.channel, d.storm_key or "") for d in keyed}
-    session = w.session
+async def lock_for_delivery(
+    session: AsyncSession, pairs: frozenset[StormPair], *, now: datetime, config: StormsConfig
+) -> tuple[list[Storm], dict[StormPair, int]]:
+    """The active storms of a delivery's new incidents' (channel, storm key) pairs, locked,
+    and per pair how many incidents of the window are in no storm yet."""
+    if not pairs:
+        return [], {}
     await _one_decision_at_a_time(session, sorted(open_key(c, k) for c, k in pairs))
-    active: dict[tuple[str, str], Storm] = {}
-    touched: set[Storm] = set()
-    rows = await session.scalars(
-        select(Storm)
-        .where(Storm.open_key.in_([open_key(c, k) for c, k in pairs]))
-        .order_by(Storm.id)
-        .with_for_update()
+    active = list(
+        await session.scalars(
+            select(Storm)
+            .where(Storm.open_key.in_([open_key(c, k) for c, k in pairs]))
+            .order_by(Storm.id)
+            .with_for_update()
+        )
     )
-    for storm in rows:
-        if storm.last_incident_at < now - timedelta(seconds=config.quiet_seconds):
-            close(storm, now)
-            touched.add(storm)
-        else:
-            active[(storm.channel, storm.storm_key)] = storm
     window_start = now - timedelta(seconds=config.window_seconds)
-    recent = Counter[tuple[str, str]]()
     counted = await session.execute(
         select(Incident.channel, Incident.storm_key, func.count())
         .where(
@@ -94,51 +73,31 @@ async def fold_into_storms(
         )
         .group_by(Incident.channel, Incident.storm_key)
     )
-    for channel, storm_key, count in counted:
-        recent[(str(channel), str(storm_key))] = int(count)
-    for draft in keyed:
-        pair = (draft.channel, draft.storm_key or "")
-        joined = active.get(pair)
-        if joined is None:
-            recent[pair] += 1
-            if recent[pair] < config.threshold:
-                continue
-            joined = await _start(w, draft, recent[pair] - 1, window_start, now)
-            started.add(joined)
-            for earlier in keyed:
-                if earlier is draft:
-                    break
-                if (earlier.channel, earlier.storm_key) == pair and earlier.storm_id is None:
-                    earlier.storm_id = joined.id
-            active[pair] = joined
-        _fold(draft, joined, now)
-        touched.add(joined)
-    return touched, started
+    recent = {(str(channel), str(key)): int(count) for channel, key, count in counted}
+    return active, recent
 
 
-async def _start(
-    w: ThreadWriter, first: Incident, earlier: int, window_start: datetime, now: datetime
-) -> Storm:
-    storm_key = first.storm_key or ""
-    escalate = first.next_escalation_at
+async def start(w: ThreadWriter, plan: StormStart, now: datetime) -> Storm:
+    """A new storm's row, with the incidents of the window that kept their own threads."""
     # Many services failing at once is never automation's to handle quietly: the storm
     # mentions its route's people even when its first incident opened without them.
-    route = destination_named(w.rt.config, first.route)
+    route = destination_named(w.rt.config, plan.route)
     mentions = await Mentions(w.rt, w.session, now).text(route)
     storm = Storm(
-        channel=first.channel, storm_key=storm_key, open_key=open_key(first.channel, storm_key),
-        status="active", started_at=now, last_incident_at=now, incident_count=earlier, stale=False,
-        page_count=0, mentions=mentions, digest_upto_id=0, next_escalation_at=escalate,
+        channel=plan.channel, storm_key=plan.storm_key,
+        open_key=open_key(plan.channel, plan.storm_key), status="active", started_at=now,
+        last_incident_at=now, incident_count=plan.earlier, stale=False, page_count=0,
+        mentions=mentions, digest_upto_id=0, next_escalation_at=plan.next_escalation_at,
     )  # fmt: skip
     w.session.add(storm)
     await w.session.flush()  # the UNIQUE open_key claim; a concurrent storm makes us retry
-    # Incidents of the window that kept their own threads count in (and are acked by) it.
+    # They count in (and are acked by) the storm.
     await w.session.execute(
         update(Incident)
         .where(
-            Incident.channel == first.channel,
-            Incident.storm_key == storm_key,
-            Incident.opened_at >= window_start,
+            Incident.channel == plan.channel,
+            Incident.storm_key == plan.storm_key,
+            Incident.opened_at >= plan.window_start,
             Incident.storm_id.is_(None),
         )
         .values(storm_id=storm.id)
