@@ -8,10 +8,14 @@ stops in order releases the lease, and the jobs move at the next renewal of anot
 
 Jobs must still be idempotent (keyed on what they produce, e.g. one handoff per shift):
 a leader that stalls past its lease can overlap briefly with its successor.
+
+A run can be awaited (`next_run`) or made now (`run_now`): tests wait for the work a tick
+does instead of sleeping past it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -101,6 +105,8 @@ class Scheduler:
         self._stopped = False
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._jobs: list[tuple[str, dict[str, Any], Job]] = []
+        # Waiters for the next run of a job, served by the first run that starts after them.
+        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
 
     def every(self, name: str, seconds: float, job: Job) -> None:
         """Run `job` every `seconds` on the leader."""
@@ -127,11 +133,39 @@ class Scheduler:
         """Run one job now when leader; a failing job is logged and tried next time."""
         if not self.is_leader:
             return False
+        served = self._waiting.pop(name, [])
         try:
             await job()
         except Exception:
             log.exception("scheduled job %s failed", name)
+        for waiter in served:
+            if not waiter.done():
+                waiter.set_result(None)
         return True
+
+    async def run_now(self, name: str) -> bool:
+        """Run the job named `name` once now, as its tick would (only on the leader), and
+        return once it has finished; False when this replica is not the leader."""
+        return await self.run_if_leader(name, self._job(name))
+
+    async def next_run(self, name: str, within: float) -> None:
+        """Return once a run of the job named `name` that starts after this call has
+        finished (a failed run counts: it ended). Followers never run jobs, so only the
+        leader's runs count. TimeoutError once `within` seconds have passed."""
+        self._job(name)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(name, []).append(waiter)
+        try:
+            await asyncio.wait_for(waiter, within)
+        finally:
+            if waiter in self._waiting.get(name, []):
+                self._waiting[name].remove(waiter)
+
+    def _job(self, name: str) -> Job:
+        found = [job for job_name, _, job in self._jobs if job_name == name]
+        if not found:
+            raise KeyError(f"no scheduled job named {name!r}")
+        return found[0]
 
     def start(self) -> None:
         self._aps.add_job(
@@ -142,6 +176,7 @@ class Scheduler:
                 self.run_if_leader,
                 args=[name, job],
                 id=name,
+                name=name,  # APScheduler's log lines of each run name the job
                 coalesce=True,  # after a stall, run once, not once per missed tick
                 max_instances=1,
                 misfire_grace_time=None,

@@ -239,6 +239,8 @@ async def only_request(h: BotHarness) -> Any:
     return found[0]
 
 
-async def settle(h: BotHarness, seconds: float = 0.5) -> None:
-    """Let the outbox and the tracking job catch up (negative tests: nothing must arrive)."""
-    await asyncio.sleep(seconds)
+async def nothing_ran(h: BotHarness) -> None:
+    """Once every click and command under way has finished: the fleet was never asked to
+    run anything (the simulator's own list is the proof)."""
+    await h.quiet()
+    assert await fleet_operations(h) == []

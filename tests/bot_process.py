@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.load import free_port
-from bot.db.models import LeaderLease
+from bot.db.models import LeaderLease, OutboxMessage
 from integrations.slack.sender import SlackSender
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,14 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+    def log_count(self, *parts: str) -> int:
+        """Lines of the log so far holding each of `parts`. The log outlives restarts and
+        tests: compare with a count taken earlier."""
+        if not self.log_path.exists():
+            return 0
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return sum(all(part in line for part in parts) for line in lines)
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
@@ -330,6 +338,30 @@ async def leader(db: AsyncEngine) -> str | None:
     if row is None or row.expires_at < datetime.now(UTC):
         return None
     return str(row.owner)
+
+
+async def next_job_runs(bot: ServiceProcess, job: str, runs: int = 1, within: float = 15.0) -> None:
+    """Return once `runs` runs of the scheduled job `job` begun after this call have
+    finished on `bot`, as APScheduler logs them by the job's name. Only the leader's runs
+    do anything: a follower's are logged all the same."""
+    began = bot.log_count(f'Running job "{job} (')
+    finished = bot.log_count(f'Job "{job} (', "executed successfully")
+    target = finished + (began - finished) + runs  # a run under way now does not count
+
+    async def done() -> bool:
+        return bot.log_count(f'Job "{job} (', "executed successfully") >= target
+
+    await eventually(done, within, f"{runs} more runs of {job} on {bot.name}")
+
+
+async def outbox_delivered(db: AsyncEngine, within: float = 15.0) -> None:
+    """Every message queued so far has gone to Slack (or failed for good)."""
+
+    async def empty() -> bool:
+        undelivered = OutboxMessage.status.in_(("pending", "sending"))
+        return not await count(db, OutboxMessage, undelivered)
+
+    await eventually(empty, within, "the outbox draining")
 
 
 def figure(name: str, value: float, unit: str) -> None:

@@ -41,13 +41,11 @@ class SimulatedTime:
 
     async def next_pass(self, h: BotHarness) -> None:
         """Wake the outbox worker and wait until it has made a pass at the current time."""
-        worker = h.bot.worker
-        seen = worker.passes
-        worker.wake()
-        deadline = asyncio.get_running_loop().time() + PASS_TIMEOUT
-        while worker.passes <= seen:
-            assert asyncio.get_running_loop().time() < deadline, "the outbox worker stalled"
-            await asyncio.sleep(0.002)
+        try:
+            async with asyncio.timeout(PASS_TIMEOUT):
+                await h.bot.worker.next_pass()
+        except TimeoutError:
+            raise AssertionError("the outbox worker stalled") from None
 
     async def run(self, h: BotHarness, seconds: float, step: float) -> None:
         """Let `seconds` of simulated time pass, the worker making a pass at every step."""

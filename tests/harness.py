@@ -4,13 +4,16 @@ the simulated fleet. Tests read like a chat transcript:
     async with BotHarness(db_url) as h:
         await h.command("alice", "/fleet status pg-orders")
         reply = await h.wait_for_response("alice")
+
+A check that something did *not* happen waits for `quiet()` (everything under way has
+finished and the outbox has delivered it), never for a fixed time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -129,6 +132,30 @@ class BotHarness:
                 return found
             await asyncio.sleep(0.02)
         raise AssertionError(f"nothing arrived within {within}s")
+
+    async def eventually(self, probe: Callable[[], Awaitable[T | None]], within: float = 10.0) -> T:
+        """`wait_for` with a probe that reads the database or the fleet."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = await probe()
+            if found:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the probe found nothing within {within}s")
+
+    async def quiet(self, within: float = 10.0) -> int:
+        """Nothing more is on its way: Slack requests still at work after their ack, the
+        follow-ups they started, then the outbox, all done. Negative checks ("nothing else
+        arrives") assert after this. Returns how many messages wait on a retry back-off
+        (Slack failing): those are reported, not awaited."""
+        rt = self.bot.runtime
+        async with asyncio.timeout(within):
+            while True:
+                await rt.in_flight.drain(within)
+                await rt.background.drain()
+                backing_off = await self.bot.worker.drained(within)
+                if not len(rt.in_flight):  # none started while the outbox drained
+                    return backing_off
 
     async def wait_for_response(self, user: str, count: int = 1) -> ResponsePost:
         """The `count`-th response_url post to `user`."""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.actions import flow
 from bot.actions.guard_chain import Person
 from bot.audit.models import AuditEntry
-from tests.actions_support import FleetUnderTest, harness, requests, settle
+from tests.actions_support import FleetUnderTest, harness, requests
 from tests.harness import USERS, BotHarness, find_button
 
 COPIES = 100
@@ -30,7 +30,7 @@ async def test_100_copies_of_one_command_make_one_request_and_one_fleet_call(pg_
         )
         assert {r.status_code for r in answers} == {200}  # every copy acked
         await a.wait_for_response("alice")
-        await settle(a, 1.0)
+        await asyncio.gather(a.quiet(), b.quiet())  # every copy's listener has decided
         assert len(await requests(a)) == 1
         assert dict(fleet.calls) == {"plan": 1}  # one dry run, nothing started
         assert [r.text for r in a.state.responses() if r.user == USERS["alice"]] == [
@@ -52,7 +52,7 @@ async def test_100_concurrent_confirms_on_two_replicas_start_one_operation(pg_ur
         ]
         answers = await asyncio.gather(*clicks)
         assert {r.status_code for r in answers} == {200}
-        await settle(a, 2.0)
+        await asyncio.gather(a.quiet(), b.quiet())  # every click's listener has decided
         assert fleet.calls["start"] == 1
         assert len(fleet.sim.operations()) == 1
         (row,) = await requests(a)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from bot.actions import flow
 from bot.actions.guard_chain import Person
@@ -19,10 +20,10 @@ from tests.actions_support import (
     fleet_service,
     harness,
     in_thread,
+    nothing_ran,
     only_request,
     primary_of,
     requests,
-    settle,
     text_of,
 )
 from tests.harness import CHANNEL, USERS, find_button
@@ -116,7 +117,7 @@ async def test_cancel_on_the_preview_runs_nothing_and_frees_the_lock(db_url: str
         await h.click("alice", find_button(preview.blocks, "Confirm"), ephemeral=True)
         late = await h.wait_for_response("alice", count=5)
         assert "already cancelled" in late.text
-        assert await fleet_operations(h) == []
+        await nothing_ran(h)
 
 
 async def test_a_locked_target_names_who_holds_it_and_since_when(db_url: str) -> None:
@@ -129,7 +130,7 @@ async def test_a_locked_target_names_who_holds_it_and_since_when(db_url: str) ->
         assert f"locked by <@{USERS['alice']}>" in refused.text
         assert f"since {holder.created_at:%Y-%m-%d %H:%M} UTC" in refused.text
         assert holder.id in refused.text
-        assert await fleet_operations(h) == []
+        await nothing_ran(h)
 
 
 async def test_fleet_cancel_stops_a_running_operation(db_url: str) -> None:
@@ -139,13 +140,12 @@ async def test_fleet_cancel_stops_a_running_operation(db_url: str) -> None:
         await h.click("alice", find_button(preview.blocks, "Confirm"), ephemeral=True)
         announcement = await card(h, "maintenance pg-orders")
         await h.wait_for(lambda: h.state.thread("C0DEMO001", announcement.ts)[1:])
-        row = None
-        for _ in range(100):
+
+        async def started() -> Any:
             row = await only_request(h)
-            if row.operation_id:
-                break
-            await settle(h, 0.05)
-        assert row is not None and row.operation_id
+            return row if row.operation_id else None
+
+        row = await h.eventually(started)
         await h.command("bob", f"/fleet cancel {row.operation_id}")
         asked = await h.wait_for_response("bob")
         assert "asked the fleet to cancel" in asked.text
@@ -196,7 +196,7 @@ async def test_an_unconfirmed_preview_lapses_and_releases_its_lock(db_url: str) 
         rows = await audit_rows(h, row.id)
         assert (rows[-1].action, rows[-1].outcome) == ("action.expired", "expired")
         assert json.loads(rows[-1].params)["lock_released"] is True
-        assert await fleet_operations(h) == []
+        await nothing_ran(h)
 
 
 async def test_a_request_from_an_incident_thread_keeps_to_that_thread(db_url: str) -> None:

@@ -23,9 +23,9 @@ from tests.actions_support import (
     fleet_operations,
     harness,
     in_thread,
+    nothing_ran,
     only_request,
     requests,
-    settle,
     sim_control,
     text_of,
 )
@@ -44,11 +44,6 @@ async def refused(h: BotHarness, user: str, line: str, count: int = 1) -> str:
     await h.command(user, line)
     answer = await h.wait_for_response(user, count=count)
     return answer.text
-
-
-async def nothing_ran(h: BotHarness) -> None:
-    await settle(h, 0.3)
-    assert await fleet_operations(h) == []
 
 
 async def approval_card(h: BotHarness, line: str = "/fleet switchover pg-orders") -> Any:
@@ -132,7 +127,7 @@ async def test_an_expired_approval_does_not_run(db_url: str) -> None:
                          "approval": {"expires_minutes": 0.02}}]}  # fmt: skip
     async with harness(db_url, **policy) as h:
         approval = await approval_card(h)
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # the 1.2 s approval window running out is what is tested
         assert "approval window expired" in await click_card(h, "bob", "Approve", approval)
         assert (await only_request(h)).state == "expired"
         await nothing_ran(h)
@@ -198,6 +193,7 @@ async def test_one_deny_vetoes_an_earlier_approval(db_url: str) -> None:
         await click_card(h, "bob", "Approve", approval)
         assert "You denied" in await click_card(h, "dave", "Deny", approval)
         assert (await only_request(h)).state == "denied"
+        await h.quiet()  # the card's edit goes through the outbox, after the click's answer
         live = h.state.find_message("C0DEMO001", approval.ts)
         assert "Approve" not in text_of(live)  # the card lost its buttons; a stale client:
         assert "already denied" in await click_card(h, "carol", "Approve", approval)
@@ -250,10 +246,11 @@ async def test_the_rate_limit_per_service_refuses_the_next(db_url: str) -> None:
             lambda: [r for r in h.state.responses() if "started as" in r.text]
         )
         assert started
-        for _ in range(200):
-            if all(r.state not in ("executing",) for r in await requests(h)):
-                break
-            await settle(h, 0.05)
+
+        async def none_executing() -> bool:
+            return all(r.state != "executing" for r in await requests(h))
+
+        await h.eventually(none_executing)
         text = await refused(h, "alice", "/fleet reinit pg-orders member=pg-orders-2", count=2)
         assert "Rate limit: at most 1 executions per service (`pg-orders`)" in text
         assert len(await fleet_operations(h)) == 1  # only the one every guard allowed

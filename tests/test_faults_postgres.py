@@ -132,14 +132,14 @@ class Load:
             body = alertmanager_delivery(f"pg-load-{n % 7}", alertname=f"LoadAlert{n}")
             answer = await send_page(self.h.url, body)
             self.pages.append((time.monotonic(), answer.status_code, body))
-            await asyncio.sleep(PAGE_EVERY)
+            await asyncio.sleep(PAGE_EVERY)  # the load's steady pace
 
     async def send_commands(self) -> None:
         while self.running:
             ack = await self.h.command("erin", "/fleet pause pg-orders")
             assert ack.status_code == 200
             self.commands += 1
-            await asyncio.sleep(COMMAND_EVERY)
+            await asyncio.sleep(COMMAND_EVERY)  # the load's steady pace
 
     def first_stored_after(self, moment: float) -> float | None:
         return next((at for at, status, _ in self.pages if at > moment and status == 200), None)
@@ -174,17 +174,17 @@ async def test_a_postgres_restart_under_load_costs_a_few_503s_and_nothing_else(
             asyncio.create_task(load.send_pages()),
             asyncio.create_task(load.send_commands()),
         ]
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # a second of load on a healthy database first
         await asyncio.to_thread(private_cluster.stop)
         stopped_at = time.monotonic()
-        await asyncio.sleep(GAP_SECONDS)
+        await asyncio.sleep(GAP_SECONDS)  # the database is down this long: the fault itself
         await asyncio.to_thread(private_cluster.start)
         up_at = time.monotonic()
         while load.first_stored_after(up_at) is None:
             assert time.monotonic() - up_at < 30, "the bot did not reconnect within 30 s"
             await asyncio.sleep(0.02)
         reconnect = (load.first_stored_after(up_at) or up_at) - up_at
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # and a second of load after it is back
         load.running = False
         await asyncio.gather(*senders)
 

@@ -39,7 +39,7 @@ async def test_the_same_batch_twice_stores_nothing_new_and_posts_one_thread(db_u
         assert await ingest(rt, delivery) == 0
         await settle(rt)
         root = (await h.wait_for(lambda: roots(h.state)))[0]
-        await asyncio.sleep(0.3)
+        await h.quiet()
         assert len(roots(h.state)) == 1
         assert replies(h.state, root) == []
         assert await page_count(rt) == 2
@@ -58,7 +58,7 @@ async def test_one_thread_per_group_and_more_alerts_become_replies(db_url: str) 
         await ingest(rt, batch(page("lag-1"), page("lag-2", instance="pg-orders-3")))
         reply = (await h.wait_for(lambda: replies(h.state, lag)))[0]
         assert "pg-orders-3" in reply.text and "1 alert update" in reply.text
-        await asyncio.sleep(0.3)
+        await h.quiet()
         assert len(roots(h.state)) == 2
         lag_incident = next(i for i in await incidents(rt) if i.title == "PostgresReplicationLag")
         assert lag_incident.page_count == 2
@@ -166,5 +166,5 @@ async def test_two_replicas_open_one_incident_per_group(db_url: str) -> None:
         ]
         await settle(h.bot.runtime)
         await h.wait_for(lambda: len(roots(h.state)) == 2)
-        await asyncio.sleep(0.3)
+        await h.quiet()
         assert len(roots(h.state)) == 2

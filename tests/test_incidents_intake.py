@@ -48,4 +48,5 @@ async def test_alertmanager_deliveries_become_one_thread_and_resolve_it(db_url: 
         await settle(rt)
         await h.wait_for(lambda: "Resolved by `alertmanager`" in block_text(root.blocks))
         await h.wait_for(lambda: any("cleared" in r.text for r in replies(h.state, root)))
+        await h.quiet()
         assert len(roots(h.state)) == 1

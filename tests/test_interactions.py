@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.interactions import Click
 from bot.outbox import Message
 from bot.parts import AppParts
@@ -37,7 +35,7 @@ async def test_a_click_runs_its_handler_once_and_answers_the_clicker(db_url: str
             assert answer.status_code == 200
         reply = await h.wait_for_response("bob")
         assert reply.text == "pong 42"
-        await asyncio.sleep(0.5)  # time for the retry to have run, had it been run
+        await h.quiet()  # the retry's listener has finished too
         assert [c.user_id for c in clicks] == ["UBOB0002"]
         assert clicks[0].message_ts == "1.000100"
 
@@ -71,7 +69,7 @@ async def test_a_mention_without_a_mention_group_gets_help_in_the_thread(db_url:
         assert (await h.sender.event(event, event_id="Ev1")).status_code == 200
         assert (await h.sender.event(event, event_id="Ev1")).status_code == 200
         await h.wait_for(lambda: h.state.ephemerals("UALICE01"))
-        await asyncio.sleep(0.5)  # time for the retry to have run, had it been run
+        await h.quiet()  # the retry's listener has finished too
         shown = h.state.ephemerals("UALICE01")
         assert len(shown) == 1
         assert shown[0].thread_ts == "1700000000.000100"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import outbox
+from bot.clock import utcnow
 from bot.db.engine import session_factory
 from bot.db.models import LaneLease, OutboxMessage
 from bot.outbox import Message
@@ -182,3 +183,56 @@ async def test_a_restart_under_the_same_replica_id_takes_its_lanes_back_at_once(
     assert rig.state.messages("C0AAA0001") == []  # another replica waits for the lease
     await rig.run([rig.worker("r1")], seconds=1)
     assert texts(rig.state, "C0AAA0001") == ["root"]
+
+
+def idle_test_worker(rig: Rig, *, interval: float, poll: float) -> OutboxWorker:
+    """A worker on the real clock: pacing must run out while `drained` waits."""
+    config = OutboxConfig(per_channel_interval_seconds=interval, poll_interval_seconds=poll)
+    return OutboxWorker(rig.sessions, rig.web, config, owner="replica-a", clock=utcnow)
+
+
+async def enqueue_now(rig: Rig, *posts: str, ephemerals: int = 0) -> None:
+    async with rig.sessions() as session, session.begin():
+        for text in posts:
+            outbox.post(session, channel="C0AAA0001", message=Message(text))
+        for n in range(ephemerals):
+            outbox.ephemeral(session, channel="C0AAA0001", user="U1", message=Message(f"e{n}"))
+
+
+async def test_drained_waits_out_a_lanes_pace_and_reports_rows_held_by_a_back_off(
+    rig: Rig,
+) -> None:
+    rig.state.set_fault("rate_limit", retry_after=60, methods=["chat.postEphemeral"])
+    worker = idle_test_worker(rig, interval=0.05, poll=0.01)
+    await enqueue_now(rig, "one", "two", "three", ephemerals=2)
+    # The paced posts all went out; the ephemeral lane's head waits a minute on Slack's
+    # Retry-After, and the row behind it with it: both reported, neither awaited.
+    assert await worker.drained(5) == 2
+    assert texts(rig.state, "C0AAA0001") == ["one", "two", "three"]
+    assert len(rig.state.calls("chat.postEphemeral")) == 1
+
+
+async def test_drained_gives_up_when_the_pace_holds_longer_than_it_may_wait(rig: Rig) -> None:
+    worker = idle_test_worker(rig, interval=60, poll=0.01)
+    await enqueue_now(rig, "now", "in a minute")
+    with pytest.raises(TimeoutError):
+        await worker.drained(0.3)
+    assert texts(rig.state, "C0AAA0001") == ["now"]
+
+
+async def test_a_running_worker_is_woken_for_a_pass_instead_of_waiting_for_its_poll(
+    rig: Rig,
+) -> None:
+    worker = idle_test_worker(rig, interval=0, poll=30)  # only a wake makes a second pass
+    running = asyncio.create_task(worker.run_forever())
+    try:
+        assert await worker.next_pass() == 0  # the queue is empty
+        await enqueue_now(rig, "one", "two")
+        assert await worker.drained(5) == 0
+        assert texts(rig.state, "C0AAA0001") == ["one", "two"]
+        await enqueue_now(rig, "three")
+        assert await worker.next_pass() == 1
+    finally:
+        worker.stop()
+        await running
+    assert texts(rig.state, "C0AAA0001") == ["one", "two", "three"]

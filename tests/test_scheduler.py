@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import session_factory
@@ -58,3 +60,67 @@ async def test_a_failing_job_does_not_stop_the_leader(engine: AsyncEngine) -> No
 
     assert await leader.run_if_leader("broken", broken) is True
     assert leader.is_leader
+
+
+async def test_run_now_runs_a_named_job_once_and_only_on_the_leader(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    ran: list[str] = []
+    replicas = [Scheduler(sessions, owner=name) for name in ("replica-a", "replica-b")]
+    for replica in replicas:
+
+        async def handoff(owner: str = replica.owner) -> None:
+            ran.append(owner)
+
+        replica.every("handoff", 3600, handoff)
+    leader, follower = replicas
+    assert await leader.renew() and not await follower.renew()
+    assert await leader.run_now("handoff") is True
+    assert await follower.run_now("handoff") is False
+    assert ran == ["replica-a"]
+    with pytest.raises(KeyError):
+        await leader.run_now("no-such-job")
+
+
+async def test_next_run_waits_for_a_run_that_starts_after_it_is_called(
+    engine: AsyncEngine,
+) -> None:
+    scheduler = Scheduler(session_factory(engine), owner="replica-a")
+    began, release = asyncio.Event(), asyncio.Event()
+    started: list[int] = []
+
+    async def slow() -> None:
+        started.append(len(started) + 1)
+        began.set()
+        await release.wait()
+
+    scheduler.every("slow", 3600, slow)
+    assert await scheduler.renew()
+    under_way = asyncio.create_task(scheduler.run_now("slow"))
+    await began.wait()
+    waiting = asyncio.create_task(scheduler.next_run("slow", within=5))
+    await asyncio.sleep(0)  # one turn of the loop: the waiter is registered
+    release.set()
+    await under_way
+    assert not waiting.done()  # the run under way at the call does not count
+    await scheduler.run_now("slow")
+    await waiting
+    assert started == [1, 2]
+    with pytest.raises(TimeoutError):
+        await scheduler.next_run("slow", within=0.05)
+
+
+async def test_next_run_returns_after_the_schedulers_own_tick(engine: AsyncEngine) -> None:
+    scheduler = Scheduler(session_factory(engine), owner="replica-a", renew_seconds=0.05)
+    ticks: list[str] = []
+
+    async def tick() -> None:
+        ticks.append("tick")
+
+    scheduler.every("tick", 0.05, tick)
+    scheduler.start()
+    try:
+        await scheduler.next_run("tick", within=5)
+        assert ticks
+    finally:
+        scheduler.shutdown()
+        await scheduler.release()

@@ -421,6 +421,8 @@ async def test_hang_times_the_client_out_and_stores_nothing(rig: Rig) -> None:
 async def test_a_hang_with_seconds_releases_waiting_calls_when_time_passes(rig: Rig) -> None:
     await rig.set_fault(mode="hang", seconds=30)
     waiting = asyncio.create_task(rig.post("held"))
+    # That the call is held while time stands still is what is tested, and a held call
+    # leaves no trace to wait on: only time can show it.
     await asyncio.sleep(0.2)
     assert not waiting.done()
 
@@ -542,7 +544,7 @@ async def test_the_feed_orders_messages_edits_ephemerals_and_responses(rig: Rig)
 
 async def test_the_feed_long_polls_until_something_happens(rig: Rig) -> None:
     poll = asyncio.create_task(rig.http.get("/_standin/messages", params={"since": 0, "wait": 5}))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # the poll holding while nothing happens is what is tested
     assert not poll.done()
 
     await rig.post("news")

@@ -13,6 +13,9 @@ Outcomes of one send:
 
 An outcome the database cannot take right after the send (it went away) is kept in memory
 and written first on the next pass; the row is not sent again meanwhile.
+
+Each pass ends with a signal: `next_pass` and `drained` await passes instead of sleeping
+past them (tests, and anything that must know the queue has gone out).
 """
 
 from __future__ import annotations
@@ -26,21 +29,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utcnow
-from bot.db.models import LaneLease, OutboxMessage, PostedMessage
+from bot.db.models import OutboxMessage, PostedMessage
 from bot.db.unit_of_work import writing
+from bot.outbox.backlog import count_undelivered, due_lanes, read_backlog
 from bot.outbox.config import OutboxConfig
 from bot.outbox.enqueue import RESPONSE_LANE_PREFIX
+from bot.outbox.lanes import release_lane, take_lane
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
 
 log = logging.getLogger(__name__)
-
-LANES_PER_PASS = 200
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class OutboxWorker:
         # Passes made by `run_forever`: a test that moves the clock wakes the worker and
         # waits for the next pass, so simulated minutes take milliseconds.
         self.passes = 0
+        self._running = False
+        self._in_pass = False
+        self._pass_ended = asyncio.Event()  # replaced by a fresh one as each pass ends
+        self._last_delivered = 0
         self._stopping = False
         # Rows Slack took whose outcome the database refused right after (it went away):
         # recorded before anything else is sent, so a database blip never sends twice.
@@ -100,20 +106,65 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_forever(self) -> None:
-        while not self._stopping:
-            try:
-                await self.deliver_due()
-            except Exception:  # the worker must outlive a database blip; it logs and retries
-                log.exception("outbox pass failed")
-            self.passes += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_seconds)
-            self._wake.clear()
+        self._running = True
+        try:
+            while not self._stopping:
+                self._in_pass, delivered = True, 0
+                try:
+                    delivered = await self.deliver_due()
+                except Exception:  # the worker must outlive a database blip; it logs, retries
+                    log.exception("outbox pass failed")
+                self._end_pass(delivered)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._config.poll_interval_seconds)
+                self._wake.clear()
+        finally:
+            self._running = False
+            self._end_pass(0)  # a waiter looks again, and makes its own passes from now on
+
+    def _end_pass(self, delivered: int) -> None:
+        self.passes += 1
+        self._in_pass, self._last_delivered = False, delivered
+        ended, self._pass_ended = self._pass_ended, asyncio.Event()
+        ended.set()
+
+    async def next_pass(self) -> int:
+        """Wake the worker and await a whole pass begun after this call (one made here when
+        `run_forever` is not running); returns how many messages it delivered."""
+        if not self._running:
+            return await self.deliver_due()
+        if self._in_pass:
+            await self._pass_ended.wait()  # it began before this call: it may miss new rows
+        ended = self._pass_ended
+        self.wake()
+        await ended.wait()
+        return self._last_delivered
+
+    async def drained(self, within: float) -> int:
+        """Return once no message is due and none is being sent: rows a lane's pace holds
+        back are waited for, rows waiting on a retry back-off (Slack failing) are not, and
+        their number is returned. TimeoutError once `within` seconds have passed."""
+        async with asyncio.timeout(within):
+            progress = True
+            while (backlog := await read_backlog(self._sessions, self._clock())).due:
+                # After a pass that sent nothing (a paced lane, another replica's lease),
+                # waking the worker again would only spin: its own poll comes soon enough.
+                sent = await (self.next_pass() if progress else self._later_pass())
+                progress = sent > 0
+            return backlog.backing_off
+
+    async def _later_pass(self) -> int:
+        if not self._running:
+            await asyncio.sleep(self._config.poll_interval_seconds)
+            return await self.deliver_due()
+        await self._pass_ended.wait()
+        return self._last_delivered
 
     async def deliver_due(self) -> int:
         """One pass: at most one message per due lane. Returns how many were delivered."""
         await self._record_unrecorded()
-        lanes = [lane for lane in await self._due_lanes() if lane not in self._unrecorded]
+        due = await due_lanes(self._sessions, self._clock())
+        lanes = [lane for lane in due if lane not in self._unrecorded]
         # Every lane finishes (or parks its outcome) before the pass ends or fails.
         results = await asyncio.gather(
             *(self._deliver_lane(lane) for lane in lanes), return_exceptions=True
@@ -131,7 +182,7 @@ class OutboxWorker:
         while (left := deadline - loop.time()) > 0:
             horizon = self._clock() + timedelta(seconds=left)
             try:
-                if not await self._count_due(before=horizon):
+                if not await count_undelivered(self._sessions, due_before=horizon):
                     break
                 await self.deliver_due()
             except Exception:  # stopping goes on; the rows stay queued
@@ -140,71 +191,15 @@ class OutboxWorker:
             await asyncio.sleep(min(self._config.poll_interval_seconds, max(left, 0.0)))
         return await self.pending_count()
 
-    async def _count_due(self, *, before: datetime) -> int:
-        async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).where(
-                    OutboxMessage.status.in_(("pending", "sending")),
-                    OutboxMessage.next_attempt_at <= before,
-                )
-            )
-            return int(count or 0)
-
     async def pending_count(self) -> int:
-        async with self._sessions() as session:
-            count = await session.scalar(
-                select(func.count()).where(OutboxMessage.status.in_(("pending", "sending")))
-            )
-            return int(count or 0)
-
-    async def _due_lanes(self) -> list[str]:
-        now = self._clock()
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OutboxMessage.lane)
-                .where(
-                    OutboxMessage.status.in_(("pending", "sending")),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .group_by(OutboxMessage.lane)
-                .limit(LANES_PER_PASS)
-            )
-            return list(rows)
-
-    async def _lease(self, session: AsyncSession, lane: str, now: datetime) -> bool:
-        """Take the lane's lease inside `session`'s transaction, if free and paced out.
-        A lease already under this worker's owner is taken at once: with a stable
-        `server.replica_id` it was left by this replica's previous, dead process."""
-        until = now + timedelta(seconds=self._config.lane_lease_seconds)
-        claimed = await session.execute(
-            update(LaneLease)
-            .where(
-                LaneLease.lane == lane,
-                or_(
-                    LaneLease.owner.is_(None),
-                    LaneLease.owner == self._owner,
-                    LaneLease.lease_until < now,
-                ),
-                or_(LaneLease.next_send_at.is_(None), LaneLease.next_send_at <= now),
-            )
-            .values(owner=self._owner, lease_until=until)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            return True
-        if await session.get(LaneLease, lane) is not None:
-            return False  # another replica holds it, or the lane is still pacing
-        try:
-            async with session.begin_nested():
-                session.add(LaneLease(lane=lane, owner=self._owner, lease_until=until))
-            return True
-        except IntegrityError:
-            return False  # another replica created the lane row first
+        return await count_undelivered(self._sessions)
 
     async def _claim_head(self, lane: str) -> _Claim | None:
         """One transaction: the lane's lease and its oldest undelivered row, marked sending."""
         now = self._clock()
         async with writing(self._sessions) as session:
-            if not await self._lease(session, lane, now):
+            lease = self._config.lane_lease_seconds
+            if not await take_lane(session, lane, owner=self._owner, now=now, seconds=lease):
                 return None
             head = await session.scalar(
                 select(OutboxMessage)
@@ -213,7 +208,7 @@ class OutboxWorker:
                 .limit(1)
             )
             if head is None or head.next_attempt_at > now:
-                await self._release(session, lane, None)
+                await release_lane(session, lane, owner=self._owner, next_send_at=None)
                 return None
             # 'sending' stops coalescing into a payload that is already on its way.
             head.status = "sending"
@@ -222,15 +217,6 @@ class OutboxWorker:
             return _Claim(
                 lane, head.id, head.method, payload, head.message_key, head.attempts, resolved
             )
-
-    async def _release(
-        self, session: AsyncSession, lane: str, next_send_at: datetime | None
-    ) -> None:
-        await session.execute(
-            update(LaneLease)
-            .where(LaneLease.lane == lane, LaneLease.owner == self._owner)
-            .values(owner=None, lease_until=None, next_send_at=next_send_at)
-        )
 
     async def _deliver_lane(self, lane: str) -> int:
         claim = await self._claim_head(lane)
@@ -247,7 +233,9 @@ class OutboxWorker:
     async def _finish(self, claim: _Claim, result: _Result) -> None:
         async with writing(self._sessions) as session:
             await self._record(session, claim, result)
-            await self._release(session, claim.lane, result.wait_until)
+            await release_lane(
+                session, claim.lane, owner=self._owner, next_send_at=result.wait_until
+            )
 
     async def _record_unrecorded(self) -> None:
         """Raises while the database is still away; the lanes wait meanwhile."""

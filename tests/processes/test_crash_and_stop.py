@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.actions.models import ActionRequest
 from bot.audit.models import AuditEntry
-from bot.db.models import OutboxMessage
+from bot.db.models import OutboxMessage, SlackRequest
 from tests.bot_process import Replicas, count, eventually, figure, leader
 from tests.harness import find_button
 
@@ -85,7 +85,9 @@ async def test_sigkill_mid_action_is_reconciled_never_rerun_and_the_outbox_resum
         return bool(await count(db, ActionRequest, ActionRequest.state == "executing"))
 
     await eventually(executing, what="the claim")
-    await asyncio.sleep(1.0)  # the start call is with the fleet, its answer 2 s away
+    # The start call is with the fleet, its answer 2 s away. A call the fleet holds leaves
+    # no trace to wait on: only time places the kill inside it.
+    await asyncio.sleep(1.0)
     queued = await count(db, OutboxMessage, OutboxMessage.status.in_(UNDELIVERED))
     assert queued > 0  # Slack has not taken them: they wait in the outbox
     bot.kill()
@@ -149,6 +151,7 @@ async def test_sigterm_finishes_the_request_in_flight_and_hands_the_lease_over(
     await eventually(a_leads, what="replica a leading")
     await replicas.start(b)
     seen = await standin.last_event()
+    handled = await count(db, SlackRequest)
     await fleet.set_faults({"latency": 2})  # `/fleet status` reads take 2 s
     try:
         answer = await a.sender(standin).command(
@@ -156,7 +159,11 @@ async def test_sigterm_finishes_the_request_in_flight_and_hands_the_lease_over(
             user_id=ALICE, user_name="alice", channel_id=STOP_CHANNEL,
         )  # fmt: skip
         assert answer.status_code == 200  # acked; the fleet read goes on after the ack
-        await asyncio.sleep(0.3)
+
+        async def reading() -> bool:  # past its dedupe row, the listener reads the fleet
+            return await count(db, SlackRequest) > handled
+
+        await eventually(reading, what="the command at work")
         code, seconds = await a.terminate()
         stopped = time.monotonic()
     finally:

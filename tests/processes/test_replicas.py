@@ -33,6 +33,8 @@ from tests.bot_process import (
     eventually,
     figure,
     leader,
+    next_job_runs,
+    outbox_delivered,
 )
 from tests.intake_helpers import captured
 from tests.round_robin_proxy import RoundRobinProxy
@@ -42,6 +44,7 @@ pytestmark = pytest.mark.integration
 ROTATION_CHANNEL = "C0HANDOF1"
 ALICE, BOB = "UALICE01", "UBOB0002"
 LEASE_SECONDS, RENEW_SECONDS, CHECK_SECONDS = 2.0, 0.5, 1.0
+DUPLICATE = "duplicate Slack delivery"  # what a replica logs as it turns a retry away
 
 
 # -- 1. the leader lease and handoffs ------------------------------------------------------
@@ -105,7 +108,10 @@ async def test_one_handoff_per_shift_and_a_killed_leader_is_replaced(
 
     # The next shift change is posted by the survivor, once, on time.
     await eventually(lambda: posted(ALICE, 1), within=20, what="the second handoff")
-    await asyncio.sleep(2 * CHECK_SECONDS)  # a duplicate would have had time to arrive
+    # A duplicate would come from the survivor's later checks: two of them have run, and
+    # what they queued has gone out.
+    await next_job_runs(survivor, "oncall-handoffs", runs=2)
+    await outbox_delivered(db)
     assert len(await standin.posts(ROTATION_CHANNEL)) == 2
     assert len(await standin.posts(BOB)) == 1 and len(await standin.posts(ALICE)) == 1
     async with db.connect() as conn:
@@ -157,6 +163,7 @@ async def test_two_replicas_behind_one_address_act_as_one_bot(
     await replicas.start(a, b)
     standin = replicas.standin
     seen = await standin.last_event()
+    duplicates = sum(bot.log_count(DUPLICATE) for bot in (a, b))
 
     # Slack delivers one slash command to both replicas (a retry landing elsewhere).
     to_a, to_b = a.sender(standin), b.sender(standin)
@@ -184,7 +191,12 @@ async def test_two_replicas_behind_one_address_act_as_one_bot(
         return bool(await standin.responses(ALICE, since=seen))
 
     await eventually(answered, what="the answer to the command")
-    await asyncio.sleep(1.5)  # what a second run would have said has arrived by now
+
+    async def both_duplicates_ignored() -> bool:  # the command's and the mention's
+        return sum(bot.log_count(DUPLICATE) for bot in (a, b)) >= duplicates + 2
+
+    await eventually(both_duplicates_ignored, what="the duplicates turned away")
+    await outbox_delivered(db)  # what the first deliveries queued has gone out
     assert len(await standin.responses(ALICE, since=seen)) == 1
     ephemerals = [
         e for e in await standin.events(CHANNEL) if e["kind"] == "ephemeral" and e["seq"] > seen
@@ -235,7 +247,10 @@ async def test_two_replicas_behind_one_address_act_as_one_bot(
 
     expected_roots = threaded + len(REGIONS)  # the incidents keeping a thread, the storms
     await eventually(lambda: _at_least(roots, expected_roots), what="the thread roots")
-    await asyncio.sleep(1.0)
+    # More roots could only come from the leader's storm sweep: one more run of it, and
+    # what it queued has gone out.
+    await next_job_runs(a if await leader(db) == a.replica else b, "incidents-storms")
+    await outbox_delivered(db)
     assert len(await roots()) == expected_roots
     assert await count(db, Storm) == len(REGIONS)  # one storm per region, not one per replica
     figure("storm deliveries sent to replica a", proxy.connections[a.port], "connections")
