@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.routing import BaseRoute
 
 import commands as command_groups
@@ -178,6 +179,51 @@ def command_registry(config: Config) -> CommandRegistry[Runtime]:
     return assemble(config).commands
 
 
+def _scheduler(
+    config: Config, sessions: async_sessionmaker[AsyncSession], owner: str, clock: Clock
+) -> Scheduler:
+    return Scheduler(
+        sessions,
+        owner=owner,
+        ttl_seconds=config.scheduler.lease_seconds,
+        renew_seconds=config.scheduler.renew_seconds,
+        clock=clock,
+    )
+
+
+def freeze(
+    parts: AppParts,
+    *,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    worker: OutboxWorker,
+    web: SlackWebClient,
+    owner: str,
+    clock: Clock,
+    metrics: Metrics,
+    transports: OutsideTransports,
+) -> Runtime:
+    """The runtime from the assembled parts and the opened services; nothing changes it
+    afterwards (docs/architecture.md, "How an area plugs in")."""
+    assert parts.fleet is not None, "open the fleet before the runtime freezes"
+    return Runtime(
+        config=parts.config,
+        engine=engine,
+        sessions=sessions,
+        fleet=parts.fleet,
+        commands=parts.commands,
+        buttons=parts.buttons,
+        scheduler=_scheduler(parts.config, sessions, owner, clock),
+        wake_outbox=worker.wake,
+        slack_direct=web,
+        hooks=parts.hooks.freeze(parts.handoff_sections),
+        clock=clock,
+        started_at=clock(),
+        metrics=metrics,
+        transports=transports,
+    )
+
+
 async def open_bot(
     config: Config,
     *,
@@ -197,7 +243,6 @@ async def open_bot(
     parts.fleet = fleet.router
     if customize is not None:
         customize(parts)
-    sessions = session_factory(engine)
     owner = owner or replica_id(config)
     metrics = Metrics()
     web = SlackWebClient(
@@ -206,26 +251,16 @@ async def open_bot(
         timeout=config.slack.timeout_seconds,
         on_error=metrics.slack_error,
     )
+    sessions = session_factory(engine)
     worker = OutboxWorker(sessions, web, config.outbox, owner=owner, clock=clock)
-    runtime = Runtime(
-        config=config,
+    runtime = freeze(
+        parts,
         engine=engine,
         sessions=sessions,
-        fleet=parts.fleet,
-        commands=parts.commands,
-        buttons=parts.buttons,
-        scheduler=Scheduler(
-            sessions,
-            owner=owner,
-            ttl_seconds=config.scheduler.lease_seconds,
-            renew_seconds=config.scheduler.renew_seconds,
-            clock=clock,
-        ),
-        wake_outbox=worker.wake,
-        slack_direct=web,
-        hooks=parts.hooks.freeze(parts.handoff_sections),
+        worker=worker,
+        web=web,
+        owner=owner,
         clock=clock,
-        started_at=clock(),
         metrics=metrics,
         transports=transports or OutsideTransports(),
     )

@@ -160,7 +160,7 @@ async def test_the_loser_of_two_concurrent_moves_changes_nothing(
         # The other replica's move starts while the first is uncommitted: it waits on the
         # row (PostgreSQL) or the write lock (SQLite), then finds the state moved on.
         other = asyncio.create_task(second())
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # a lock wait shows only as time passing
         assert not other.done()
     assert first.won is True
     assert await other is False
