@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.actions.guard_chain import Person
+from bot.actions.assess import Assessment
+from bot.actions.flow import deny_request
+from bot.actions.guard_chain import ChainResult, Decision, GuardContext, Person, deny
 from bot.actions.lifecycle import (
     FINISHED,
     MOVES,
@@ -213,3 +216,22 @@ async def test_a_move_by_id_alone_cannot_audit_or_finish(engine: AsyncEngine, db
         async with writing(rt.sessions) as session:
             await move(session, rt, "req1", to=S.FAILED, expect=(S.EXECUTING,))
     assert await stored_state(rt) == S.EXECUTING
+
+
+@pytest.mark.parametrize(("now_in", "lease_kept"), [(S.EXECUTING, True), (S.EXPIRED, False)])
+async def test_a_denial_that_lost_its_move_leaves_a_running_lease_alone(
+    engine: AsyncEngine, db_url: str, now_in: RequestState, lease_kept: bool
+) -> None:
+    # A refused approval click reads the request while it is still waiting; meanwhile
+    # another approver's click wins and the action runs. The refusal's lost move must not
+    # free the target for a second action; on a finished request the lease goes.
+    rt = runtime(engine, db_url)
+    await seed(rt, now_in)
+    stale = request(S.CONFIRMED)
+    refusal = ChainResult((Decision("approver", deny("not an approver")),))
+    verdict = Assessment(result=refusal, ctx=cast(GuardContext, None))
+    await deny_request(rt, stale, verdict, Person("UCAROL01", "carol"), "approve")
+    async with rt.sessions() as session:
+        lease = await session.scalar(select(ResourceLock))
+    assert (lease is not None) is lease_kept
+    assert await stored_state(rt) == now_in

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as m
 from bot.actions.asking import announce_break_glass, await_approval, decided, preview
@@ -27,7 +28,7 @@ from bot.actions.catalog import CATALOG, InvalidRequest, params_hash, validate_p
 from bot.actions.execute import execute
 from bot.actions.guard_chain import ChainResult, Decision, Person, Stage, deny
 from bot.actions.journal import chain_params, record
-from bot.actions.lifecycle import PENDING, RequestState
+from bot.actions.lifecycle import FINISHED, PENDING, RequestState
 from bot.actions.models import ActionRequest
 from bot.actions.moves import AuditStep, Say, move
 from bot.actions.store import acquire_lock, get_request, release_lock
@@ -142,6 +143,13 @@ async def advance(rt: Runtime, request_id: str, stage: Stage, actor: Person) -> 
     return await execute(rt, row.id)
 
 
+async def _release_if_finished(session: AsyncSession, row: ActionRequest) -> bool:
+    state = await session.scalar(select(ActionRequest.state).where(ActionRequest.id == row.id))
+    if state not in FINISHED:
+        return False
+    return await release_lock(session, row.target, row.id)
+
+
 async def _lock(rt: Runtime, row: ActionRequest, verdict: Assessment) -> bool:
     """Take the target's lease; on failure the chain gets the lock guard's denial."""
     ttl = timedelta(minutes=rt.config.policies.lock_ttl_minutes)
@@ -170,9 +178,11 @@ async def deny_request(
             facts={"detail": reason},
             say=Say(card=m.card_denied(actor.id, reason)) if row.card_posted else None,
         )
-        # The denial is audited, and the lease it may hold released, even when the request
-        # had already moved on (`applied` false: the denial changed nothing).
-        released = moved.lock_released if moved else await release_lock(session, row.target, row.id)
+        # The denial is audited even when the request had already moved on (`applied`
+        # false: the denial changed nothing). A lost move releases the lease only when the
+        # request is finished (this assessment may have taken it again after a sweep); an
+        # approved or running request keeps the lease its winner holds.
+        released = moved.lock_released if moved else await _release_if_finished(session, row)
         audit = await record(
             session,
             rt,
