@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from bot.build_info import describe
 from bot.cli import audit, check_config, db, serve
 from bot.logs import configure_logging
 
@@ -31,6 +32,7 @@ def _subcommands() -> dict[str, ModuleType]:
 
 def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="watchkeeper", description="On-call ChatOps bot")
+    parser.add_argument("--version", action="version", version=describe())
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in commands.items():
         child = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])

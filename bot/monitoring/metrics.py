@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.build_info import commit, package_version
 
 if TYPE_CHECKING:
     from bot.monitoring.findings import Problem, Snapshot
@@ -34,6 +36,10 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # Which build each replica runs, for dashboards during a rolling upgrade.
+        Info("watchkeeper_build", "The running build.", registry=r).info(
+            {"version": package_version(), "commit": commit()}
+        )
         self.pages_received = Counter(
             "watchkeeper_pages_received", "Pages accepted at intake.", ["source"], registry=r
         )
