@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from integrations.pages import Page
+from integrations.pages import TRUNCATED, Page, PageBatch, PageLimits, RefusedPage
 
 Model = TypeVar("Model", bound=BaseModel)
 MAX_KEY = 200
@@ -30,12 +30,14 @@ _SAFE_URL = re.compile(r"https?://[^\s<>|\"'`\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 class InvalidPayload(Exception):
-    """The body cannot become pages. `status` is 400 when it is not JSON at all and 422
-    when it is JSON of the wrong shape; `reason` is safe to send back to the sender."""
+    """The body (or one page of it) cannot become pages. `status` is 400 when it is not
+    JSON at all and 422 when it is JSON of the wrong shape; `reason` is safe to send back
+    to the sender, and `field` names the page field at fault when there is one."""
 
-    def __init__(self, reason: str, *, status: int = 422) -> None:
+    def __init__(self, reason: str, *, status: int = 422, field: str = "") -> None:
         self.reason = reason
         self.status = status
+        self.field = field
         super().__init__(reason)
 
 
@@ -143,16 +145,89 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def truncated(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut marked so no reader takes it for whole."""
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+# Fields that only describe the alert to people: cut to fit, marked. `source`, `service`
+# and `kind` are refused instead (422 naming the field): intake, routing and grouping
+# key on them, so two different overlong values cut to one prefix would be routed and
+# merged as one. `dedup_key` is never cut either: `bounded_key` hashes a long one, which
+# keeps distinct keys distinct. URLs that do not fit are dropped by `safe_url`.
+_CUT = ("title", "summary", "description")
+_REFUSED = ("source", "service", "kind", "dedup_key")
+
+
+def _fit_labels(labels: dict[str, str]) -> dict[str, str]:
+    if len(labels) > PageLimits.labels:
+        raise InvalidPayload(f"labels: more than {PageLimits.labels}", field="labels")
+    fitted: dict[str, str] = {}
+    for key, value in labels.items():
+        if len(key) > PageLimits.label_key:
+            # Grouping and routing rules name labels by key: a cut key would be another.
+            raise InvalidPayload(
+                f"labels: a label name is longer than {PageLimits.label_key} characters",
+                field="labels",
+            )
+        # The region label is also stored in a column of its own; other values are text
+        # for people and for grouping keys, which are hashed whatever their length.
+        limit = PageLimits.region if key == "region" else PageLimits.label_value
+        fitted[key] = truncated(value, limit)
+    return fitted
+
+
+def _fit(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields cut or refused per their storage limits (`PageLimits`)."""
+    fitted = dict(fields)
+    for name in _CUT:
+        if isinstance(fitted.get(name), str):
+            fitted[name] = truncated(fitted[name].strip(), getattr(PageLimits, name))
+    for name in _REFUSED:
+        value = fitted.get(name)
+        limit = getattr(PageLimits, name)
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidPayload(f"{name}: longer than {limit} characters", field=name)
+    if isinstance(fitted.get("labels"), dict):
+        fitted["labels"] = _fit_labels(fitted["labels"])
+    return fitted
+
+
 def make_page(**fields: Any) -> Page:
-    """A `Page`, or `InvalidPayload` (422) naming what did not fit. NUL characters are
-    refused here because PostgreSQL cannot store them in text columns."""
+    """A `Page` that fits its storage, or `InvalidPayload` (422) naming what did not fit.
+    NUL characters are refused here because PostgreSQL cannot store them in text
+    columns."""
     for name, value in fields.items():
         if _has_nul(value):
-            raise InvalidPayload(f"{name} contains a NUL character")
+            raise InvalidPayload(f"{name} contains a NUL character", field=name)
     try:
-        return Page(**fields)
+        return Page(**_fit(fields))
     except ValidationError as exc:
-        raise InvalidPayload(describe(exc)) from None
+        first = exc.errors(include_url=False)[0]["loc"]
+        raise InvalidPayload(describe(exc), field=str(first[0]) if first else "") from None
+
+
+def page_batch(
+    items: Sequence[Any],
+    build: Callable[[Any], Page],
+    *,
+    where: Callable[[int], str] = lambda index: f"alerts[{index}]: ",
+    delivery_id: str | None = None,
+) -> PageBatch:
+    """Each item built into a page; an item that cannot be is refused on its own, with
+    the reason, so one bad page never holds back the good ones of its delivery. When no
+    page at all can be built, the delivery is refused with the first reason."""
+    pages: list[Page] = []
+    refused: list[RefusedPage] = []
+    for index, item in enumerate(items):
+        try:
+            pages.append(build(item))
+        except InvalidPayload as exc:
+            refused.append(RefusedPage(index, exc.field, where(index) + exc.reason))
+    if refused and not pages:
+        first = refused[0]
+        raise InvalidPayload(first.reason, field=first.field)
+    return PageBatch(pages=pages, delivery_id=delivery_id, refused=tuple(refused))
 
 
 def verify_hmac(

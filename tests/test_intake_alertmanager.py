@@ -21,6 +21,7 @@ from integrations.alertmanager import (
     SilenceNotFound,
     parse_webhook,
 )
+from integrations.pages import TRUNCATED
 from integrations.webhooks import InvalidPayload
 from tests.intake_helpers import AM_BASIC, AM_TOKEN, basic, bearer, captured, intake_app
 
@@ -122,8 +123,6 @@ def _single() -> dict[str, Any]:
         (lambda b: b["alerts"][0].pop("fingerprint"), 422, "fingerprint"),
         (lambda b: b["alerts"][0].update(status="pending"), 422, "status"),
         (lambda b: b["alerts"][0]["labels"].update(member=7), 422, "labels.member"),
-        (lambda b: b["alerts"][0]["labels"].update(service="x" * 201), 422, "service"),
-        (lambda b: b["alerts"][0]["labels"].update(kind="\x00"), 422, "NUL"),
         (lambda b: b["alerts"][0].update(startsAt="yesterday"), 422, "startsAt"),
     ],
 )
@@ -135,6 +134,22 @@ def test_bad_alerts_refuse_the_whole_delivery(mutate: Any, status: int, reason: 
         parse_webhook(body_of(body))
     assert caught.value.status == status
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"), [({"service": "x" * 201}, "service"), ({"kind": "\x00"}, "NUL")]
+)
+def test_a_bad_alert_is_refused_alone(labels: dict[str, str], reason: str) -> None:
+    body = _single()
+    body["alerts"].append(copy.deepcopy(body["alerts"][0]))
+    body["alerts"][0]["labels"].update(labels)
+    batch = parse_webhook(body_of(body))
+    assert len(batch.pages) == 1
+    (refused,) = batch.refused
+    assert refused.index == 0 and reason in refused.reason
+    del body["alerts"][1]
+    with pytest.raises(InvalidPayload, match=reason):  # nothing left to accept
+        parse_webhook(body_of(body))
 
 
 def test_not_json_is_400() -> None:
@@ -155,7 +170,7 @@ def test_gaps_are_filled_and_unsafe_links_dropped() -> None:
     alert["startsAt"] = "2026-11-26T11:54:30"  # no zone: taken as UTC
     alert["generatorURL"] = "http://prometheus/graph?x=<!channel>"
     (page,) = parse_webhook(body_of(body)).pages
-    assert page.title == "s" * 299 + "…"  # the summary stands in, clipped to 300
+    assert page.title == "s" * (300 - len(TRUNCATED)) + TRUNCATED  # the summary, cut
     assert page.severity == "warning"
     assert page.kind is None
     assert page.description == "Connections refused since 11:50."

@@ -123,8 +123,11 @@ def test_what_cannot_become_a_page_is_422(payload: Any, reason: str) -> None:
 
 def test_items_errors_name_the_item() -> None:
     mapping = FieldMapping(items="alerts", dedup_key="id", title="name", max_items=2)
-    with pytest.raises(InvalidPayload, match=r"items\[1\]: title"):
-        parse({"alerts": [{"id": 1, "name": "a"}, {"id": 2}]}, mapping)
+    batch = parse({"alerts": [{"id": 1, "name": "a"}, {"id": 2}]}, mapping)
+    assert [p.dedup_key for p in batch.pages] == ["1"]
+    assert [r.reason[:14] for r in batch.refused] == ["items[1]: titl"]
+    with pytest.raises(InvalidPayload, match=r"items\[0\]: title"):
+        parse({"alerts": [{"id": 2}]}, mapping)
     with pytest.raises(InvalidPayload, match="more than 2"):
         parse({"alerts": [{"id": i, "name": "a"} for i in range(3)]}, mapping)
     with pytest.raises(InvalidPayload, match="no non-empty list"):

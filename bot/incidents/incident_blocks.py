@@ -14,6 +14,7 @@ from typing import Any
 from bot import block_kit, messages
 from bot.block_kit import Block
 from bot.incidents.models import ACKNOWLEDGED, RESOLVED, Incident, Storm
+from bot.mentions import code, escape, is_user_id, mention_user
 from bot.outbox import Message
 from integrations.pages import Page
 
@@ -47,7 +48,7 @@ def duration(seconds: float) -> str:
 def who(actor: str | None) -> str:
     if not actor:
         return "someone"
-    return f"<@{actor}>" if actor[:1] in ("U", "W") else f"`{actor}`"
+    return mention_user(actor) if is_user_id(actor) else code(actor)
 
 
 def size(value: int | None) -> str:
@@ -78,9 +79,9 @@ def fleet_line(snapshot_json: str | None) -> str:
         return "_checking the fleet…_"
     snap: dict[str, Any] = json.loads(snapshot_json)
     if not snap.get("ok"):
-        return f"_fleet state unavailable: {snap.get('error', 'unknown')}_"
+        return f"_fleet state unavailable: {escape(str(snap.get('error', 'unknown')))}_"
     health = str(snap.get("health", "unknown"))
-    parts = [f"{HEALTH_ICON.get(health, ':red_circle:')} {health}"]
+    parts = [f"{HEALTH_ICON.get(health, ':red_circle:')} {escape(health)}"]
     if snap.get("paused"):
         parts.append("*paused*")
     members: list[dict[str, Any]] = snap.get("members", [])
@@ -91,18 +92,19 @@ def fleet_line(snapshot_json: str | None) -> str:
     primary = next((m for m in members if m.get("role") == "primary"), None)
     if primary is not None:
         sick = "" if primary.get("healthy") else " *unhealthy*"
-        parts.append(f"primary `{primary['name']}`{sick}")
+        parts.append(f"primary {code(str(primary['name']))}{sick}")
     elif not brokers:
         parts.append("*no primary*")
     for member in [m for m in members if m.get("role") == "replica"][:6]:
         sick = "" if member.get("healthy") else " *unhealthy*"
-        parts.append(f"replica `{member['name']}` lag {size(member.get('lag'))}{sick}")
+        parts.append(f"replica {code(str(member['name']))} lag {size(member.get('lag'))}{sick}")
     return " · ".join(parts)
 
 
 def headline(incident: Incident) -> str:
-    where = f" — {incident.service}" if incident.service else ""
-    return f"[{incident.severity.upper()}] {incident.title}{where} · {incident.status}"
+    """One line of mrkdwn: the page's words escaped (used as the notification text)."""
+    where = f" — {escape(incident.service)}" if incident.service else ""
+    return f"[{incident.severity.upper()}] {escape(incident.title)}{where} · {incident.status}"
 
 
 @dataclass(frozen=True)
@@ -156,11 +158,12 @@ def incident_root(
     incident: Incident, *, now: datetime, suggestions: Suggestions, with_mentions: bool = False
 ) -> Message:
     icon = SEVERITY_ICON.get(incident.severity, ":red_circle:")
-    service = f"`{incident.service}`" + (f" ({incident.kind})" if incident.kind else "")
+    kind = f" ({escape(incident.kind)})" if incident.kind else ""
+    service = code(incident.service or "") + kind
     open_for = (incident.resolved_at or now) - incident.opened_at
     pairs = [
         ("Service", service if incident.service else "–"),
-        ("Region", incident.region or "–"),
+        ("Region", escape(incident.region or "–")),
         ("Status", status_line(incident)),
         ("Pages", f"{incident.page_count} ({incident.firing_count} firing)"),
         ("Opened", f"{slack_date(incident.opened_at)} · {duration(open_for.total_seconds())}"),
@@ -170,10 +173,10 @@ def incident_root(
     if incident.silenced_until is not None and incident.silenced_until > now:
         pairs.append(("Silenced until", slack_date(incident.silenced_until)))
     out: list[Block] = [
-        block_kit.header(f"{icon} {incident.severity.upper()} · {incident.title}"),
+        block_kit.header(f"{icon} {incident.severity.upper()} · {escape(incident.title)}"),
         block_kit.fields(pairs),
     ]
-    about = incident.summary or "_no summary_"
+    about = escape(incident.summary) if incident.summary else "_no summary_"
     links = [f"<{incident.runbook_url}|Runbook>"] if incident.runbook_url else []
     links += [f"<{incident.source_url}|Source>"] if incident.source_url else []
     out.append(block_kit.section(about + ("\n" + " · ".join(links) if links else "")))
@@ -186,7 +189,9 @@ def incident_root(
         hints = " · ".join(f"`{s.command(incident.service)}`" for s in suggestions.actions)
         out.append(block_kit.context(messages.incident_suggested(hints)))
     out.append(
-        block_kit.context(messages.incident_footer(incident.id, incident.group_key, incident.route))
+        block_kit.context(
+            messages.incident_footer(incident.id, escape(incident.group_key), incident.route)
+        )
     )
     text = headline(incident)
     if with_mentions and incident.mentions:
@@ -207,11 +212,11 @@ DETAIL_LABELS = ("instance", "member", "pod", "host", "node")
 
 def page_line(page: Page) -> str:
     icon = ":white_check_mark:" if page.status == RESOLVED else ":small_red_triangle:"
-    where = f" on `{page.service}`" if page.service else ""
+    where = f" on {code(page.service)}" if page.service else ""
     detail = next((page.labels[k] for k in DETAIL_LABELS if page.labels.get(k)), None)
-    which = f" ({block_kit.clip(detail, 60)})" if detail else ""
-    note = f" — {block_kit.clip(page.summary, 140)}" if page.summary else ""
-    return f"{icon} `{block_kit.clip(page.title, 80)}`{where}{which} {page.status}{note}"
+    which = f" ({escape(block_kit.clip(detail, 60))})" if detail else ""
+    note = f" — {escape(block_kit.clip(page.summary, 140))}" if page.summary else ""
+    return f"{icon} {code(block_kit.clip(page.title, 80))}{where}{which} {page.status}{note}"
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,7 @@ class StormCounts:
 def storm_root(
     storm: Storm, counts: StormCounts, *, now: datetime, with_mentions: bool = False
 ) -> Message:
-    label, _, value = storm.storm_key.partition("=")
+    label, _, value = (escape(part) for part in storm.storm_key.partition("="))
     age = (now - storm.started_at).total_seconds()
     triggered = counts.by_status.get("triggered", 0)
     acked = counts.by_status.get(ACKNOWLEDGED, 0)
@@ -243,7 +248,7 @@ def storm_root(
         ("Started", f"{slack_date(storm.started_at)} · {duration(age)}"),
         ("Status", state),
     ]
-    top = "\n".join(f"`{block_kit.clip(t, 80)}` × {n:,}" for t, n in counts.top_titles) or "–"
+    top = "\n".join(f"{code(block_kit.clip(t, 80))} × {n:,}" for t, n in counts.top_titles) or "–"
     out: list[Block] = [
         block_kit.header(f":thunder_cloud_and_rain: Alert storm · {label} {value}"),
         block_kit.fields(pairs),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models import Base, BigIntId
 from bot.db.types import UTCDateTime
+from integrations.pages import PageLimits
 
 TRIGGERED = "triggered"
 ACKNOWLEDGED = "acknowledged"
@@ -33,19 +34,19 @@ class PageRecord(Base):
     __tablename__ = "pages"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(40))
-    dedup_key: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(PageLimits.source))
+    dedup_key: Mapped[str] = mapped_column(String(PageLimits.dedup_key))
     epoch: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str] = mapped_column(String(300))
-    service: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(PageLimits.title))
+    service: Mapped[str | None] = mapped_column(String(PageLimits.service))
+    kind: Mapped[str | None] = mapped_column(String(PageLimits.kind))
     labels: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
-    runbook_url: Mapped[str | None] = mapped_column(String(1000))
-    source_url: Mapped[str | None] = mapped_column(String(2000))
+    runbook_url: Mapped[str | None] = mapped_column(String(PageLimits.runbook_url))
+    source_url: Mapped[str | None] = mapped_column(String(PageLimits.source_url))
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -65,7 +66,7 @@ class PageDelivery(Base):
 
     __tablename__ = "page_deliveries"
 
-    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(PageLimits.source), primary_key=True)
     delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
@@ -79,15 +80,15 @@ class Incident(Base):
     # = group_hash while open, NULL once resolved (NULLs never collide in a UNIQUE index).
     open_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(PageLimits.title))
     severity: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(40))
-    service: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str | None] = mapped_column(String(40))
-    region: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(PageLimits.source))
+    service: Mapped[str | None] = mapped_column(String(PageLimits.service))
+    kind: Mapped[str | None] = mapped_column(String(PageLimits.kind))
+    region: Mapped[str | None] = mapped_column(String(PageLimits.region))
     summary: Mapped[str] = mapped_column(Text, default="")
-    runbook_url: Mapped[str | None] = mapped_column(String(1000))
-    source_url: Mapped[str | None] = mapped_column(String(2000))
+    runbook_url: Mapped[str | None] = mapped_column(String(PageLimits.runbook_url))
+    source_url: Mapped[str | None] = mapped_column(String(PageLimits.source_url))
     labels: Mapped[str] = mapped_column(Text, default="{}")
     channel: Mapped[str] = mapped_column(String(40))
     route: Mapped[str] = mapped_column(String(40))

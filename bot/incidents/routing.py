@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from bot.config import Config
 from bot.incidents.config import RouteConfig
 from bot.incidents.grouping import value_of
+from bot.mentions import mentions
 from integrations.pages import SEVERITY_RANK, Page
 
 DEFAULT_ROUTE = "default"
@@ -85,4 +86,4 @@ def destination_named(config: Config, name: str) -> Destination:
 
 def mention_text(ids: tuple[str, ...] | list[str]) -> str:
     """Slack's mention syntax: users as <@U…>, user groups as <!subteam^S…>."""
-    return " ".join(f"<!subteam^{i}>" if i.startswith("S") else f"<@{i}>" for i in ids)
+    return mentions(ids)

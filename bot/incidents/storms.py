@@ -25,6 +25,7 @@ from bot.incidents.models import Incident, Storm
 from bot.incidents.opening import Mentions
 from bot.incidents.routing import destination_named
 from bot.incidents.thread import ThreadWriter
+from bot.mentions import code
 from bot.outbox import Message
 
 DIGEST_LINES = 15
@@ -172,8 +173,8 @@ async def digest(w: ThreadWriter, storm: Storm, now: datetime) -> bool:
         .limit(DIGEST_LINES)
     )
     lines = [
-        f"{SEVERITY_ICON.get(i.severity, '')} #{i.id} `{i.title}`"
-        + (f" on `{i.service}`" if i.service else "")
+        f"{SEVERITY_ICON.get(i.severity, '')} #{i.id} {code(i.title)}"
+        + (f" on {code(i.service)}" if i.service else "")
         for i in shown
     ]
     more = int(total or 0) - len(lines)

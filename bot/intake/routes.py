@@ -9,6 +9,11 @@ Every endpoint does the same steps in the same order, and each step has one answ
     sink stores the batch (durably)?         no  → 503
                                              yes → 200 {"accepted": n, "new": k}
 
+A page that does not fit its storage limits (`integrations.pages.PageLimits`) is refused
+on its own: the others of its delivery are stored, and the 200 lists it under "refused"
+with its index, field and reason (a sender that retries gets the same answer, never a
+503). Only when no page of a delivery can be accepted is the answer a 422 naming the field.
+
 Input never produces a 500: a sender's mistake is a 4xx with the reason as JSON, and our
 own trouble (storage down) is a 503, which Alertmanager and PagerDuty both retry.
 """
@@ -57,8 +62,9 @@ class Source:
     parse: Parse
 
 
-def _error(status: int, code: str, reason: str) -> Response:
-    return JSONResponse({"error": code, "reason": reason}, status_code=status)
+def _error(status: int, code: str, reason: str, *, field: str = "") -> Response:
+    body = {"error": code, "reason": reason} | ({"field": field} if field else {})
+    return JSONResponse(body, status_code=status)
 
 
 def _alertmanager(config: IntakeConfig, _: Request) -> Source | None:
@@ -139,7 +145,7 @@ def _endpoint(rt: Runtime, resolve: Resolve) -> Callable[[Request], Awaitable[Re
         except InvalidPayload as exc:
             log.info("refused %s delivery (%d): %s", source.name, exc.status, exc.reason)
             monitoring.refused(rt, source.name, INVALID)
-            return _error(exc.status, INVALID, exc.reason)
+            return _error(exc.status, INVALID, exc.reason, field=exc.field)
         except Exception:
             log.exception("the %s parser failed on a delivery", source.name)
             monitoring.refused(rt, source.name, UNREADABLE)
@@ -152,9 +158,14 @@ def _endpoint(rt: Runtime, resolve: Resolve) -> Callable[[Request], Awaitable[Re
 async def _store(rt: Runtime, source: Source, batch: PageBatch) -> Response:
     sink = rt.hooks.page_sink
     assert sink is not None  # intake_routes refuses to serve without one
+    refused = [{"index": r.index, "field": r.field, "reason": r.reason} for r in batch.refused]
+    if refused:
+        log.info("refused %d page(s) of a %s delivery", len(refused), source.name)
+        monitoring.refused(rt, source.name, INVALID)
+    extra = {"refused": refused} if refused else {}
     if not batch.pages:
         await monitoring.delivered(rt, source.name, 0)
-        return JSONResponse({"accepted": 0, "new": 0})
+        return JSONResponse({"accepted": 0, "new": 0, **extra})
     try:
         new = await sink(rt, batch)
     except Exception:
@@ -163,7 +174,7 @@ async def _store(rt: Runtime, source: Source, batch: PageBatch) -> Response:
         monitoring.refused(rt, source.name, STORAGE)
         return _error(503, STORAGE, "the pages could not be stored; retry later")
     await monitoring.delivered(rt, source.name, len(batch.pages))
-    return JSONResponse({"accepted": len(batch.pages), "new": new})
+    return JSONResponse({"accepted": len(batch.pages), "new": new, **extra})
 
 
 def intake_routes(rt: Runtime) -> list[Route]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
+from bot.mentions import escape, mention_user
 
 # Incidents (`/incident`, incident and storm threads).
 
@@ -57,7 +54,7 @@ def incident_already_resolved(incident_id: int) -> str:
 
 
 def incident_note(user: str, text: str) -> str:
-    return f":memo: <@{user}>: {text}"
+    return f":memo: {mention_user(user)}: {escape(text)}"
 
 
 def incident_note_answer(incident_id: int) -> str:

@@ -13,20 +13,18 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from integrations.alertmanager.models import WebhookMessage
-from integrations.pages import Page, PageBatch, PageStatus, normalize_severity
+from integrations.pages import Page, PageBatch, PageLimits, PageStatus, normalize_severity
 from integrations.webhooks import (
     InvalidPayload,
     as_utc,
     bounded_key,
-    clip,
     make_page,
+    page_batch,
     safe_url,
     validate,
 )
 
 SOURCE = "alertmanager"
-MAX_SERVICE = 200
-MAX_KIND = 40
 
 
 def _label(labels: Mapping[str, str], name: str, limit: int) -> str | None:
@@ -35,7 +33,7 @@ def _label(labels: Mapping[str, str], name: str, limit: int) -> str | None:
         return None
     if len(value) > limit:
         # Routing and grouping key on these; a clipped value would route somewhere else.
-        raise InvalidPayload(f"label {name} is longer than {limit} characters")
+        raise InvalidPayload(f"label {name} is longer than {limit} characters", field=name)
     return value
 
 
@@ -58,28 +56,32 @@ def page_from_alert(
         dedup_key=bounded_key(fingerprint),
         status=status,
         severity=normalize_severity(labels.get("severity")),
-        title=clip(title, 300),
-        service=_label(labels, "service", MAX_SERVICE),
-        kind=_label(labels, "kind", MAX_KIND),
+        title=title,
+        service=_label(labels, "service", PageLimits.service),
+        kind=_label(labels, "kind", PageLimits.kind),
         labels=dict(labels),
-        summary=clip(summary, 3000),
-        description=clip(description, 3000),
-        runbook_url=safe_url(annotations.get("runbook_url") or annotations.get("runbook")),
+        summary=summary,
+        description=description,
+        runbook_url=safe_url(
+            annotations.get("runbook_url") or annotations.get("runbook"), PageLimits.runbook_url
+        ),
         starts_at=as_utc(starts_at),
         # Only a resolved alert has really ended; a firing one may carry the time
         # Alertmanager will consider it stale, which is not an end.
         ends_at=as_utc(ends_at) if status == "resolved" else None,
-        source_url=safe_url(source_url, 2000),
+        source_url=safe_url(source_url, PageLimits.source_url),
     )
 
 
 def parse_webhook(body: bytes) -> PageBatch:
-    """Every alert of the delivery as a page, or `InvalidPayload` for the whole of it."""
+    """Every alert of the delivery as a page, each alert that cannot be one refused on its
+    own; `InvalidPayload` when the delivery itself is wrong."""
     message = validate(WebhookMessage, body)
     if not message.alerts:
         raise InvalidPayload("alerts: a webhook delivery has at least one alert")
-    pages = [
-        page_from_alert(
+    return page_batch(
+        message.alerts,
+        lambda alert: page_from_alert(
             source=SOURCE,
             fingerprint=alert.fingerprint,
             status=alert.status,
@@ -88,7 +90,5 @@ def parse_webhook(body: bytes) -> PageBatch:
             starts_at=alert.starts_at,
             ends_at=alert.ends_at,
             source_url=alert.generator_url,
-        )
-        for alert in message.alerts
-    ]
-    return PageBatch(pages=pages)
+        ),
+    )

@@ -14,14 +14,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from integrations.generic.mapping import FieldMapping
-from integrations.pages import Page, PageBatch, normalize_severity
+from integrations.pages import Page, PageBatch, PageLimits, normalize_severity
 from integrations.webhooks import (
     InvalidPayload,
     as_utc,
     bounded_key,
-    clip,
     load_json,
     make_page,
+    page_batch,
     safe_url,
 )
 
@@ -122,23 +122,21 @@ def _page(item: Any, name: str, mapping: FieldMapping) -> Page:
     status = "resolved" if status_text in mapping.resolved_values else "firing"
     service = _text(item, mapping.service, "service")
     kind = _text(item, mapping.kind, "kind")
-    if service is not None and len(service) > 200:
-        raise InvalidPayload("service: longer than 200 characters")
-    if kind is not None and len(kind) > 40:
-        raise InvalidPayload("kind: longer than 40 characters")
     return make_page(
         source=source_name(name),
         dedup_key=bounded_key(key),
         status=status,
         severity=normalize_severity(_text(item, mapping.severity, "severity")),
-        title=clip(_required(item, mapping.title, "title"), 300),
+        title=_required(item, mapping.title, "title"),
         service=service,
         kind=kind,
         labels=_labels(item, mapping),
-        summary=clip(_text(item, mapping.summary, "summary") or "", 3000),
-        description=clip(_text(item, mapping.description, "description") or "", 3000),
-        runbook_url=safe_url(_text(item, mapping.runbook_url, "runbook_url")),
-        source_url=safe_url(_text(item, mapping.source_url, "source_url"), 2000),
+        summary=_text(item, mapping.summary, "summary") or "",
+        description=_text(item, mapping.description, "description") or "",
+        runbook_url=safe_url(
+            _text(item, mapping.runbook_url, "runbook_url"), PageLimits.runbook_url
+        ),
+        source_url=safe_url(_text(item, mapping.source_url, "source_url"), PageLimits.source_url),
         starts_at=_time(item, mapping.starts_at, "starts_at"),
         ends_at=_time(item, mapping.ends_at, "ends_at") if status == "resolved" else None,
     )
@@ -157,11 +155,8 @@ def parse_document(body: bytes, *, name: str, mapping: FieldMapping) -> PageBatc
         items = found
     if not all(isinstance(item, dict) for item in items):
         raise InvalidPayload("every alert must be a JSON object")
-    pages: list[Page] = []
-    for index, item in enumerate(items):
-        try:
-            pages.append(_page(item, name, mapping))
-        except InvalidPayload as exc:
-            where = f"items[{index}]: " if mapping.items is not None else ""
-            raise InvalidPayload(where + exc.reason) from None
-    return PageBatch(pages=pages)
+    return page_batch(
+        items,
+        lambda item: _page(item, name, mapping),
+        where=lambda index: f"items[{index}]: " if mapping.items is not None else "",
+    )

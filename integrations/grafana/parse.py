@@ -9,7 +9,7 @@ from __future__ import annotations
 from integrations.alertmanager.parse import page_from_alert
 from integrations.grafana.models import GrafanaMessage
 from integrations.pages import PageBatch
-from integrations.webhooks import InvalidPayload, validate
+from integrations.webhooks import InvalidPayload, page_batch, validate
 
 SOURCE = "grafana"
 
@@ -18,8 +18,9 @@ def parse_webhook(body: bytes) -> PageBatch:
     message = validate(GrafanaMessage, body)
     if not message.alerts:
         raise InvalidPayload("alerts: a webhook delivery has at least one alert")
-    pages = [
-        page_from_alert(
+    return page_batch(
+        message.alerts,
+        lambda alert: page_from_alert(
             source=SOURCE,
             fingerprint=alert.fingerprint,
             status=alert.status,
@@ -28,7 +29,5 @@ def parse_webhook(body: bytes) -> PageBatch:
             starts_at=alert.starts_at,
             ends_at=alert.ends_at,
             source_url=alert.panel_url or alert.dashboard_url or alert.generator_url,
-        )
-        for alert in message.alerts
-    ]
-    return PageBatch(pages=pages)
+        ),
+    )
