@@ -31,4 +31,5 @@ async def record_loaded_config(rt: Runtime) -> None:
 
 async def checkpoint(rt: Runtime) -> None:
     await publish_checkpoint(rt.sessions, config=rt.config, clock=rt.clock)
+    rt.metrics.audit_checkpointed(rt.clock())
     rt.wake_outbox()
