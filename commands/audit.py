@@ -20,11 +20,10 @@ from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
+from bot.slack_ids import is_user_id, mentioned_user
 
 AUDITOR_ROLE = "auditor"
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_BEFORE = re.compile(r"^before:(\d+)$")
+_BEFORE = re.compile(r"before:(\d+)")
 RECENT_USAGE = f"recent [@user|target] [N 1-{MAX_PAGE}]"
 
 
@@ -33,7 +32,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
     actor = actor_name = target = shown = None
     limit, before = 10, None
     for word in args:
-        mention, paged = _MENTION.match(word), _BEFORE.match(word)
+        mention, paged = mentioned_user(word), _BEFORE.fullmatch(word)
         if word.isdecimal():
             limit = int(word)
             if not 1 <= limit <= MAX_PAGE:
@@ -43,10 +42,10 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
         elif shown is not None:
             raise CommandError(messages.usage(command, RECENT_USAGE))
         elif mention:
-            actor, shown = mention.group(1), word
+            actor, shown = mention, word
         elif word.startswith("@") and len(word) > 1:
             actor_name, shown = word[1:], word
-        elif _USER_ID.match(word) or word.startswith(("cli:", "watchkeeper:")):
+        elif is_user_id(word) or word.startswith(("cli:", "watchkeeper:")):
             actor, shown = word, word
         else:
             target, shown = word, word
@@ -57,7 +56,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
 
 
 def _who(entry: AuditEntry) -> str:
-    return f"<@{entry.actor}>" if _USER_ID.match(entry.actor) else f"`{entry.actor}`"
+    return f"<@{entry.actor}>" if is_user_id(entry.actor) else f"`{entry.actor}`"
 
 
 def _line(entry: AuditEntry) -> str:

@@ -25,7 +25,7 @@ from bot.clock import utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 
-_AGO = re.compile(r"^(\d+)([mhd])$")
+_AGO = re.compile(r"(\d+)([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 # Also accepted after the action (`audit verify --config x`); SUPPRESS keeps the parent's.
 _CONFIG = "path of app.yaml"
@@ -37,7 +37,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     if text == "now":
         return now
-    ago = _AGO.match(text)
+    ago = _AGO.fullmatch(text)
     if ago:
         return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
     try:

@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import gc
 import math
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 from bot.cli.common import config_or_exit
+from bot.secrets_check import production_reason, report, weak_secrets
 
 if TYPE_CHECKING:
     import uvicorn
@@ -84,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     if config.audit.key is None:
         # Running unaudited is exactly what this bot exists to prevent.
         print("audit.key is not set; refusing to serve without an audit log", file=sys.stderr)
+        return 1
+    production, weak = production_reason(config, os.environ), weak_secrets(config)
+    if production is not None and weak:
+        # Anyone who read the repository could forge Slack users, pages and audit rows.
+        print("refusing to serve: " + report(weak, production), file=sys.stderr)
         return 1
     asyncio.run(serve(config, args.host or config.server.host, args.port or config.server.port))
     return 0

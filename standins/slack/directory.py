@@ -20,8 +20,8 @@ BOT_ID = "B0BOT0001"
 BOT_NAME = "watchkeeper"
 NOT_FOUND_PREFIX = "CNOTFOUND"
 
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 DEFAULT_USERS: tuple[User, ...] = (
     User("UALICE01", "alice", "Alice Martin"),
@@ -82,9 +82,9 @@ class Directory:
             return None
         if channel_id in self.channels:
             return self.channels[channel_id]
-        if CHANNEL_ID.match(channel_id):
+        if CHANNEL_ID.fullmatch(channel_id):
             return self.add_channel(channel_id, channel_id.lower())
-        if USER_ID.match(channel_id) and channel_id in self.users:
+        if USER_ID.fullmatch(channel_id) and channel_id in self.users:
             dm_id = "D" + channel_id[1:]
             dm = self.channels.get(dm_id) or Channel(dm_id, channel_id, is_im=True)
             self.channels[dm_id] = dm
