@@ -40,7 +40,7 @@ from bot.intake.config import IntakeConfig
 from bot.monitoring.config import MonitoringConfig
 from bot.oncall.config import OncallConfig
 from bot.outbox.config import OutboxConfig
-from bot.process_config import SchedulerConfig, ServerConfig, StorageConfig
+from bot.process_config import LoggingConfig, SchedulerConfig, ServerConfig, StorageConfig
 from bot.roles import RoleBinding, SlackUserId
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -115,6 +115,7 @@ class Config(StrictModel):
     channels: ChannelsConfig
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    logging: LoggingConfig = LoggingConfig()
     demo: DemoConfig = DemoConfig()
     audit: AuditConfig = AuditConfig()
     # Guarded actions: who may run what, when (bot/actions/policy.py, docs/actions.md).

@@ -3,7 +3,9 @@ replicas, and where it stores its state (`server:`, `scheduler:`, `storage:` in 
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -58,3 +60,14 @@ class StorageConfig(StrictModel):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
+
+
+class LoggingConfig(StrictModel):
+    # text for people at a terminal (the demo); json for a log pipeline: one object per
+    # line with the request, incident, action and operation ids of the work it is about.
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def level_number(self) -> int:
+        return int(logging.getLevelName(self.level.upper()))
