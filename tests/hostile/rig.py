@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import func, select, table
+from sqlalchemy import column, func, select, table
 
 from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
 from standins.slack.models import Call
-from tests.actions_support import fleet_operations, policies
+from tests.actions_support import policies, sim_url
 from tests.hostile.checks import outside_markup
 from tests.hostile.tally import Tally
 from tests.harness import BotHarness
@@ -58,6 +58,8 @@ class HostileRig:
         self.loop = loop
         self.h = harness
         self.http = httpx.AsyncClient(base_url=harness.url, timeout=30)
+        # The simulator's own list of operations is the proof that one (never) ran.
+        self.fleet = httpx.AsyncClient(base_url=sim_url(harness), timeout=30)
         self.tally = Tally()
 
     def attempt(
@@ -109,14 +111,27 @@ class HostileRig:
         return self.run(self._rows())
 
     async def _rows(self) -> dict[str, int]:
+        counts = [
+            select(func.count()).select_from(table(name)).scalar_subquery().label(name)
+            for name in STATE_TABLES
+        ]
         async with self.h.bot.runtime.engine.connect() as conn:
-            return {
-                name: int((await conn.execute(select(func.count()).select_from(table(name)))).scalar_one())
-                for name in STATE_TABLES
-            }
+            return dict((await conn.execute(select(*counts))).one()._mapping)
+
+    def ids(self, name: str) -> list[Any]:
+        """The primary keys of the table `name`, oldest first."""
+
+        async def read() -> list[Any]:
+            async with self.h.bot.runtime.engine.connect() as conn:
+                rows = await conn.execute(select(column("id")).select_from(table(name)))
+                return [row[0] for row in rows]
+
+        return self.run(read())
 
     def fleet_operations(self) -> int:
-        return len(self.run(fleet_operations(self.h)))
+        answer = self.run(self.fleet.get("/v1/operations"))
+        answer.raise_for_status()
+        return len(answer.json()["items"])
 
     def slack_calls(self, since: int) -> list[Call]:
         return self.h.state.calls(since=since)
@@ -153,5 +168,6 @@ def hostile_rig(db_url: str) -> Iterator[HostileRig]:
         yield rig
     finally:
         loop.run_until_complete(rig.http.aclose())
+        loop.run_until_complete(rig.fleet.aclose())
         loop.run_until_complete(harness.__aexit__(None, None, None))
         loop.close()
