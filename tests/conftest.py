@@ -120,5 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     mark_run_start(config)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     print_summary(terminalreporter, config)

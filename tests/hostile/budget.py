@@ -32,7 +32,7 @@ settings.register_profile(
     max_examples=10 * CI_EXAMPLES,
     # New examples on every run, and the failures found are kept to be replayed first.
     derandomize=False,
-    database=settings.default.database,
+    database=settings().database,
 )
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 _CHOSEN = settings.get_profile(PROFILE if PROFILE in ("ci", "fuzz") else "ci")

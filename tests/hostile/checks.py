@@ -23,7 +23,15 @@ PLANTED = (
     "<http://evil.example/login|docs>",
 )
 # What makes each of them live, so a cut-off copy (`<!chan`) still counts.
-_LIVE = ("<!channel", "<!here", "<!everyone", "<@UEVIL", "<#CEVIL", "<!subteam^SEVIL", "<http://evil.")
+_LIVE = (
+    "<!channel",
+    "<!here",
+    "<!everyone",
+    "<@UEVIL",
+    "<#CEVIL",
+    "<!subteam^SEVIL",
+    "<http://evil.",
+)
 
 
 def outside_markup(value: Any) -> list[str]:
@@ -48,7 +56,9 @@ def outside_markup(value: Any) -> list[str]:
 
 
 planted = st.sampled_from(PLANTED)
-controls = st.text(st.characters(max_codepoint=0x1F) | st.sampled_from("\x7f\u202e\u200b\ufeff"), max_size=10)
+controls = st.text(
+    st.characters(max_codepoint=0x1F) | st.sampled_from("\x7f\u202e\u200b\ufeff"), max_size=10
+)
 _pieces = st.lists(
     planted | st.text(max_size=30) | controls | st.just("\x00") | st.sampled_from("&<>|*_~`"),
     max_size=4,

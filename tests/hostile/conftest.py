@@ -15,7 +15,9 @@ from tests.hostile.tally import figures_dir
 
 
 @pytest.fixture(scope="module")
-def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRig]:
+def rig(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HostileRig]:
     """The whole bot under attack, for one module; at its end the audit chain verifies."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('hostile')}/hostile.db"
     with hostile_rig(url) as attacked:

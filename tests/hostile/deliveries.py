@@ -144,7 +144,7 @@ def dump(doc: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
-def with_text(doc: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
+def with_text(doc: dict[str, Any], path: Path, text: Any) -> dict[str, Any]:
     node: Any = doc
     for step in path[:-1]:
         node = node[step]
@@ -182,9 +182,11 @@ def wrong_types(draw: st.DrawFn, source: Source) -> bytes:
 
 
 deep_json = st.builds(
-    lambda depth, kind: (b"[" * depth + b"]" * depth)
-    if kind == "list"
-    else (b'{"a":' * depth + b"1" + b"}" * depth),
+    lambda depth, kind: (
+        (b"[" * depth + b"]" * depth)
+        if kind == "list"
+        else (b'{"a":' * depth + b"1" + b"}" * depth)
+    ),
     st.integers(min_value=1, max_value=MAX_BODY // 6),
     st.sampled_from(["list", "dict"]),
 )
@@ -223,7 +225,7 @@ FORGERIES = [
 def forged(how: str, source: Source, body: bytes, garbage: dict[str, bytes]) -> dict[str, Any]:
     """Credentials that must not get `body` in at `source`."""
     other = UPTIME_TOKEN if source.name != "generic-uptime" else AM_TOKEN
-    return {
+    choices: dict[str, dict[str, Any]] = {
         "none": {},
         "wrong-bearer": bearer(AM_TOKEN + "x"),
         "bearer-of-another-source": bearer(other),
@@ -237,4 +239,5 @@ def forged(how: str, source: Source, body: bytes, garbage: dict[str, bytes]) -> 
         "hmac-of-another-body": source.credentials(body + b" ") if source.signs else {},
         "stale-grafana": grafana_headers(body, at=time.time() - 3600),
         "garbage": garbage,
-    }[how]
+    }
+    return choices[how]

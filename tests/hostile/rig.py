@@ -18,9 +18,9 @@ from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
 from standins.slack.models import Call
 from tests.actions_support import policies, sim_url
+from tests.harness import BotHarness
 from tests.hostile.checks import outside_markup
 from tests.hostile.tally import Tally
-from tests.harness import BotHarness
 from tests.intake_helpers import intake_section
 
 T = TypeVar("T")
@@ -84,7 +84,9 @@ class HostileRig:
         seconds = time.monotonic() - started
         changed = rows is not None and self.rows() != rows
         ran = operations is not None and self.fleet_operations() != operations
-        markup = sorted({m for call in self.slack_calls(since) for m in outside_markup(call.payload)})
+        markup = sorted(
+            {m for call in self.slack_calls(since) for m in outside_markup(call.payload)}
+        )
         self.tally.record(
             surface,
             status=response.status_code,
@@ -123,8 +125,8 @@ class HostileRig:
 
         async def read() -> list[Any]:
             async with self.h.bot.runtime.engine.connect() as conn:
-                rows = await conn.execute(select(column("id")).select_from(table(name)))
-                return [row[0] for row in rows]
+                query = select(column("id")).select_from(table(name))
+                return list((await conn.execute(query)).scalars())
 
         return self.run(read())
 

@@ -136,7 +136,9 @@ def prepare_targets(rig: HostileRig) -> Targets:
     body = dump(SOURCES["alertmanager"].base(fresh_key()))
     answer = rig.post("/hooks/alertmanager", body, SOURCES["alertmanager"].credentials(body))
     assert answer.status_code == 200, answer.text
-    assert signed(rig, command_body(rig, "alice", "/fleet", "restart pg-orders", "alice")).is_success
+    assert signed(
+        rig, command_body(rig, "alice", "/fleet", "restart pg-orders", "alice")
+    ).is_success
     rig.quiet()
     incidents = rig.ids("incidents")
     requests = rig.ids("action_requests")

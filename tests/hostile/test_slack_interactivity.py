@@ -46,10 +46,10 @@ def clicks(draw: st.DrawFn, rig: HostileRig, targets: Targets, user: str) -> dic
     incident, storm or request, a suggested action, or anything."""
     prefixes = sorted(rig.h.bot.runtime.buttons._handlers)
     ids = [*targets.incidents, *targets.requests, 0, -1, 10**30]
+    verbs = ["ack", "resolve", "silence:1h", "silence:99999h", "act:restart", "resolve-all", ""]
     suffix = draw(
-        st.sampled_from(["ack", "resolve", "silence:1h", "silence:99999h", "act:restart",
-                         "resolve-all", ""]) | st.sampled_from(list(map(str, ids))) | st.text(max_size=20)
-    )  # fmt: skip
+        st.sampled_from(verbs) | st.sampled_from(list(map(str, ids))) | st.text(max_size=20)
+    )
     action_id = f"{draw(st.sampled_from(prefixes) | st.text(max_size=10))}:{suffix}"
     suggested = st.builds(
         lambda incident, action, params: json.dumps(
@@ -102,9 +102,11 @@ def test_view_submissions_and_garbled_payloads(
 ) -> None:
     base = data.draw(
         st.sampled_from(["click", "view"]).map(
-            lambda kind: view_submission(user, user, {"b": {"a": {"value": "x"}}}, "wk")
-            if kind == "view"
-            else click_payload(rig, user, user, "act-confirm:" + targets.requests[0], "1", None)
+            lambda kind: (
+                view_submission(user, user, {"b": {"a": {"value": "x"}}}, "wk")
+                if kind == "view"
+                else click_payload(rig, user, user, "act-confirm:" + targets.requests[0], "1", None)
+            )
         )
     )
     body = data.draw(
