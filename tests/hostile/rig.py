@@ -125,7 +125,7 @@ class HostileRig:
 
         async def read() -> list[Any]:
             async with self.h.bot.runtime.engine.connect() as conn:
-                query = select(column("id")).select_from(table(name))
+                query: Any = select(column("id")).select_from(table(name))
                 return list((await conn.execute(query)).scalars())
 
         return self.run(read())
