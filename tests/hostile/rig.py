@@ -163,6 +163,10 @@ def hostile_rig(db_url: str) -> Iterator[HostileRig]:
         policies=policies(),
         intake=intake_section(max_body_bytes=MAX_BODY),
         server={"max_body_bytes": MAX_BODY},
+        # Scheduled work (expiry sweeps, escalations, checkpoints) changes rows on its own
+        # clock; with it running, "an unauthenticated request changed nothing" could not be
+        # told from the sweeper's work.
+        customize=lambda parts: parts.jobs.clear(),
     )
     loop.run_until_complete(harness.__aenter__())
     rig = HostileRig(loop, harness)

@@ -91,7 +91,6 @@ def test_forged_commands_change_nothing(
     assert outcome.response.status_code in (401, 413), outcome.response.text
 
 
-@pytest.mark.xfail(reason="page text escaping: issue item 5", strict=False)
 @budget(40, shrink=False)
 @given(
     line=st.sampled_from(["/incident note {n} {t}", "/incident new {t}", "/fleet {t}",

@@ -135,7 +135,6 @@ def test_forged_events_change_nothing(
     assert '"c"' not in outcome.response.text and outcome.response.text != "c"
 
 
-@pytest.mark.xfail(reason="page text escaping: issue item 5", strict=False)
 @budget(30, shrink=False)
 @given(verb=st.sampled_from(["note", "assign", "nosuchverb"]), text=marked_text)
 @example(verb="note", text="<!channel> see <http://evil.example/login|the runbook>")
