@@ -1,5 +1,6 @@
-"""The HTTP surface: Slack's request URL (HTTP mode only) and liveness here, and the routes the areas add
-(webhooks from intake, readiness and metrics from monitoring). Starlette + uvicorn."""
+"""The HTTP surface: Slack's request URL (HTTP mode only) and liveness here, and the routes
+the areas add (webhooks from intake, readiness and metrics from monitoring). Starlette +
+uvicorn."""
 
 from __future__ import annotations
 

@@ -43,7 +43,10 @@ async def replica(
     )
     raw["audit"]["checkpoint_file"] = None
     bot = await open_bot(
-        parse_config(raw, {}), clock=clock, owner=owner, run_worker=False,
+        parse_config(raw, {}),
+        clock=clock,
+        owner=owner,
+        run_worker=False,
         customize=readyz_looks_every_time,
     )
     app = create_asgi_app(bot, manage_lifecycle=False)

@@ -34,9 +34,10 @@ class Probe:
 
 async def test_a_burst_of_readiness_probes_costs_one_database_check(db_url: str) -> None:
     probe = Probe()
-    async with BotHarness(db_url, customize=probe.install) as h, httpx.AsyncClient(
-        base_url=h.url, limits=httpx.Limits(max_connections=50)
-    ) as client:
+    async with (
+        BotHarness(db_url, customize=probe.install) as h,
+        httpx.AsyncClient(base_url=h.url, limits=httpx.Limits(max_connections=50)) as client,
+    ):
         answers = await asyncio.gather(*(client.get("/readyz") for _ in range(50)))
         assert {a.status_code for a in answers} == {200}
         assert probe.looks == 1

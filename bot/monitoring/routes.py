@@ -38,9 +38,7 @@ def monitoring_routes(
 ) -> list[Route]:
     """`look` and `clock` are seams for tests (count the database checks, hold time)."""
     limit = rt.config.server.max_body_bytes
-    recent = RecentHealth(
-        lambda: look(rt, rt.started_at), seconds=READY_LOOK_SECONDS, clock=clock
-    )
+    recent = RecentHealth(lambda: look(rt, rt.started_at), seconds=READY_LOOK_SECONDS, clock=clock)
     return [
         Route("/readyz", bodiless(readyz(recent), limit), methods=["GET"]),
         Route("/metrics", bodiless(metrics(rt), limit), methods=["GET"]),
