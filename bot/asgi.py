@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.http_body import BodyTooLarge, bodiless, read_limited_body
+from bot.http_gate import gate
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
@@ -81,4 +82,4 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
         # In Socket Mode Slack's requests arrive over the socket only: an HTTP request URL
         # would be a second, unneeded way in for anyone holding (or guessing) the secret.
         routes.append(Route("/slack/events", _slack_events(bot), methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[gate(bot.runtime.config)])
