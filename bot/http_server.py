@@ -68,12 +68,14 @@ def with_header_deadline(seconds: float) -> type[HeaderDeadlineProtocol]:
     return type("HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_seconds": seconds})
 
 
-def server_config(app: ASGIApp, server: ServerConfig, *, host: str, port: int) -> uvicorn.Config:
+def server_config(
+    app: ASGIApp, server: ServerConfig, *, host: str, port: int, log_level: str = "info"
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        log_level="info",
+        log_level=log_level,
         http=with_header_deadline(server.header_timeout_seconds),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         # Past this many open connections a new request is answered 503 at once.
