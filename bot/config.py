@@ -74,6 +74,16 @@ class SlackConfig(StrictModel):
     bot_token: SecretStr
     app_token: SecretStr | None = None
     api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
+    # The workspace (and Enterprise Grid organisation) the app is installed in: signed
+    # requests from any other are acked and ignored (bot/slack_trust.py). Unset: any.
+    team_id: str | None = Field(default=None, pattern=r"^T[A-Z0-9]{2,30}$")
+    enterprise_id: str | None = Field(default=None, pattern=r"^E[A-Z0-9]{2,30}$")
+
+    @field_validator("team_id", "enterprise_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `${SLACK_TEAM_ID:-...}` with the variable set to "" means "not set".
+        return None if value == "" else value
     # How long one Web API call may take before the outbox counts it as an outage.
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     app_name: str = Field(default="Watchkeeper", min_length=1, max_length=35)

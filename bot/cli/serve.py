@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import math
 import os
 import signal
 import sys
@@ -32,24 +31,13 @@ async def serve(config: Config, host: str, port: int) -> None:
 
     from bot.asgi import create_asgi_app
     from bot.composition import open_bot
+    from bot.http_server import server_config
 
     bot = await open_bot(config)
     bot.drain_seconds = config.server.drain_seconds
     app = create_asgi_app(bot)
     _freeze_startup_objects()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            timeout_graceful_shutdown=math.ceil(config.server.drain_seconds),
-            # Longer than a load balancer's idle timeout (60 s is common), so the balancer,
-            # not the bot, closes idle connections: otherwise a request sent as the bot
-            # closes one fails with a 502.
-            timeout_keep_alive=75,
-        )
-    )
+    server = uvicorn.Server(server_config(app, config.server, host=host, port=port))
     if config.slack.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -57,6 +57,7 @@ STORAGE_UNAVAILABLE = (
     ":warning: I cannot reach my database right now, so I could not handle that. "
     "Try again in a minute; `/fleet ops` shows what was recorded."
 )
+FOREIGN_WORKSPACE = "This app answers only in the workspace it is installed for; nothing was done."
 MENTION_HELP = "Mention me in an incident thread with a command, e.g. `@watchkeeper ack`."
 
 HELP_FOOTER = "Arguments in [brackets] are optional. Add `-- reason` to say why."

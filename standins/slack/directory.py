@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+# One workspace: what auth.test answers is the team the signed requests come from
+# (the demo's `slack.team_id`).
+from integrations.slack.sender import TEAM_ID as TEAM_ID
 from standins.slack.models import Channel, User
 
-TEAM_ID = "T0DEMO001"
 TEAM_NAME = "Watchkeeper Demo"
 TEAM_URL = "https://watchkeeper-demo.slack.com/"
 BOT_USER_ID = "U0BOT0001"
