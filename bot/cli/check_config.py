@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         print_problems(exc)
         return 1
     for warning in warnings(config, os.environ):
-        print(f"warning: {warning}")
+        print(f"warning: {warning}", file=sys.stderr)
     backends = ", ".join(f"{b.name} ({b.type})" for b in config.fleet.backends)
     production, weak = production_reason(config, os.environ), weak_secrets(config)
     if weak:
