@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit.models import AuditEntry
 
@@ -29,6 +29,12 @@ class Page:
     entries: Sequence[AuditEntry]
     # The seq to pass as `before` for the next (older) page; None on the last page.
     older: int | None
+
+
+async def recent_page(sessions: async_sessionmaker[AsyncSession], query: RecentQuery) -> Page:
+    """`recent_entries` in a read-only session of its own (`/audit recent`)."""
+    async with sessions() as session:
+        return await recent_entries(session, query)
 
 
 async def recent_entries(session: AsyncSession, query: RecentQuery) -> Page:
