@@ -84,7 +84,7 @@ def _sections(lines: list[str]) -> list[block_kit.Block]:
 async def recent(inv: Invocation, rt: Runtime) -> Message:
     command = rt.command_name("audit")
     query, shown = parse_recent(inv.args, command)
-    page = await recent_page(rt.sessions, query)
+    page = await recent_page(rt, query)
     if not page.entries:
         return Message(text=messages.audit_recent_empty(shown))
     title = messages.audit_recent_title(shown)

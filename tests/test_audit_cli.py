@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.audit import parallel as parallel_module
-from bot.audit.published import read_published
 from bot.audit.parallel import verify_in_processes
+from bot.audit.published import read_published
 from bot.audit.verifier import verify
 from bot.cli import main
 from bot.config import parse_config

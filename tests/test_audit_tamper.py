@@ -19,9 +19,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.audit.checkpoint import publish_checkpoint
-from bot.audit.published import Checkpoint, read_published
 from bot.audit.hash_chain import KeyRing
 from bot.audit.models import HEAD, LOG
+from bot.audit.published import Checkpoint, read_published
 from bot.audit.verifier import verify
 from bot.config import parse_config
 from bot.db.engine import create_engine, session_factory

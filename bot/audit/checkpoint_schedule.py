@@ -8,8 +8,9 @@ one-row head and of the log's last line, nothing published while neither limit i
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.audit.checkpoint import publish_checkpoint
@@ -63,37 +64,64 @@ class CheckpointSchedule:
     line is the truth, so a restart or another leader goes on where the log stops."""
 
     remembered: Checkpoint | None = None
+    # `run_now` (tests, an operator's tool) may overlap a scheduled run; one at a time
+    # keeps two runs from publishing the same head twice.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def _last(self, rt: Runtime, head: tuple[int, str]) -> Checkpoint | None:
+    def _last(self, rt: Runtime, head: tuple[int, str]) -> Checkpoint | _Vanished | None:
         path = rt.config.audit.checkpoint_file
-        if path is not None:
-            try:
-                return last_published(path)
-            except PublishedLogUnreadable as exc:
-                log.error("%s; publishing the head now", exc)
-                return None
-        if self.remembered is None:
-            self.remembered = Checkpoint(head[0], head[1], at_text(rt.clock()), key_id="")
-        return self.remembered
+        if path is None:
+            if self.remembered is None:
+                self.remembered = Checkpoint(head[0], head[1], at_text(rt.clock()), key_id="")
+            return self.remembered
+        try:
+            last = last_published(path)
+        except PublishedLogUnreadable as exc:
+            # Appending leaves the damaged lines in place for `verify` to report.
+            log.error("%s; publishing the head anyway", exc)
+            return None
+        if last is None and self.remembered is not None:
+            # Recreating the log would hide that its history was lost: `verify` fails
+            # until someone restores it or starts a new one on purpose.
+            log.error(
+                "audit checkpoint file %s vanished or was emptied after seq %d was published"
+                " to it; not recreating it: restore it, or start a new log with"
+                " `watchkeeper audit checkpoint --force`",
+                path,
+                self.remembered.seq,
+            )
+            return VANISHED
+        return last
 
     async def tick(self, rt: Runtime) -> None:
         """The scheduled job: publish the head when a checkpoint is due."""
-        async with rt.engine.connect() as conn:
-            head = await read_head(conn)
-        if head is None:
-            raise RuntimeError("audit_head has no row; run `watchkeeper db upgrade`")
-        audit = rt.config.audit
-        reason = checkpoint_due(
-            head=head,
-            last=self._last(rt, head),
-            now=rt.clock(),
-            every_rows=audit.checkpoint_rows,
-            every=timedelta(minutes=audit.checkpoint_minutes),
-        )
-        if reason is None:
-            return
-        published = await publish_checkpoint(rt.sessions, config=rt.config, clock=rt.clock)
-        if published is not None:
-            log.info("audit checkpoint at seq %d (%s)", published.seq, reason)
-            self.remembered = published
-            rt.wake_outbox()
+        async with self._lock:
+            async with rt.engine.connect() as conn:
+                head = await read_head(conn)
+            if head is None:
+                raise RuntimeError("audit_head has no row; run `watchkeeper db upgrade`")
+            last = self._last(rt, head)
+            if isinstance(last, _Vanished):
+                return
+            audit = rt.config.audit
+            reason = checkpoint_due(
+                head=head,
+                last=last,
+                now=rt.clock(),
+                every_rows=audit.checkpoint_rows,
+                every=timedelta(minutes=audit.checkpoint_minutes),
+            )
+            if reason is None:
+                return
+            published = await publish_checkpoint(rt.sessions, config=rt.config, clock=rt.clock)
+            if published is not None:
+                log.info("audit checkpoint at seq %d (%s)", published.seq, reason)
+                self.remembered = published
+                rt.wake_outbox()
+
+
+class _Vanished:
+    """The checkpoint log this bot wrote to is gone: publish nothing (see `_last`)."""
+
+
+VANISHED = _Vanished()

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.models import AuditEntry
+from bot.runtime import Runtime
 
 MAX_PAGE = 50
 
@@ -31,9 +32,9 @@ class Page:
     older: int | None
 
 
-async def recent_page(sessions: async_sessionmaker[AsyncSession], query: RecentQuery) -> Page:
+async def recent_page(rt: Runtime, query: RecentQuery) -> Page:
     """`recent_entries` in a read-only session of its own (`/audit recent`)."""
-    async with sessions() as session:
+    async with rt.sessions() as session:
         return await recent_entries(session, query)
 
 
