@@ -6,16 +6,12 @@ import re
 from datetime import UTC
 
 from bot import block_kit, messages
-from bot.audit import vocabulary as v
 from bot.audit.actors import Actor
-from bot.audit.checkpoint import read_checkpoints
-from bot.audit.hash_chain import AuditKeyMissing, KeyRing
+from bot.audit.hash_chain import AuditKeyMissing
 from bot.audit.models import AuditEntry
-from bot.audit.query import MAX_PAGE, RecentQuery, recent_entries
-from bot.audit.verifier import verify
-from bot.audit.writer import append
+from bot.audit.query import MAX_PAGE, RecentQuery, recent_page
+from bot.audit.verify_service import verify_and_record
 from bot.config import Config
-from bot.db.unit_of_work import writing
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -87,8 +83,7 @@ def _sections(lines: list[str]) -> list[block_kit.Block]:
 async def recent(inv: Invocation, rt: Runtime) -> Message:
     command = rt.command_name("audit")
     query, shown = parse_recent(inv.args, command)
-    async with rt.sessions() as session:
-        page = await recent_entries(session, query)
+    page = await recent_page(rt, query)
     if not page.entries:
         return Message(text=messages.audit_recent_empty(shown))
     title = messages.audit_recent_title(shown)
@@ -114,28 +109,12 @@ async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
     if not is_auditor(rt.config, inv.user_id):
         return Message(text=messages.audit_verify_denied(command))
     try:
-        keys = KeyRing.from_config(rt.config.audit)
+        found = await verify_and_record(rt, Actor.slack(inv.user_id, inv.caller.user_name))
     except AuditKeyMissing:
         return Message(text=messages.audit_key_missing())
-    path = rt.config.audit.checkpoint_file
-    checkpoints = read_checkpoints(path) if path is not None and path.exists() else []
-    async with rt.engine.connect() as conn:
-        report = await verify(conn, keys, checkpoints=checkpoints)
-    async with writing(rt.sessions) as session:
-        await append(
-            session,
-            key=keys,
-            actor=Actor.slack(inv.user_id, inv.caller.user_name),
-            action=v.AUDIT_VERIFIED,
-            target="audit_log",
-            params={
-                "rows_checked": report.rows_checked,
-                "checkpoints_checked": report.checkpoints_checked,
-                "problem": None if report.problem is None else str(report.problem),
-            },
-            outcome=v.INTACT if report.ok else v.BROKEN,
-            clock=rt.clock,
-        )
+    if found.report is None:
+        return Message(text=messages.audit_verify_unanchored(str(found.unreadable)))
+    report = found.report
     if report.problem is None:
         text = messages.audit_verify_intact(
             report.rows_checked, report.rows_per_second, report.checkpoints_checked

@@ -112,7 +112,7 @@ class Metrics:
         )
         self.audit_last_checkpoint = Gauge(
             "watchkeeper_audit_last_checkpoint_timestamp_seconds",
-            "When this replica last published the audit chain head (0: not since start).",
+            "When this replica last saw the audit chain head published (0: not since start).",
             registry=r,
         )
 
