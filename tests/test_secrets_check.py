@@ -39,6 +39,8 @@ STRONG = {
     "PAGERDUTY_WEBHOOK_SECRET": "45c48cce2e2d7fbdea1afc51c7c6ad26aa",
     "GRAFANA_WEBHOOK_SECRET": "d3d9446802a44259755d38e6d163e820bb",
     "UPTIME_WEBHOOK_TOKEN": "6512bd43d9caa6e02c990b0a82652dcabb",
+    # Not a secret, but a production install names its workspace (check-config warns).
+    "SLACK_TEAM_ID": "T02ABCDEF12",
 }
 
 
