@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -74,10 +75,13 @@ class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
     embedding program's handlers keep their own."""
 
 
-def configure_logging(level: int = logging.INFO, fmt: LogFormat = "text") -> None:
+def configure_logging(
+    level: int = logging.INFO, fmt: LogFormat = "text", loggers: Mapping[str, int] | None = None
+) -> None:
     """Log to stderr at `level` in `fmt`, unless the root logger has a handler already (a
     test runner's, an embedding program's), and redact credential URLs in every root
-    handler. Calling it again (once the config is read) changes level and format only."""
+    handler; `loggers` sets levels per logger. Calling it again (once the config is read)
+    changes levels and format only."""
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(_OwnHandler(sys.stderr))
@@ -89,3 +93,5 @@ def configure_logging(level: int = logging.INFO, fmt: LogFormat = "text") -> Non
             handler.addFilter(RedactCredentialUrls())
     for name in CHATTY:
         logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
+    for name, own in (loggers or {}).items():
+        logging.getLogger(name).setLevel(own)

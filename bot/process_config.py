@@ -72,12 +72,26 @@ class StorageConfig(StrictModel):
         return value
 
 
+Level = Literal["debug", "info", "warning", "error"]
+
+
 class LoggingConfig(StrictModel):
     # text for people at a terminal (the demo); json for a log pipeline: one object per
     # line with the request, incident, action and operation ids of the work it is about.
     format: Literal["text", "json"] = "text"
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    level: Level = "info"
+    # Per logger, over `level` and the quiet defaults (e.g. `apscheduler: info` shows every
+    # job run, `sqlalchemy.engine: info` every statement).
+    loggers: dict[str, Level] = Field(default_factory=dict)
 
     @property
     def level_number(self) -> int:
-        return int(logging.getLevelName(self.level.upper()))
+        return number(self.level)
+
+    @property
+    def logger_levels(self) -> dict[str, int]:
+        return {name: number(level) for name, level in self.loggers.items()}
+
+
+def number(level: Level) -> int:
+    return int(logging.getLevelName(level.upper()))

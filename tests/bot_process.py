@@ -265,6 +265,8 @@ def bot_config(
         "scheduler": {"lease_seconds": 2, "renew_seconds": 0.5},
         "server": {"drain_seconds": 5},
         "intake": {"alertmanager": {"auth": {"bearer_tokens": [AM_TOKEN]}}},
+        # `wait_for_job_runs` counts the scheduler's own lines, quiet by default.
+        "logging": {"loggers": {"apscheduler": "info"}},
     }
     for name, section in sections.items():
         raw[name] = {**raw.get(name, {}), **section}

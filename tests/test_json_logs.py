@@ -100,3 +100,13 @@ def test_the_logging_section_is_checked() -> None:
     with pytest.raises(ConfigError) as bad:
         parse_config(base_config(logging={"format": "xml"}), {})
     assert any(path.startswith("logging.format") for path, _ in bad.value.problems)
+
+
+def test_levels_per_logger_override_the_quiet_defaults(
+    root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = parse_config(base_config(logging={"loggers": {"apscheduler": "info"}}), {})
+    root.handlers = []
+    configure_logging(config.logging.level_number, "text", config.logging.logger_levels)
+    logging.getLogger("apscheduler.executors.default").info('Job "tick" executed successfully')
+    assert "executed successfully" in capsys.readouterr().err

@@ -16,7 +16,8 @@ def config_or_exit(args: argparse.Namespace) -> Config:
     except ConfigError as exc:
         print_problems(exc)
         raise SystemExit(1) from None
-    configure_logging(config.logging.level_number, config.logging.format)
+    settings = config.logging
+    configure_logging(settings.level_number, settings.format, settings.logger_levels)
     return config
 
 
