@@ -20,7 +20,7 @@ from pydantic import Field, RootModel, field_validator
 
 ANYONE = "anyone"
 
-VerbPattern = Annotated[str, Field(pattern=r"^[a-z*][a-z0-9*.\-]*\Z", max_length=80)]
+VerbPattern = Annotated[str, Field(pattern=r"^[a-z*][a-z0-9*.-]*$", max_length=80)]
 RoleName = Annotated[str, Field(min_length=1, max_length=60)]
 
 
