@@ -79,7 +79,7 @@ async def test_verify_is_for_auditors_and_is_itself_recorded(db_url: str) -> Non
             "audit.verified",
             "intact",
         )
-        assert json.loads(last.params)["rows_checked"] == base + 12
+        assert json.loads(last.params)["rows_checked"] == base + 12 + 2
 
         await h.command("carol", "/audit help")
         listing = await h.wait_for_response("carol", 2)
