@@ -32,7 +32,11 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         usage=USAGE,
         summary="automation's state; pause or resume every runbook at once (audited)",
         verb=VerbChoice(
-            {"status": "automation.status", "pause": "automation.pause", "resume": "automation.resume"},
+            {
+                "status": "automation.status",
+                "pause": "automation.pause",
+                "resume": "automation.resume",
+            },
             default="automation.status",
         ),
     )(automation)

@@ -277,9 +277,7 @@ STORM_BUTTONS = VerbChoice({"ack": "incident.ack", "resolve": "incident.resolve"
 
 
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
-    interactions.on("incident", verb=INCIDENT_BUTTONS, scope=click_scope)(
-        _click(_incident_button)
-    )
+    interactions.on("incident", verb=INCIDENT_BUTTONS, scope=click_scope)(_click(_incident_button))
     interactions.on("storm", verb=STORM_BUTTONS, scope=click_scope)(_click(_storm_button))
 
 

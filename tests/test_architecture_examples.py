@@ -64,9 +64,7 @@ def test_the_page_has_both_examples() -> None:
 async def test_a_new_command_group_answers_its_slash_command(built: Path) -> None:
     uptime = load(built / "commands" / "uptime.py", "commands.uptime")
     # The one line of registration: the group's install, as commands.install would call it.
-    async with BotHarness(
-        f"sqlite+aiosqlite:///{built}/wk.db", customize=uptime.install
-    ) as h:
+    async with BotHarness(f"sqlite+aiosqlite:///{built}/wk.db", customize=uptime.install) as h:
         await h.command("alice", "/uptime show")
         refused = await h.wait_for_response("alice")
     # Not granted yet: refused, as every verb no rule names.

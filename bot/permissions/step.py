@@ -102,13 +102,17 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
         "text": ask.text[:TEXT_KEPT],
         "allowed": permit.allowed,
         "reason": permit.reason or None,
-        "incident": None if permit.incident is None else f"{permit.incident.kind}:{permit.incident.id}",
+        "incident": None
+        if permit.incident is None
+        else f"{permit.incident.kind}:{permit.incident.id}",
     }
     async with writing(rt.sessions) as session:
         await append(
             session,
             key=keys,
-            actor=Actor.slack(ask.user_id[: LIMITS["actor"]], ask.user_name[: LIMITS["actor_name"]]),
+            actor=Actor.slack(
+                ask.user_id[: LIMITS["actor"]], ask.user_name[: LIMITS["actor_name"]]
+            ),
             action=v.COMMAND_INVOKED,
             target=(ask.verb or ask.what)[: LIMITS["target"]],
             params=params,
