@@ -94,14 +94,16 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
         # Without a key nothing can be recorded; actions refuse on their own (AuditReady).
         log.warning("no audit key: invocation of %s by %s not recorded", ask.what, ask.user_id)
         return
+    # Everything typed is cut before redaction and storage: a huge command must cost
+    # no more to record than a short one.
     params = {
-        "command": ask.what,
+        "command": ask.what[:TEXT_KEPT],
         "verb": ask.verb,
-        "channel": ask.channel_id,
-        "thread_ts": ask.thread_ts,
+        "channel": ask.channel_id[:TEXT_KEPT],
+        "thread_ts": (ask.thread_ts or "")[:TEXT_KEPT] or None,
         "text": ask.text[:TEXT_KEPT],
         "allowed": permit.allowed,
-        "reason": permit.reason or None,
+        "reason": permit.reason[:TEXT_KEPT] or None,
         "incident": None
         if permit.incident is None
         else f"{permit.incident.kind}:{permit.incident.id}",
