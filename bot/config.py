@@ -40,6 +40,7 @@ from bot.intake.config import IntakeConfig
 from bot.monitoring.config import MonitoringConfig
 from bot.oncall.config import OncallConfig
 from bot.outbox.config import OutboxConfig
+from bot.permissions.config import ANYONE, PermissionsConfig
 from bot.process_config import LoggingConfig, SchedulerConfig, ServerConfig, StorageConfig
 from bot.roles import RoleBinding, SlackUserId
 
@@ -130,6 +131,9 @@ class Config(StrictModel):
     audit: AuditConfig = AuditConfig()
     # Guarded actions: who may run what, when (bot/actions/policy.py, docs/actions.md).
     policies: PoliciesConfig = PoliciesConfig()
+    # Who may use which command and button, by verb (bot/permissions, docs/security.md).
+    # Empty: everything is refused.
+    permissions: PermissionsConfig = PermissionsConfig()
     oncall: OncallConfig = OncallConfig()
     intake: IntakeConfig = IntakeConfig()
     # Incidents (bot/incidents/config.py, docs/incidents.md).
@@ -147,6 +151,17 @@ class Config(StrictModel):
     monitoring: MonitoringConfig = MonitoringConfig()
 
     _runbook_names = field_validator("runbooks")(unique_names)
+
+    @model_validator(mode="after")
+    def _permission_roles_exist(self) -> Config:
+        # A misspelt role would refuse its verb to everyone, silently: name it instead.
+        unknown = sorted(self.permissions.roles_named() - set(self.roles) - {ANYONE})
+        if unknown:
+            raise ValueError(
+                f"permissions: unknown role(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted({*self.roles, ANYONE}))}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _expected_sources_are_open(self) -> Config:

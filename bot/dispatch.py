@@ -14,6 +14,7 @@ from bot import messages, outbox
 from bot.db.unit_of_work import writing
 from bot.interactions import Click
 from bot.outbox import Message
+from bot.permissions import step
 from bot.registry import Caller, CommandError, Invocation, split_command_text
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetRequestRejected, FleetUnavailable
@@ -43,12 +44,35 @@ async def explained(work: Awaitable[Message | None], what: str) -> Message | Non
         return Message(text=messages.internal_error(reference))
 
 
-async def answer_for(rt: Runtime, inv: Invocation) -> Message:
+def _ask(what: str, verb: str | None, caller: Caller, text: str) -> step.Ask:
+    return step.Ask(
+        what=what,
+        verb=verb,
+        user_id=caller.user_id,
+        user_name=caller.user_name,
+        channel_id=caller.channel_id,
+        thread_ts=caller.thread_ts,
+        text=text,
+    )
+
+
+async def answer_for(rt: Runtime, inv: Invocation, text: str = "") -> Message:
+    """The handler's answer once the permission step let the invocation through."""
     command = rt.command_name(inv.group)
     entry = rt.commands.find(inv.group, inv.name)
     if entry is None:
         suggestion = rt.commands.suggest(inv.group, inv.name)
+        await step.record(
+            rt,
+            _ask(f"{command} {inv.name}", None, inv.caller, text),
+            step.Permit(False, messages.unknown_subcommand(command, inv.name, None)),
+        )
         return Message(text=messages.unknown_subcommand(command, inv.name, suggestion))
+    scope = entry.scope
+    ask = _ask(f"{command} {entry.name}", entry.verb_for(inv), inv.caller, text)
+    permit = await step.permit(rt, ask, None if scope is None else lambda: scope(inv, rt))
+    if not permit.allowed:
+        return Message(text=permit.reason)
     answer = await explained(entry.handler(inv, rt), f"command {command} {inv.name}")
     assert answer is not None  # command handlers always answer
     return answer
@@ -82,25 +106,38 @@ async def run_command(rt: Runtime, group: str, text: str, caller: Caller) -> Non
     try:
         inv = parse_invocation(group, text, caller)
     except CommandError as exc:
+        what = rt.command_name(group)
+        await step.record(rt, _ask(what, None, caller, text), step.Permit(False, str(exc)))
         await reply(rt, caller, Message(text=str(exc)))
         return
-    await reply(rt, caller, await answer_for(rt, inv))
+    await reply(rt, caller, await answer_for(rt, inv, text))
+
+
+async def _click_answer(rt: Runtime, click: Click, caller: Caller) -> Message | None:
+    button = rt.buttons.find(click.action_id)
+    what = f"button {click.action_id}"
+    if button is None:
+        log.warning("click on unknown action %s", click.action_id)
+        refused = step.Permit(False, messages.STALE_BUTTON)
+        await step.record(rt, _ask(what, None, caller, click.value or ""), refused)
+        return Message(text=messages.STALE_BUTTON)
+    scope = button.scope
+    ask = _ask(what, button.verb_for(click), caller, click.value or "")
+    permit = await step.permit(rt, ask, None if scope is None else lambda: scope(click, rt))
+    if not permit.allowed:
+        return Message(text=permit.reason)
+    return await explained(button.handler(click, rt), what)
 
 
 async def run_click(rt: Runtime, click: Click) -> None:
-    handler = rt.buttons.find(click.action_id)
-    if handler is None:
-        log.warning("click on unknown action %s", click.action_id)
-        answer: Message | None = Message(text=messages.STALE_BUTTON)
-    else:
-        answer = await explained(handler(click, rt), f"button {click.action_id}")
+    caller = Caller(
+        user_id=click.user_id,
+        user_name=click.user_name,
+        channel_id=click.channel_id,
+        response_url=click.response_url,
+        trigger_id=click.trigger_id,
+        thread_ts=click.thread_ts,
+    )
+    answer = await _click_answer(rt, click, caller)
     if answer is not None:
-        caller = Caller(
-            user_id=click.user_id,
-            user_name=click.user_name,
-            channel_id=click.channel_id,
-            response_url=click.response_url,
-            trigger_id=click.trigger_id,
-            thread_ts=click.thread_ts,
-        )
         await reply(rt, caller, answer)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from bot.outbox import Message
+from bot.permissions.scope import IncidentRef
+from bot.permissions.verbs import Verb, declared, pick
 
 # The frozen `Runtime` when the bot runs; generic so this module does not import the
 # runtime that holds the registry.
@@ -37,6 +39,12 @@ class Click:
     @property
     def prefix(self) -> str:
         return self.action_id.split(":", 1)[0]
+
+    @property
+    def word(self) -> str | None:
+        """The action's word after the prefix (`incident:resolve` -> `resolve`)."""
+        parts = self.action_id.split(":")
+        return parts[1] if len(parts) > 1 else None
 
     @classmethod
     def from_payload(cls, body: dict[str, Any], action: dict[str, Any]) -> Click:
@@ -71,20 +79,42 @@ def _text(value: Any) -> str | None:
 
 
 ClickHandler = Callable[[Click, Ctx], Awaitable[Message | None]]
+# What a click acts on, when the permission step must check where it came from.
+ClickScope = Callable[[Click, Ctx], Awaitable[IncidentRef | None]]
+
+
+@dataclass(frozen=True)
+class Button(Generic[Ctx]):
+    handler: ClickHandler[Ctx]
+    # What `permissions:` rules name (bot.permissions); a `VerbChoice` picks by `Click.word`.
+    verb: Verb
+    scope: ClickScope[Ctx] | None = None
+
+    def verb_for(self, click: Click) -> str | None:
+        return pick(self.verb, click.word)
 
 
 @dataclass
 class InteractionRegistry(Generic[Ctx]):
-    _handlers: dict[str, ClickHandler[Ctx]] = field(default_factory=dict)
+    _buttons: dict[str, Button[Ctx]] = field(default_factory=dict)
 
-    def on(self, prefix: str) -> Callable[[ClickHandler[Ctx]], ClickHandler[Ctx]]:
+    def on(
+        self, prefix: str, *, verb: Verb, scope: ClickScope[Ctx] | None = None
+    ) -> Callable[[ClickHandler[Ctx]], ClickHandler[Ctx]]:
+        """Register a button handler; `verb` is required and checked now (see
+        `CommandRegistry.add`)."""
+        declared(verb)
+
         def register(handler: ClickHandler[Ctx]) -> ClickHandler[Ctx]:
-            if prefix in self._handlers or ":" in prefix:
+            if prefix in self._buttons or ":" in prefix:
                 raise ValueError(f"bad or duplicate action prefix {prefix!r}")
-            self._handlers[prefix] = handler
+            self._buttons[prefix] = Button(handler, verb, scope)
             return handler
 
         return register
 
-    def find(self, action_id: str) -> ClickHandler[Ctx] | None:
-        return self._handlers.get(action_id.split(":", 1)[0])
+    def find(self, action_id: str) -> Button[Ctx] | None:
+        return self._buttons.get(action_id.split(":", 1)[0])
+
+    def verbs(self) -> list[Verb]:
+        return [b.verb for b in self._buttons.values()]

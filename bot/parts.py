@@ -27,6 +27,7 @@ from bot.registry import CommandRegistry
 from bot.runtime import (
     AreaHooks,
     AutomaticCheck,
+    IncidentChannel,
     IncidentMembership,
     PageFollowup,
     PageSink,
@@ -54,6 +55,7 @@ class Hooks:
     page_followups: list[PageFollowup] = field(default_factory=list)
     handled_automatically: AutomaticCheck | None = None
     incident_membership: IncidentMembership | None = None
+    incident_channel: IncidentChannel | None = None
 
     def freeze(self, sections: Sequence[LiveSection]) -> AreaHooks:
         return AreaHooks(
@@ -61,6 +63,7 @@ class Hooks:
             page_followups=tuple(self.page_followups),
             handled_automatically=self.handled_automatically,
             incident_membership=self.incident_membership,
+            incident_channel=self.incident_channel,
             handoff_sections=tuple(sections),
         )
 

@@ -15,6 +15,8 @@ from typing import Generic, TypeVar
 
 from bot import messages
 from bot.outbox import Message
+from bot.permissions.scope import IncidentRef
+from bot.permissions.verbs import Verb, declared, pick
 
 # What handlers get besides the invocation: the frozen `Runtime` when the bot runs. The
 # registry is generic in it so that this module does not import the runtime, which
@@ -56,6 +58,9 @@ class Invocation:
 
 
 Handler = Callable[[Invocation, Ctx], Awaitable[Message]]
+# What an invocation acts on, when the permission step must check where it came from; a
+# `CommandError` raised here is the user's answer (e.g. "which incident?").
+Scope = Callable[[Invocation, Ctx], Awaitable[IncidentRef | None]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,13 @@ class Subcommand(Generic[Ctx]):
     usage: str
     summary: str
     handler: Handler[Ctx]
+    # What `permissions:` rules name (bot.permissions): checked before `handler` runs.
+    verb: Verb
     aliases: tuple[str, ...] = ()
+    scope: Scope[Ctx] | None = None
+
+    def verb_for(self, inv: Invocation) -> str | None:
+        return pick(self.verb, inv.args[0] if inv.args else None)
 
 
 class CommandError(Exception):
@@ -84,10 +95,22 @@ class CommandRegistry(Generic[Ctx]):
         self._summaries[group] = summary
 
     def add(
-        self, group: str, name: str, *, usage: str, summary: str, aliases: tuple[str, ...] = ()
+        self,
+        group: str,
+        name: str,
+        *,
+        usage: str,
+        summary: str,
+        verb: Verb,
+        aliases: tuple[str, ...] = (),
+        scope: Scope[Ctx] | None = None,
     ) -> Callable[[Handler[Ctx]], Handler[Ctx]]:
+        """Register a subcommand; `verb` is required and checked now, so no handler can
+        exist that the permission step does not know how to judge."""
+        declared(verb)
+
         def register(handler: Handler[Ctx]) -> Handler[Ctx]:
-            entry = Subcommand(group, name, usage, summary, handler, aliases)
+            entry = Subcommand(group, name, usage, summary, handler, verb, aliases, scope)
             table = self._entries.setdefault(group, {})
             for word in (name, *aliases):
                 if word in table:
@@ -96,6 +119,9 @@ class CommandRegistry(Generic[Ctx]):
             return handler
 
         return register
+
+    def verbs(self) -> list[Verb]:
+        return [e.verb for table in self._entries.values() for e in table.values()]
 
     def groups(self) -> list[str]:
         return sorted(self._entries)

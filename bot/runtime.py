@@ -24,6 +24,7 @@ from bot.interactions import InteractionRegistry
 from bot.monitoring.metrics import Metrics
 from bot.oncall.schedules import Rosters
 from bot.oncall.summary import LiveSection
+from bot.permissions.scope import IncidentRef
 from bot.registry import CommandRegistry
 from bot.scheduler import Scheduler
 from bot.transports import OutsideTransports
@@ -65,6 +66,9 @@ AutomaticCheck = Callable[["Runtime", AsyncSession, Page], Awaitable[bool]]
 # Whether a person is in the open incident of a thread (or of a service), None when it
 # cannot tell: the `require_incident` rule of guarded actions asks it.
 IncidentMembership = Callable[["Runtime", "MembershipQuestion"], Awaitable[bool | None]]
+# The channel an incident (or storm) lives in, None when there is no such one: the
+# permission step keeps incident work in that channel and its threads.
+IncidentChannel = Callable[["Runtime", IncidentRef], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class AreaHooks:
     page_followups: Sequence[PageFollowup] = ()
     handled_automatically: AutomaticCheck | None = None
     incident_membership: IncidentMembership | None = None
+    incident_channel: IncidentChannel | None = None
     handoff_sections: Sequence[LiveSection] = ()
 
 

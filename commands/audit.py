@@ -131,12 +131,14 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         "recent",
         usage=RECENT_USAGE,
         summary="the latest audit entries, by a person or about a target; only you see them",
+        verb="audit.read",
     )(recent)
     registry.add(
         "audit",
         "verify",
         usage="verify",
         summary="recompute the audit chain and name the first bad row (auditors only)",
+        verb="audit.verify",
     )(verify_chain)
 
 

@@ -48,6 +48,7 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         "status",
         usage="status [service]",
         summary="a service's members, roles, health and lag; with no service, the fleet overview",
+        verb="fleet.status",
     )(status)
 
 

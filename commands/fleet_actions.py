@@ -110,35 +110,51 @@ async def locks(inv: Invocation, rt: Runtime) -> Message:
     return action_blocks.locks_list(await queries.held_locks(rt))
 
 
+def action_verb(action: str) -> str:
+    """`/fleet restart` is the verb `fleet.restart`."""
+    return f"fleet.{action}"
+
+
 BREAK_GLASS_USAGE = "break-glass <action> <service> [key=value ...] -- reason"
 
 
 def register(registry: CommandRegistry[Runtime]) -> None:
     for spec in CATALOG.values():
         if spec.fleet_action is not None:
-            registry.add("fleet", spec.name, usage=spec.usage(), summary=spec.summary)(
-                action_handler(spec)
-            )
+            registry.add(
+                "fleet",
+                spec.name,
+                usage=spec.usage(),
+                summary=spec.summary,
+                verb=action_verb(spec.name),
+            )(action_handler(spec))
     registry.add(
-        "fleet", "cancel", usage="cancel <request-or-operation>", summary=CATALOG["cancel"].summary
+        "fleet",
+        "cancel",
+        usage="cancel <request-or-operation>",
+        summary=CATALOG["cancel"].summary,
+        verb=action_verb("cancel"),
     )(cancel_command)
     registry.add(
         "fleet",
         "break-glass",
         usage=BREAK_GLASS_USAGE,
         summary="run an action without freeze or approval; needs a reason, announced",
+        verb="fleet.break-glass",
     )(break_glass)
     registry.add(
         "fleet",
         "ops",
         usage="ops [service]",
         summary="recent actions and their operations, for one service or all",
+        verb="fleet.ops",
     )(ops)
     registry.add(
         "fleet",
         "locks",
         usage="locks",
         summary="which services are locked by an action, by whom, since when",
+        verb="fleet.locks",
     )(locks)
 
 
@@ -166,12 +182,21 @@ def _button(
 
 
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
-    interactions.on(action_blocks.BUTTONS["confirm"])(_button(confirm.confirm, replace=True))
-    interactions.on(action_blocks.BUTTONS["cancel"])(_button(confirm.cancel_pending, replace=True))
-    interactions.on(action_blocks.BUTTONS["approve"])(
+    # The guard chain still decides who may confirm (the requester) and approve (the
+    # approval's roles); these verbs are the gate before it.
+    buttons = action_blocks.BUTTONS
+    interactions.on(buttons["confirm"], verb="fleet.confirm")(
+        _button(confirm.confirm, replace=True)
+    )
+    interactions.on(buttons["cancel"], verb="fleet.confirm")(
+        _button(confirm.cancel_pending, replace=True)
+    )
+    interactions.on(buttons["approve"], verb="fleet.decide")(
         _button(approval_decision.approve, replace=False)
     )
-    interactions.on(action_blocks.BUTTONS["deny"])(_button(approval_decision.deny, replace=False))
+    interactions.on(buttons["deny"], verb="fleet.decide")(
+        _button(approval_decision.deny, replace=False)
+    )
 
 
 def install(parts: AppParts) -> None:

@@ -6,6 +6,7 @@ from bot import messages as m
 from bot.automation import switch
 from bot.outbox import Message
 from bot.parts import AppParts
+from bot.permissions.verbs import VerbChoice
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 
@@ -30,6 +31,14 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         "automation",
         usage=USAGE,
         summary="automation's state; pause or resume every runbook at once (audited)",
+        verb=VerbChoice(
+            {
+                "status": "automation.status",
+                "pause": "automation.pause",
+                "resume": "automation.resume",
+            },
+            default="automation.status",
+        ),
     )(automation)
 
 

@@ -28,4 +28,4 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         async def show_help(inv: Invocation, rt: Runtime) -> Message:
             return help_message(rt.commands, inv.group, rt.command_name(inv.group))
 
-        registry.add(group, "help", usage="help", summary="this list")(show_help)
+        registry.add(group, "help", usage="help", summary="this list", verb="help.show")(show_help)

@@ -22,6 +22,8 @@ from bot.incidents.membership import thread_owner
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.parts import AppParts
+from bot.permissions.scope import IncidentRef
+from bot.permissions.verbs import VerbChoice
 from bot.registry import Caller, CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 from bot.slack_ids import named_user
@@ -62,6 +64,12 @@ async def _target(inv: Invocation, rt: Runtime) -> tuple[str, int, list[str]]:
     if len(open_ids) == 1:
         return "incident", open_ids[0], args
     raise CommandError(messages.which_incident(rt.command_name("incident"), open_ids))
+
+
+async def scope(inv: Invocation, rt: Runtime) -> IncidentRef:
+    """The incident (or storm) the words are about, for the permission step's place check."""
+    kind, number, _ = await _target(inv, rt)
+    return IncidentRef("storm" if kind == "storm" else "incident", number)
 
 
 async def _incident_only(inv: Invocation, rt: Runtime) -> tuple[int, list[str]]:
@@ -159,6 +167,8 @@ async def list_open(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=title, blocks=out)
 
 
+# Words that act on one incident run only from its channel or thread (`scope`).
+ON_ONE_INCIDENT = frozenset({"ack", "resolve", "note", "assign", "silence"})
 SUBCOMMANDS: tuple[
     tuple[str, str, str, Callable[[Invocation, Runtime], Awaitable[Message]]], ...
 ] = (
@@ -170,13 +180,21 @@ SUBCOMMANDS: tuple[
     ("list", "list [all]", "open incidents in this channel (or in all)", list_open),
     ("silence", "silence [#id] [2h|off]", "silence its alerts for a while; off ends it", silence),
 )
+VERBS = {"new": "incident.open"}
 
 
 def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("incident", "open, acknowledge and resolve incidents")
     for name, usage, summary, handler in SUBCOMMANDS:
-        aliases = ("acknowledge",) if name == "ack" else ()
-        registry.add("incident", name, usage=usage, summary=summary, aliases=aliases)(handler)
+        registry.add(
+            "incident",
+            name,
+            usage=usage,
+            summary=summary,
+            verb=VERBS.get(name, f"incident.{name}"),
+            aliases=("acknowledge",) if name == "ack" else (),
+            scope=scope if name in ON_ONE_INCIDENT else None,
+        )(handler)
 
 
 ClickAction = Callable[[Click, Runtime, int], Awaitable[str]]
@@ -237,9 +255,35 @@ async def _storm_button(click: Click, rt: Runtime, number: int) -> str:
     )
 
 
+async def click_scope(click: Click, rt: Runtime) -> IncidentRef | None:
+    """The incident (or storm) a root's button acts on; None for a value we never wrote
+    (the handler answers that the button is stale)."""
+    value = click.value or ""
+    if click.word == "act" and click.prefix == "incident":
+        try:
+            return IncidentRef("incident", int(json.loads(value)["incident"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+    if not value.isdecimal():
+        return None
+    return IncidentRef("storm" if click.prefix == "storm" else "incident", int(value))
+
+
+INCIDENT_BUTTONS = VerbChoice(
+    {
+        "ack": "incident.ack",
+        "resolve": "incident.resolve",
+        "silence": "incident.silence",
+        # A suggested repair: the guard chain of the action decides the rest.
+        "act": "fleet.suggested",
+    }
+)
+STORM_BUTTONS = VerbChoice({"ack": "incident.ack", "resolve": "incident.resolve"})
+
+
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
-    interactions.on("incident")(_click(_incident_button))
-    interactions.on("storm")(_click(_storm_button))
+    interactions.on("incident", verb=INCIDENT_BUTTONS, scope=click_scope)(_click(_incident_button))
+    interactions.on("storm", verb=STORM_BUTTONS, scope=click_scope)(_click(_storm_button))
 
 
 def install(parts: AppParts) -> None:

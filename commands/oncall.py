@@ -123,20 +123,26 @@ async def handoff(inv: Invocation, rt: Runtime) -> Message:
 
 def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("oncall", "who is on call, overrides and handoffs")
-    registry.add("oncall", "who", usage="who [rotation]", summary="who is on call now and next")(
-        who
-    )
+    registry.add(
+        "oncall",
+        "who",
+        usage="who [rotation]",
+        summary="who is on call now and next",
+        verb="oncall.who",
+    )(who)
     registry.add(
         "oncall",
         "override",
         usage="override [rotation] @user <4h|2026-12-24T09:00+01:00> [-- reason]",
         summary="put someone else on call until a time (audited)",
+        verb="oncall.override",
     )(override)
     registry.add(
         "oncall",
         "handoff",
         usage="handoff [rotation]",
         summary="preview the handoff summary of the shift so far",
+        verb="oncall.handoff",
     )(handoff)
 
 

@@ -15,6 +15,7 @@ from standins.fleet.simulator import FleetSimulation, create_app
 from standins.fleet.simulator.backend import SimulatorFleet
 from standins.loopback import LoopbackServer
 from standins.slack.models import Message
+from tests.conftest import shipped_permissions
 from tests.harness import CHANNEL, USERS, BotHarness
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ ROLES = {
     "responder": {"users": [USERS["alice"], USERS["bob"], USERS["dave"]]},
     "auditor": {"users": [USERS["carol"]]},
 }
+# The guard chain decides who may act in these tests: the permission step lets every
+# fleet verb through to it (tests/test_permissions.py covers the step itself).
+PERMISSIONS = {**shipped_permissions(), "fleet.*": ["anyone"]}
 MUTATING = ["restart", "replace", "reinit", "maintenance", "pause", "resume", "rotate-credentials"]
 
 
@@ -57,7 +61,11 @@ def harness(
     """The whole bot with the test policy; `fleet` replaces the embedded simulator, `owner`
     names the replica (two bots sharing a database must have different names),
     `customize` changes the parts before the runtime freezes."""
-    sections: dict[str, Any] = {"roles": ROLES, "policies": policies(**overrides)}
+    sections: dict[str, Any] = {
+        "roles": ROLES,
+        "policies": policies(**overrides),
+        "permissions": PERMISSIONS,
+    }
     if fleet is not None:
         sections["fleet"] = {"backends": [fleet]}
     return BotHarness(db_url, owner=owner, customize=customize, **sections)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any, NoReturn
 
 import psycopg
 import pytest
+import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
@@ -99,6 +102,13 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await eng.dispose()
 
 
+@cache
+def shipped_permissions() -> dict[str, list[str]]:
+    """The `permissions:` profile of the shipped app.yaml: tests run the real one."""
+    shipped = yaml.safe_load((Path(__file__).parent.parent / "app.yaml").read_text())
+    return dict(shipped["permissions"])
+
+
 def base_config(**sections: Any) -> dict[str, Any]:
     """A minimal valid raw config; tests override sections."""
     raw: dict[str, Any] = {
@@ -110,6 +120,7 @@ def base_config(**sections: Any) -> dict[str, Any]:
             "auditor": {"users": ["UCAROL03"]},
         },
         "audit": {"key": "${WATCHKEEPER_AUDIT_KEY:-test-audit-key-0123456789}"},
+        "permissions": dict(shipped_permissions()),
     }
     raw.update(sections)
     return raw

@@ -168,7 +168,7 @@ async def test_a_crash_between_claim_and_answer_is_reconciled_never_rerun(
         ) as h,
     ):
 
-        async def crash(rt: Any, row: Any) -> Message:
+        async def crash(rt: Any, row: Any, approvers: Any) -> Message:
             if posted:
                 await HttpFleet(fleet.url).start_operation(
                     row.target, "restart", {}, actor=row.requester_id,

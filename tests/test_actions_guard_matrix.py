@@ -18,6 +18,7 @@ from bot.actions.models import ActionRequest
 from bot.parts import AppParts
 from bot.runtime import MembershipQuestion
 from tests.actions_support import (
+    PERMISSIONS,
     audit_rows,
     card,
     fleet_operations,
@@ -305,7 +306,7 @@ async def test_on_call_and_incident_membership_when_the_policy_asks(db_url: str)
          "require_incident": True},
     ]  # fmt: skip
     roles = {"responder": {"users": [USERS["alice"], USERS["bob"]]},
-             "oncall": {"users": [USERS["bob"]]}}  # fmt: skip
+             "oncall": {"users": [USERS["bob"]]}, "auditor": {"users": []}}  # fmt: skip
     # The incidents area's answer, replaced: first it cannot tell, then only alice is in.
     can_tell = False
 
@@ -316,7 +317,11 @@ async def test_on_call_and_incident_membership_when_the_policy_asks(db_url: str)
         parts.hooks.incident_membership = only_alice
 
     async with BotHarness(
-        db_url, roles=roles, policies={"rules": rules}, customize=membership
+        db_url,
+        roles=roles,
+        policies={"rules": rules},
+        permissions=PERMISSIONS,
+        customize=membership,
     ) as h:
         assert "whoever is on call" in await refused(h, "alice", "/fleet restart pg-orders")
         assert "Preview" in await refused(h, "bob", "/fleet restart pg-orders")

@@ -12,6 +12,7 @@ from typing import Any
 from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
 from tests.actions_support import (
+    PERMISSIONS,
     ROLES,
     audit_rows,
     card,
@@ -36,6 +37,7 @@ def patroni_harness(db_url: str, cluster: PatroniCluster) -> BotHarness:
         db_url,
         roles=ROLES,
         policies=policies(**rules),
+        permissions=PERMISSIONS,
         fleet={"backends": [cluster.backend_config()]},
     )
 

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 import integrations.fleet
 from standins.loopback import LoopbackServer
+from tests.conftest import shipped_permissions
 from tests.harness import BotHarness
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
@@ -64,6 +65,14 @@ async def test_a_new_command_group_answers_its_slash_command(built: Path) -> Non
     uptime = load(built / "commands" / "uptime.py", "commands.uptime")
     # The one line of registration: the group's install, as commands.install would call it.
     async with BotHarness(f"sqlite+aiosqlite:///{built}/wk.db", customize=uptime.install) as h:
+        await h.command("alice", "/uptime show")
+        refused = await h.wait_for_response("alice")
+    # Not granted yet: refused, as every verb no rule names.
+    assert "uptime.show" in refused.text and "up for" not in refused.text
+    grant = {**shipped_permissions(), "uptime.show": ["anyone"]}
+    async with BotHarness(
+        f"sqlite+aiosqlite:///{built}/wk2.db", customize=uptime.install, permissions=grant
+    ) as h:
         await h.command("alice", "/uptime show")
         reply = await h.wait_for_response("alice")
     assert re.fullmatch(r"This replica has been up for \d+ s\.", reply.text)

@@ -22,7 +22,7 @@ from bot.actions.models import ActionRequest
 from bot.audit.models import AuditEntry
 from standins.loopback import LoopbackServer
 from standins.slack import StandInState, start_standin
-from tests.actions_support import ROLES, policies
+from tests.actions_support import PERMISSIONS, ROLES, policies
 from tests.fault_support import (
     SimulatedTime,
     alertmanager_delivery,
@@ -134,6 +134,7 @@ async def outage_scenario(db_url: str, fault: str) -> None:
         standin=StandInState(clock=time.seconds),
         roles=ROLES,
         policies=policies(),
+        permissions=PERMISSIONS,
         intake=intake_section(),
         slack=slack_section(),
     ) as h:

@@ -97,8 +97,8 @@ async def test_unacknowledged_after_the_route_minutes_mentions_again_and_pages(
         assert await escalate_due(rt) == 0  # repeat_minutes 0: once each
         assert [i.escalations for i in await incidents(rt)] == [1, 1]
         assert len(await audit_rows(rt, v.INCIDENT_ESCALATED)) == 2
-        # alice resolves it: PagerDuty hears the same dedup key resolved.
-        await h.command("alice", "/incident resolve #1")
+        # alice resolves it from its channel: PagerDuty hears the same dedup key resolved.
+        await h.command("alice", "/incident resolve #1", channel="C0DBA0001")
         await h.wait_for_response("alice")
         await rt.background.drain()
         assert [(e["event_action"], e["dedup_key"]) for e in pagerduty][-1] == (

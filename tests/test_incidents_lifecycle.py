@@ -97,15 +97,15 @@ async def test_a_command_with_several_open_incidents_asks_which(db_url: str) -> 
 
 async def test_an_incident_opened_by_hand_gets_a_thread_and_is_listed(db_url: str) -> None:
     async with BotHarness(db_url) as h:
-        await h.command("carol", "/incident new Checkout is slow for EU users")
-        assert "Opened incident #1" in (await h.wait_for_response("carol")).text
+        await h.command("alice", "/incident new Checkout is slow for EU users")
+        assert "Opened incident #1" in (await h.wait_for_response("alice")).text
         root = (await h.wait_for(lambda: roots(h.state)))[0]
         assert "Checkout is slow for EU users" in block_text(root.blocks)
         [opened] = await audit_rows(h.bot.runtime, v.INCIDENT_OPENED)
-        assert opened.actor == USERS["carol"]
+        assert opened.actor == USERS["alice"]
         await ingest(h.bot.runtime, batch(page("fp-1")))
-        await h.command("carol", "/incident list")
-        listed = await h.wait_for_response("carol", 2)
+        await h.command("alice", "/incident list")
+        listed = await h.wait_for_response("alice", 2)
         assert "2 open incidents" in listed.text
         assert "#1" in block_text(listed.blocks) and "#2" in block_text(listed.blocks)
 

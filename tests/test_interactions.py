@@ -6,6 +6,7 @@ from bot.interactions import Click
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.runtime import Runtime
+from tests.conftest import shipped_permissions
 from tests.harness import BotHarness
 
 
@@ -17,9 +18,10 @@ async def test_a_click_runs_its_handler_once_and_answers_the_clicker(db_url: str
         return Message(text=f"pong {click.value}")
 
     def add_ping(parts: AppParts) -> None:
-        parts.buttons.on("ping")(ping)
+        parts.buttons.on("ping", verb="test.ping")(ping)
 
-    async with BotHarness(db_url, customize=add_ping) as h:
+    grant = {**shipped_permissions(), "test.ping": ["anyone"]}
+    async with BotHarness(db_url, customize=add_ping, permissions=grant) as h:
         payload = h.sender.block_action_payload(
             user_id="UBOB0002",
             user_name="bob",

@@ -12,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.monitoring.metrics import Metrics
-from tests.actions_support import ROLES, policies
+from tests.actions_support import PERMISSIONS, ROLES, policies
 from tests.harness import BotHarness, find_button
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
 from tests.monitoring_support import sample, scrape
@@ -25,6 +25,7 @@ async def test_metrics_move_with_pages_denials_actions_and_slack_errors(db_url: 
         db_url,
         roles=ROLES,
         policies=policies(),
+        permissions=PERMISSIONS,
         intake=intake_section(),
         monitoring={"metrics_token": METRICS_TOKEN},
     )

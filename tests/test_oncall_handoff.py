@@ -158,7 +158,7 @@ async def test_oncall_who_and_override(db_url: str) -> None:
         assert "is on call until" in first.text
         await h.command("carol", "/oncall override @UCAROL03 2h")
         refused = await h.wait_for_response("carol")
-        assert "Only members of `db-primary`" in refused.text
+        assert "oncall.override" in refused.text  # carol holds no role that may
         await h.command("bob", "/oncall override <@UCAROL03|carol> 2h -- swapping for the dentist")
         done = await h.wait_for_response("bob")
         assert done.text.startswith("<@UCAROL03> is on call for `db-primary` until")

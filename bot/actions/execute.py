@@ -114,10 +114,10 @@ async def _execute(rt: Runtime, request_id: str) -> Message:
             session, rt, row, Message(text=m.STARTING), key=notify.progress_key(row.id)
         )
     rt.wake_outbox()
-    return await _start(rt, row)
+    return await _start(rt, row, approvers)
 
 
-async def _start(rt: Runtime, row: ActionRequest) -> Message:
+async def _start(rt: Runtime, row: ActionRequest, approvers: list[str]) -> Message:
     spec = CATALOG[row.action]
     assert spec.fleet_action is not None
     try:
@@ -128,16 +128,17 @@ async def _start(rt: Runtime, row: ActionRequest) -> Message:
             json.loads(row.params),
             actor=row.requester_id,
             idempotency_key=row.idempotency_key,
+            approved_by=approvers,
         )
     except Exception as exc:  # every failure is an answer in the thread, never a crash
         if never_sent(exc):
             return await _not_started(rt, row, str(exc))
         log.warning("start of request %s has no clear outcome: %s", row.id, exc)
         return await _unknown(rt, row, str(exc) or type(exc).__name__)
-    return await started(rt, row, op)
+    return await started(rt, row, op, approvers)
 
 
-async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
+async def started(rt: Runtime, row: ActionRequest, op: Operation, approvers: list[str]) -> Message:
     async with writing(rt.sessions) as session:
         moved = await move(
             session,
@@ -151,7 +152,12 @@ async def started(rt: Runtime, row: ActionRequest, op: Operation) -> Message:
                 v.OPERATION_STARTED,
                 v.ACCEPTED,
                 ref=op.id,
-                extra={"request": row.id, "operation": op.id, "actor": op.actor},
+                extra={
+                    "request": row.id,
+                    "operation": op.id,
+                    "actor": op.actor,
+                    "approved_by": approvers,
+                },
             ),
             say=Say(progress=action_blocks.progress(row, op)),
         )

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 
 from bot.actions.catalog import CATALOG, ActionSpec, at_least, params_hash
 from bot.actions.policy import ActionRule, PoliciesConfig
-from bot.audit.actors import AUTOMATION_ID
+from bot.permissions.roles import holds
 from bot.roles import RoleBinding
 from integrations.fleet.models import ParamValue, Plan, Risk, Service
 
@@ -143,11 +143,8 @@ class GuardContext:
         return found[1] if found else None
 
     def in_role(self, user_id: str, roles: Sequence[str]) -> bool:
-        # Users named in the role count; Slack user groups need a lookup not wired yet,
-        # and until it is, membership through a group is denied (default deny).
-        if user_id == AUTOMATION_ID:  # the bot's automation: only roles that name it
-            return any(self.roles[r].automation for r in roles if r in self.roles)
-        return any(user_id in self.roles[r].users for r in roles if r in self.roles)
+        # Resolved where the permission step of commands resolves them (one place).
+        return holds(self.roles, user_id, roles)
 
     @property
     def risk(self) -> Risk:

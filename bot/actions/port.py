@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.fleet import FleetRouter
@@ -38,6 +38,7 @@ class ActionFleet(Protocol):
         params: Mapping[str, ParamValue],
         actor: str,
         idempotency_key: str,
+        approved_by: Sequence[str] = (),
     ) -> Operation: ...
 
     async def get_operation(self, operation_id: str) -> Operation: ...

@@ -50,6 +50,9 @@ AUDIT_VERIFIED = "audit.verified"
 
 # Outcomes.
 ACCEPTED = "accepted"
+# The permission step's answer to an invocation (command.invoked).
+ALLOWED = "allowed"
+REFUSED = "refused"
 DENIED = "denied"
 NEEDS_CONFIRMATION = "needs_confirmation"
 NEEDS_APPROVAL = "needs_approval"

@@ -15,7 +15,7 @@ from bot.db.unit_of_work import writing
 from bot.incidents import escalation, followup, silences, storms
 from bot.incidents.incident_blocks import headline, who
 from bot.incidents.ingest import ingest
-from bot.incidents.membership import incident_member
+from bot.incidents.membership import incident_channel, incident_member
 from bot.incidents.models import OPEN_STATES, Incident, PageDelivery, Silence
 from bot.incidents.thread import ThreadWriter
 from bot.parts import AppParts, Job
@@ -30,6 +30,8 @@ def install(parts: AppParts) -> None:
     parts.hooks.page_sink = ingest
     # Guarded actions whose policy says `require_incident` ask us who is in one.
     parts.hooks.incident_membership = incident_member
+    # The permission step keeps incident commands and buttons in the incident's channel.
+    parts.hooks.incident_channel = incident_channel
     parts.handoff_sections.extend((open_incidents_section, silences_section))
     parts.jobs.extend(
         (

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from bot.db.models import PostedMessage
-from bot.incidents.models import OPEN_STATES, Incident, IncidentNote
+from bot.incidents.models import OPEN_STATES, Incident, IncidentNote, Storm
+from bot.permissions.scope import IncidentRef
 from bot.runtime import MembershipQuestion, Runtime
 
 
@@ -55,3 +56,10 @@ async def incident_member(rt: Runtime, asked: MembershipQuestion) -> bool:
             if wrote is not None:
                 return True
     return False
+
+
+async def incident_channel(rt: Runtime, ref: IncidentRef) -> str | None:
+    """The channel the incident (or storm) lives in; None when there is no such one."""
+    table = Incident if ref.kind == "incident" else Storm
+    async with rt.sessions() as session:
+        return await session.scalar(select(table.channel).where(table.id == ref.id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
@@ -135,17 +135,22 @@ class HttpFleet:
         params: Mapping[str, ParamValue],
         actor: str,
         idempotency_key: str,
+        approved_by: Sequence[str] = (),
     ) -> Operation:
-        """Start the action; the same key and parameters return the same operation."""
+        """Start the action; the same key and parameters return the same operation. The
+        control plane learns who asked (`X-Actor`) and who approved (`X-Approved-By`)."""
+        headers = {
+            "X-Actor": _header_value("actor", actor),
+            "Idempotency-Key": _header_value("idempotency_key", idempotency_key),
+        }
+        if approved_by:
+            headers["X-Approved-By"] = _header_value("approved_by", ",".join(approved_by))
         return await self._call(
             "POST",
             f"/v1/services/{quote(service, safe='')}/operations",
             Operation,
             body=PlanRequest(action=action, params=dict(params)),
-            headers={
-                "X-Actor": _header_value("actor", actor),
-                "Idempotency-Key": _header_value("idempotency_key", idempotency_key),
-            },
+            headers=headers,
             not_found=_service(service),
         )
 

@@ -128,8 +128,10 @@ class PatroniFleet:
         params: Mapping[str, ParamValue],
         actor: str,
         idempotency_key: str,
+        approved_by: Sequence[str] = (),
     ) -> Operation:
-        """Start the action; the same key and parameters return the same operation."""
+        """Start the action; the same key and parameters return the same operation.
+        Patroni has no notion of approvers: the bot's own audit row names them."""
         _check_header("actor", actor)
         _check_header("idempotency_key", idempotency_key)
         self._rest.urls(service)  # ServiceNotFound before anything else

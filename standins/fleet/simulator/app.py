@@ -114,8 +114,13 @@ class _Api:
         actor = _header(request, "X-Actor", "missing_actor")
         key = _header(request, "Idempotency-Key", "missing_idempotency_key")
         body = await _body(request, PlanRequest)
+        approvers = request.headers.get("X-Approved-By", "")
         op, replayed = self.sim.start(
-            request.path_params["name"], body, actor=actor, idempotency_key=key
+            request.path_params["name"],
+            body,
+            actor=actor,
+            idempotency_key=key,
+            approved_by=tuple(a for a in approvers.split(",") if a),
         )
         headers = {"Location": f"/v1/operations/{op.id}"}
         if replayed:

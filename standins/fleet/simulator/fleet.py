@@ -112,7 +112,13 @@ class FleetSimulation:
         return blueprint(self._service(name), request, self.clock()).plan
 
     def start(
-        self, name: str, request: PlanRequest, *, actor: str, idempotency_key: str
+        self,
+        name: str,
+        request: PlanRequest,
+        *,
+        actor: str,
+        idempotency_key: str,
+        approved_by: tuple[str, ...] = (),
     ) -> tuple[Operation, bool]:
         """The operation, and whether it is a replay of an earlier request with this key."""
         self.tick()
@@ -143,6 +149,7 @@ class FleetSimulation:
             action=request.action,
             params=dict(request.params),
             actor=actor,
+            approved_by=approved_by,
             created_at=self.clock(),
             steps=drawn.steps,
             fingerprint=fingerprint,
@@ -151,6 +158,10 @@ class FleetSimulation:
         self._operations[op.id] = op
         self._keys[idempotency_key] = (fingerprint, op.id)
         return op.to_model(self.clock()), False
+
+    def approved_by(self, operation_id: str) -> tuple[str, ...]:
+        """Who approved the operation, as the caller's `X-Approved-By` named them."""
+        return self._operation(operation_id).approved_by
 
     def operation(self, operation_id: str) -> Operation:
         self.tick()

@@ -45,6 +45,8 @@ class SimOperation:
     created_at: datetime
     steps: tuple[StepSpec, ...]
     fingerprint: str
+    # Who approved, as the bot said in `X-Approved-By` (tests read it).
+    approved_by: tuple[str, ...] = ()
     failure: InjectedFailure | None = None
     state: OperationState = "pending"
     error: str | None = None
