@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from bot.mentions import code, escape
 from bot.messages.action_cards import person
-from bot.messages.actions import at_utc
+from bot.messages.actions import _size, at_utc
 
 AUTOMATION_NEEDS_APPROVAL = (
     "automation never runs an action that needs someone's approval; it is suggested instead"
@@ -100,6 +101,54 @@ def automation_suggested(runbook: str, action: str, service: str, why: str | Non
     )
 
 
+# The confirm step: what the fleet showed of the member a page names (bot/automation/confirm).
+def member_seen(member: str, role: str, state: str, lag: int | None) -> str:
+    behind = f", {_size(lag)} behind" if lag is not None else ""
+    return f"{code(member)} is a {role}, {state}{behind}"
+
+
+def automation_seen(seen: str) -> str:
+    return f"Seen in the fleet: {seen}."
+
+
+def confirm_condition(roles: list[str], lag_above: int | None, states: list[str]) -> str:
+    faults = []
+    if lag_above is not None:
+        faults.append(f"more than {_size(lag_above)} behind")
+    if states:
+        faults.append(" or ".join(states))
+    return f"a {' or '.join(roles)} {' or '.join(faults)}"
+
+
+def confirm_no_member(service: str) -> str:
+    return f"the page names no member of {code(service)}"
+
+
+def confirm_unknown_member(service: str, member: str) -> str:
+    return f"{code(service)} has no member {code(member)}"
+
+
+def confirm_wrong_role(seen: str, roles: list[str]) -> str:
+    return f"{seen}: automation repairs only a {' or '.join(roles)}"
+
+
+def confirm_no_fault(seen: str, condition: str) -> str:
+    return f"{seen}: not the fault the runbook repairs ({condition})"
+
+
+def confirm_unreadable(service: str, error: str) -> str:
+    return f"the fleet could not be asked about {code(service)} ({escape(error)})"
+
+
+def source_not_trusted(source: str, trusted: list[str]) -> str:
+    allowed = ", ".join(trusted) or "none"
+    return f"pages from {code(source)} may not start automation (`automation.sources`: {allowed})"
+
+
+def automation_unconfirmed(runbook: str, reason: str) -> str:
+    return f":mag: Runbook *{runbook}* matched, but did not run: {reason}."
+
+
 def automation_escalated(mentions: str, why: str) -> str:
     who = mentions or "On-call"
     return f":rotating_light: {who}: automation could not handle this, a person is needed ({why})."
@@ -126,10 +175,6 @@ def limit_capacity(service: str, healthy: int, floor: int) -> str:
         f"capacity floor: `{service}` has {healthy} healthy members and automation keeps "
         f"at least {floor} while it works"
     )
-
-
-def limit_unreadable(service: str, error: str) -> str:
-    return f"the fleet's state of `{service}` could not be read ({error})"
 
 
 DRY_RUN_ALLOWED = "the guards checked so far allow it (the fleet's plan is not asked in a dry run)"
