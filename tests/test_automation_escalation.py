@@ -80,8 +80,7 @@ async def test_a_storm_of_pages_automation_would_take_still_mentions_the_on_call
     async with FleetUnderTest() as fleet, automation_harness(db_url, fleet, storms=storms) as h:
         rt = h.bot.runtime
         for service in ("pg-orders", "pg-billing", "pg-ledger"):
-            # One region, each an auto runbook's.
-            await lagging_page(fleet, rt, service, f"{service}-3")
+            await lag_page(rt, service, f"{service}-3")  # one region, each an auto runbook's
         found = await h.wait_for(lambda: got if len(got := opening_roots(h)) == 3 else None)
         *quiet_roots, storm_root = found
         assert not any(mentions_someone(root) for root in quiet_roots)
