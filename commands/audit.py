@@ -16,6 +16,7 @@ from bot.audit.verifier import verify
 from bot.audit.writer import append
 from bot.config import Config
 from bot.db.unit_of_work import writing
+from bot.mentions import code, mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -57,7 +58,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
 
 
 def _who(entry: AuditEntry) -> str:
-    return f"<@{entry.actor}>" if _USER_ID.match(entry.actor) else f"`{entry.actor}`"
+    return mention_user(entry.actor) if _USER_ID.match(entry.actor) else code(entry.actor)
 
 
 def _line(entry: AuditEntry) -> str:
