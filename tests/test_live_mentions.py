@@ -11,6 +11,9 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot import messages as m
+from bot.oncall.roster import mention
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "commands", "integrations", "standins")
 THE_MAKER = ROOT / "bot" / "mentions.py"
@@ -68,3 +71,35 @@ def test_the_finder_sees_each_way_of_building_one() -> None:
     ]
     for source in harmless:
         assert not list(built_mentions(source)), source
+
+
+# What the rule protects: an id or text from a payload never becomes markup.
+
+FORGED_ID = "U0ALICE01> <!channel"
+LOUD = "<!channel> `x` <@U0EVIL000>"
+
+
+def test_a_forged_user_id_is_shown_as_code_not_as_a_mention() -> None:
+    said = [
+        m.incident_acknowledged(FORGED_ID, 1),
+        m.incident_assigned(FORGED_ID, FORGED_ID),
+        m.card_running(FORGED_ID, [FORGED_ID]),
+        m.automation_switched(True, FORGED_ID, 3),
+        m.silence_line(1, FORGED_ID, "soon", "a=b", None),
+        mention(FORGED_ID),
+    ]
+    for text in said:
+        assert "<!channel" not in text and "<@U0ALICE01>" not in text, text
+    assert m.incident_acknowledged("UALICE01", 1).startswith(":eyes: <@UALICE01> ")
+
+
+def test_silence_matchers_and_pagerduty_names_are_shown_as_typed() -> None:
+    for text in (
+        m.silence_created("UALICE01", "soon", LOUD, LOUD),
+        m.silence_line(1, "UALICE01", "soon", LOUD, LOUD),
+        mention(LOUD),
+    ):
+        assert "<!channel>" not in text and "<@U0EVIL000>" not in text, text
+        assert "&lt;!channel&gt;" in text
+    # A backtick in a matcher cannot close the code span early.
+    assert "`x`" not in m.silence_created("UALICE01", "soon", LOUD, None).split("silenced", 1)[1]
