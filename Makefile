@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: demo test lint audit-deps bench serve clean lock
+.PHONY: demo test fuzz lint audit-deps bench serve clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ TEST_WORKERS ?= 3
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The hostile-input suite (tests/hostile) with ten times the examples of `make test`, new
+# ones on every run; its figures are printed at the end (see docs/security.md).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 --dist loadfile tests/hostile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check bot commands integrations standins tests bench tools

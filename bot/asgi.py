@@ -1,5 +1,6 @@
-"""The HTTP surface: Slack's request URL and liveness here, and the routes the areas add
-(webhooks from intake, readiness and metrics from monitoring). Starlette + uvicorn."""
+"""The HTTP surface: Slack's request URL (HTTP mode only) and liveness here, and the routes
+the areas add (webhooks from intake, readiness and metrics from monitoring). Starlette +
+uvicorn."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.http_body import BodyTooLarge, bodiless, read_limited_body
+from bot.http_gate import gate
 from bot.slack_signature import signature_problem
 
 if TYPE_CHECKING:
@@ -75,9 +77,9 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
                 await bot.stop()
 
     limit = bot.runtime.config.server.max_body_bytes
-    routes = [
-        Route("/slack/events", _slack_events(bot), methods=["POST"]),
-        Route("/healthz", bodiless(healthz, limit), methods=["GET"]),
-        *bot.routes,
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    routes = [Route("/healthz", bodiless(healthz, limit), methods=["GET"]), *bot.routes]
+    if bot.runtime.config.slack.mode == "http":
+        # In Socket Mode Slack's requests arrive over the socket only: an HTTP request URL
+        # would be a second, unneeded way in for anyone holding (or guessing) the secret.
+        routes.append(Route("/slack/events", _slack_events(bot), methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[gate(bot.runtime.config)])

@@ -38,6 +38,7 @@ from bot.registry import CommandRegistry
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
+from bot.slack_trust import response_url_check
 from bot.transports import OutsideTransports
 from integrations.slack.errors import SlackError
 from integrations.slack.web import SlackWebClient
@@ -250,6 +251,7 @@ async def open_bot(
         str(config.slack.api_url),
         timeout=config.slack.timeout_seconds,
         on_error=metrics.slack_error,
+        response_url_allowed=response_url_check(str(config.slack.api_url)),
     )
     sessions = session_factory(engine)
     worker = OutboxWorker(sessions, web, config.outbox, owner=owner, clock=clock)

@@ -40,7 +40,7 @@ from bot.intake.config import IntakeConfig
 from bot.monitoring.config import MonitoringConfig
 from bot.oncall.config import OncallConfig
 from bot.outbox.config import OutboxConfig
-from bot.process_config import SchedulerConfig, ServerConfig, StorageConfig
+from bot.process_config import LoggingConfig, SchedulerConfig, ServerConfig, StorageConfig
 from bot.roles import RoleBinding, SlackUserId
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -74,6 +74,16 @@ class SlackConfig(StrictModel):
     bot_token: SecretStr
     app_token: SecretStr | None = None
     api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
+    # The workspace (and Enterprise Grid organisation) the app is installed in: signed
+    # requests from any other are acked and ignored (bot/slack_trust.py). Unset: any.
+    team_id: str | None = Field(default=None, pattern=r"^T[A-Z0-9]{2,30}$")
+    enterprise_id: str | None = Field(default=None, pattern=r"^E[A-Z0-9]{2,30}$")
+
+    @field_validator("team_id", "enterprise_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `${SLACK_TEAM_ID:-...}` with the variable set to "" means "not set".
+        return None if value == "" else value
     # How long one Web API call may take before the outbox counts it as an outage.
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     app_name: str = Field(default="Watchkeeper", min_length=1, max_length=35)
@@ -115,6 +125,7 @@ class Config(StrictModel):
     channels: ChannelsConfig
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    logging: LoggingConfig = LoggingConfig()
     demo: DemoConfig = DemoConfig()
     audit: AuditConfig = AuditConfig()
     # Guarded actions: who may run what, when (bot/actions/policy.py, docs/actions.md).

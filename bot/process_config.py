@@ -3,7 +3,9 @@ replicas, and where it stores its state (`server:`, `scheduler:`, `storage:` in 
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,6 +24,16 @@ class ServerConfig(StrictModel):
     # answered "busy" in its ack and not queued: a backlog without bound grows memory and
     # every answer's delay, and would be lost with the process anyway.
     max_in_flight: int = Field(default=200, ge=1, le=100_000)
+    # Before a request is authenticated its sender holds the server; these bound for how
+    # long and how many (bot/http_gate.py, bot/http_server.py, docs/security.md).
+    # The request line and headers must arrive within this.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The whole body must arrive within this of the headers, else 408.
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
+    # Requests whose body is still arriving; past it one more is answered 503.
+    max_pending_bodies: int = Field(default=64, ge=1, le=10_000)
+    # Open connections; past it a new request is answered 503 at once.
+    max_connections: int = Field(default=1000, ge=16, le=100_000)
     # This replica's name in leases (outbox lanes, scheduler leader); unset: hostname:pid.
     # A process starting under a name takes back at once the leases that name holds, since
     # their holder must be dead: two live processes must never share one (set it per pod).
@@ -58,3 +70,14 @@ class StorageConfig(StrictModel):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
         return value
+
+
+class LoggingConfig(StrictModel):
+    # text for people at a terminal (the demo); json for a log pipeline: one object per
+    # line with the request, incident, action and operation ids of the work it is about.
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def level_number(self) -> int:
+        return int(logging.getLevelName(self.level.upper()))

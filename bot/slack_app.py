@@ -26,6 +26,7 @@ from bot.interactions import Click
 from bot.outbox import Message
 from bot.registry import Caller
 from bot.runtime import Runtime
+from bot.slack_trust import same_workspace
 from bot.storage_outage import answered_if_storage_fails
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
         # Slack may send events we do not listen to; that is not an error.
         raise_error_for_unhandled_request=False,
     )
+    app.use(same_workspace(slack.team_id, slack.enterprise_id))
     for group in rt.commands.groups():
         app.command(rt.command_name(group))(
             answered_if_storage_fails(rt, _command_listener(rt, group))

@@ -6,26 +6,21 @@ import re
 from datetime import UTC
 
 from bot import block_kit, messages
-from bot.audit import vocabulary as v
 from bot.audit.actors import Actor
-from bot.audit.checkpoint import read_checkpoints
-from bot.audit.hash_chain import AuditKeyMissing, KeyRing
+from bot.audit.hash_chain import AuditKeyMissing
 from bot.audit.models import AuditEntry
-from bot.audit.query import MAX_PAGE, RecentQuery, recent_entries
-from bot.audit.verifier import verify
-from bot.audit.writer import append
+from bot.audit.query import MAX_PAGE, RecentQuery, recent_page
+from bot.audit.verify_service import verify_and_record
 from bot.config import Config
-from bot.db.unit_of_work import writing
 from bot.mentions import code, mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
+from bot.slack_ids import is_user_id, mentioned_user
 
 AUDITOR_ROLE = "auditor"
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_BEFORE = re.compile(r"^before:(\d+)$")
+_BEFORE = re.compile(r"before:(\d+)")
 RECENT_USAGE = f"recent [@user|target] [N 1-{MAX_PAGE}]"
 
 
@@ -34,7 +29,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
     actor = actor_name = target = shown = None
     limit, before = 10, None
     for word in args:
-        mention, paged = _MENTION.match(word), _BEFORE.match(word)
+        mention, paged = mentioned_user(word), _BEFORE.fullmatch(word)
         if word.isdecimal():
             limit = int(word)
             if not 1 <= limit <= MAX_PAGE:
@@ -44,10 +39,10 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
         elif shown is not None:
             raise CommandError(messages.usage(command, RECENT_USAGE))
         elif mention:
-            actor, shown = mention.group(1), word
+            actor, shown = mention, word
         elif word.startswith("@") and len(word) > 1:
             actor_name, shown = word[1:], word
-        elif _USER_ID.match(word) or word.startswith(("cli:", "watchkeeper:")):
+        elif is_user_id(word) or word.startswith(("cli:", "watchkeeper:")):
             actor, shown = word, word
         else:
             target, shown = word, word
@@ -58,7 +53,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
 
 
 def _who(entry: AuditEntry) -> str:
-    return mention_user(entry.actor) if _USER_ID.match(entry.actor) else code(entry.actor)
+    return mention_user(entry.actor) if is_user_id(entry.actor) else code(entry.actor)
 
 
 def _line(entry: AuditEntry) -> str:
@@ -89,8 +84,7 @@ def _sections(lines: list[str]) -> list[block_kit.Block]:
 async def recent(inv: Invocation, rt: Runtime) -> Message:
     command = rt.command_name("audit")
     query, shown = parse_recent(inv.args, command)
-    async with rt.sessions() as session:
-        page = await recent_entries(session, query)
+    page = await recent_page(rt, query)
     if not page.entries:
         return Message(text=messages.audit_recent_empty(shown))
     title = messages.audit_recent_title(shown)
@@ -116,28 +110,12 @@ async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
     if not is_auditor(rt.config, inv.user_id):
         return Message(text=messages.audit_verify_denied(command))
     try:
-        keys = KeyRing.from_config(rt.config.audit)
+        found = await verify_and_record(rt, Actor.slack(inv.user_id, inv.caller.user_name))
     except AuditKeyMissing:
         return Message(text=messages.audit_key_missing())
-    path = rt.config.audit.checkpoint_file
-    checkpoints = read_checkpoints(path) if path is not None and path.exists() else []
-    async with rt.engine.connect() as conn:
-        report = await verify(conn, keys, checkpoints=checkpoints)
-    async with writing(rt.sessions) as session:
-        await append(
-            session,
-            key=keys,
-            actor=Actor.slack(inv.user_id, inv.caller.user_name),
-            action=v.AUDIT_VERIFIED,
-            target="audit_log",
-            params={
-                "rows_checked": report.rows_checked,
-                "checkpoints_checked": report.checkpoints_checked,
-                "problem": None if report.problem is None else str(report.problem),
-            },
-            outcome=v.INTACT if report.ok else v.BROKEN,
-            clock=rt.clock,
-        )
+    if found.report is None:
+        return Message(text=messages.audit_verify_unanchored(str(found.unreadable)))
+    report = found.report
     if report.problem is None:
         text = messages.audit_verify_intact(
             report.rows_checked, report.rows_per_second, report.checkpoints_checked

@@ -24,10 +24,16 @@ from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import Caller, CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
+from bot.slack_ids import named_user
 
-_ID = re.compile(r"^#?(\d{1,18})$")
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+_ID = re.compile(r"#?(\d{1,18})")
 LIST_SHOWN = 20
+
+
+def incident_number(word: str) -> int | None:
+    """The incident a word names (`42` or `#42`), matched whole."""
+    found = _ID.fullmatch(word)
+    return int(found.group(1)) if found else None
 
 
 async def _thread_target(rt: Runtime, caller: Caller) -> tuple[str, int] | None:
@@ -44,8 +50,8 @@ async def _target(inv: Invocation, rt: Runtime) -> tuple[str, int, list[str]]:
     incident of the channel. Never a guess between several.
     """
     args = list(inv.args)
-    if args and (match := _ID.match(args[0])):
-        return "incident", int(match.group(1)), args[1:]
+    if args and (number := incident_number(args[0])) is not None:
+        return "incident", number, args[1:]
     found = await _thread_target(rt, inv.caller)
     if found is not None:
         return found[0], found[1], args
@@ -105,10 +111,9 @@ async def note(inv: Invocation, rt: Runtime) -> Message:
 
 async def assign(inv: Invocation, rt: Runtime) -> Message:
     number, rest = await _incident_only(inv, rt)
-    match = _USER.match(rest[0]) if len(rest) == 1 else None
-    if match is None:
+    assignee = named_user(rest[0]) if len(rest) == 1 else None
+    if assignee is None:
         raise CommandError(messages.usage(rt.command_name("incident"), "assign [#id] @user"))
-    assignee = match.group(1) or match.group(2)
     return _answer(
         await service.assign(rt, incident_id=number, user=inv.user_id, assignee=assignee)
     )

@@ -18,9 +18,9 @@ from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
+from bot.slack_ids import named_user
 
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
-_DURATION = re.compile(r"^(\d{1,4})([mhd])$")
+_DURATION = re.compile(r"(\d{1,4})([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -37,7 +37,7 @@ def _rotation(rt: Runtime, args: list[str]) -> tuple[Rotation, list[str]]:
 
 
 def _until(text: str, now: datetime) -> datetime:
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if match:
         return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
@@ -89,11 +89,10 @@ async def override(inv: Invocation, rt: Runtime) -> Message:
     if rotation.from_pagerduty:
         raise CommandError(messages.override_in_pagerduty(rotation.name))
     usage = messages.usage(rt.command_name("oncall"), "override [rotation] @user <4h|ISO time>")
-    if len(rest) != 2 or not (user := _USER.match(rest[0])):
+    if len(rest) != 2 or not (target := named_user(rest[0])):
         raise CommandError(usage)
     if inv.user_id not in rotation.members:
         raise CommandError(messages.not_in_rotation(rotation.name))
-    target = user.group(1) or user.group(2)
     now = rt.clock()
     until = _until(rest[1], now)
     if not now < until <= now + timedelta(days=31):

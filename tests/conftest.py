@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
+from tests.hostile.tally import mark_run_start, print_summary
 
 REQUIRE_REAL = os.environ.get("WATCHKEEPER_REQUIRE_REAL") == "1"
 PG_ADMIN = os.environ.get("WATCHKEEPER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -112,3 +113,14 @@ def base_config(**sections: Any) -> dict[str, Any]:
     }
     raw.update(sections)
     return raw
+
+
+# The hostile-input suite's figures (tests/hostile), printed once at the end of a run.
+def pytest_configure(config: pytest.Config) -> None:
+    mark_run_start(config)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    print_summary(terminalreporter, config)

@@ -3,6 +3,7 @@ heartbeat checked when the test says."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.composition import Bot
 from bot.monitoring.heartbeat import HealthMonitor
+from bot.monitoring.routes import monitoring_routes
+from bot.parts import AppParts
 
 EPOCH = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 
@@ -51,3 +54,12 @@ def heartbeat(bot: Bot) -> HealthMonitor:
     bot's own one checks on its timer, which a test does not wait for)."""
     rt = bot.runtime
     return HealthMonitor(rt, owner=rt.scheduler.owner, leader=lambda: rt.scheduler.is_leader)
+
+
+def readyz_looks_every_time(parts: AppParts) -> None:
+    """`open_bot(customize=...)`: /readyz looks at the database on every request (its
+    clock moves past the reuse window between two asks), for tests that change the state
+    and ask again at once."""
+    ticks = itertools.count(step=60)
+    at = parts.routes.index(monitoring_routes)
+    parts.routes[at] = lambda rt: monitoring_routes(rt, clock=lambda: float(next(ticks)))

@@ -172,6 +172,46 @@ def test_commands_use_the_areas_not_the_database() -> None:
     assert importers_of("sqlalchemy", "commands") == set()
 
 
+# How a module reaches the database: the runtime's session maker and engine, the unit of
+# work, and the factories in bot.db.
+SESSION_OPENERS = frozenset({"sessions", "engine", "writing", "session_factory", "create_engine"})
+
+
+def session_openings(tree: ast.Module) -> list[int]:
+    """Lines of `tree` that name a way to the database (`rt.sessions()`, `writing(...)`)."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Attribute) and node.attr in SESSION_OPENERS)
+        or (isinstance(node, ast.Name) and node.id in SESSION_OPENERS)
+    ]
+
+
+def test_the_session_finder_finds_sessions() -> None:
+    opened = ast.parse(
+        "async def f(rt):\n"
+        "    async with rt.sessions() as s:\n"
+        "        pass\n"
+        "    async with writing(rt.sessions):\n"
+        "        pass\n"
+        "    async with rt.engine.connect():\n"
+        "        pass\n"
+    )
+    assert session_openings(opened) == [2, 4, 4, 6]
+    assert session_openings(ast.parse("page = await recent_page(rt.config, query)")) == []
+
+
+def test_commands_open_no_database_session() -> None:
+    # Commands parse, call the area's service functions and render; the areas open the
+    # sessions (docs/architecture.md, "The rooms").
+    assert importers_of("bot.db", "commands") == set()
+    assert [
+        f"{name}:{line}"
+        for name in in_package("commands")
+        for line in session_openings(_tree(name))
+    ] == []
+
+
 def test_only_the_composition_root_imports_commands() -> None:
     assert importers_of("commands", "bot") == {"bot.composition"}
 

@@ -209,6 +209,18 @@ async def test_the_config_loaded_row_keeps_no_secret(engine: AsyncEngine) -> Non
         assert secret not in dump
 
 
+async def test_the_config_loaded_row_hides_a_database_password_with_a_slash(
+    engine: AsyncEngine,
+) -> None:
+    raw = base_config(storage={"url": "postgresql+psycopg://app:pa/ss:w0rd@db/wk"})
+    config = parse_config(raw, {"WATCHKEEPER_AUDIT_KEY": KEY})
+    async with session_factory(engine)() as session, session.begin():
+        record = await record_config_loaded(session, config, cli_actor(), clock=stepping_clock())
+    stored = json.loads(record.params)["config"]["storage"]["url"]
+    assert stored == f"postgresql+psycopg://app:{REDACTED}@db/wk"
+    assert "pa/ss" not in record.params and "w0rd" not in record.params
+
+
 async def test_rows_signed_before_a_key_rotation_still_verify(engine: AsyncEngine) -> None:
     old, new = "old-key-0123456789abcdef", "new-key-0123456789abcdef"
     sessions = session_factory(engine)

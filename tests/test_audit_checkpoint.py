@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import messages
-from bot.audit.checkpoint import Checkpoint, parse_checkpoints, publish_checkpoint, read_checkpoints
+from bot.audit.checkpoint import publish_checkpoint
+from bot.audit.published import Checkpoint, read_published, scan_channel_copy
 from bot.config import parse_config
 from bot.db.engine import session_factory
 from bot.db.models import OutboxMessage
@@ -24,7 +25,7 @@ def test_checkpoints_are_read_back_from_a_copy_of_the_channel_history() -> None:
     history = ["[03:00] watchkeeper joined the channel"]
     history += [messages.audit_checkpoint(c.seq, c.hash, c.line()) for c in published]
     history.append("[03:20] carol: {not a checkpoint}")
-    found = parse_checkpoints("\n".join(history).splitlines())
+    found = scan_channel_copy("\n".join(history).splitlines())
     assert [(c.seq, c.hash, c.number) for c in found] == [(10, "a" * 64, 1), (25, "b" * 64, 2)]
     assert found[1].label() == "#2 (seq 25, published 2024-05-01T03:15:00.000000Z)"
 
@@ -41,7 +42,7 @@ async def test_without_an_audit_channel_the_file_alone_is_written(
         await append_rows(session, 3)
     published = await publish_checkpoint(sessions, config=config, clock=stepping_clock())
     assert published is not None and published.seq == 3
-    assert read_checkpoints(tmp_path / "cp" / "checkpoints.log") == [
+    assert read_published(tmp_path / "cp" / "checkpoints.log") == [
         Checkpoint(published.seq, published.hash, published.at, published.key_id, number=1)
     ]
     async with engine.connect() as conn:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.audit import parallel as parallel_module
-from bot.audit.checkpoint import read_checkpoints
 from bot.audit.parallel import verify_in_processes
+from bot.audit.published import read_published
 from bot.audit.verifier import verify
 from bot.cli import main
 from bot.config import parse_config
@@ -25,8 +25,9 @@ from tests.test_audit_support import KEYS, allow_tampering, append_rows, cut_tai
 
 
 def _config_file(tmp_path: Path, db_url: str, **audit: Any) -> Path:
+    """An app.yaml in `tmp_path`; no checkpoint file unless `checkpoint_file` names one."""
     raw = base_config(storage={"url": db_url})
-    raw["audit"].update({"checkpoint_file": str(tmp_path / "checkpoints.log"), **audit})
+    raw["audit"].update({"checkpoint_file": None, **audit})
     path = tmp_path / "app.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -73,7 +74,7 @@ async def test_verify_names_the_first_bad_row_and_exits_1(
 async def test_checkpoints_go_to_the_file_and_the_audit_channel_and_catch_a_cut(
     engine: AsyncEngine, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = _config_file(tmp_path, db_url)
+    config = _config_file(tmp_path, db_url, checkpoint_file=str(tmp_path / "checkpoints.log"))
     await _fill(engine, 20)
     code, out, _ = await _run(capsys, "audit", "checkpoint", "--config", str(config))
     assert code == 0 and json.loads(out)["seq"] == 20
@@ -81,7 +82,7 @@ async def test_checkpoints_go_to_the_file_and_the_audit_channel_and_catch_a_cut(
     assert code == 0 and "has not moved" in out
     code, out, _ = await _run(capsys, "audit", "checkpoint", "--config", str(config), "--force")
     assert code == 0 and json.loads(out)["seq"] == 20
-    [first, again] = read_checkpoints(tmp_path / "checkpoints.log")
+    [first, again] = read_published(tmp_path / "checkpoints.log")
     async with engine.connect() as conn:
         head_hash = await conn.scalar(select(OutboxMessage.payload).limit(1))
         posts = (await conn.execute(select(OutboxMessage.lane, OutboxMessage.payload))).all()

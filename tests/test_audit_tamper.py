@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.audit.checkpoint import Checkpoint, publish_checkpoint, read_checkpoints
+from bot.audit.checkpoint import publish_checkpoint
 from bot.audit.hash_chain import KeyRing
 from bot.audit.models import HEAD, LOG
+from bot.audit.published import Checkpoint, read_published
 from bot.audit.verifier import verify
 from bot.config import parse_config
 from bot.db.engine import create_engine, session_factory
@@ -86,13 +87,13 @@ def chain(
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{folder}/chain.db"
         asyncio.run(_build(url, checkpoint_file))
-        yield Chain(url, read_checkpoints(checkpoint_file))
+        yield Chain(url, read_published(checkpoint_file))
         return
     name = fresh_pg_database(request.getfixturevalue("pg_template"))
     try:
         url = _pg_url(name)
         asyncio.run(_build(url, checkpoint_file))
-        yield Chain(url, read_checkpoints(checkpoint_file))
+        yield Chain(url, read_published(checkpoint_file))
     finally:
         drop_pg_database(name)
 

@@ -24,7 +24,7 @@ from standins.pagerduty import start_standin as start_pagerduty
 from tests.conftest import base_config
 from tests.harness import BotHarness
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
-from tests.monitoring_support import MovingClock, heartbeat
+from tests.monitoring_support import MovingClock, heartbeat, readyz_looks_every_time
 
 OPS = "C0OPS0001"
 PD_KEY = "pd-monitoring-routing-key-42"
@@ -42,7 +42,13 @@ async def replica(
         monitoring={"expected_sources": {"alertmanager": 10}, **monitoring},
     )
     raw["audit"]["checkpoint_file"] = None
-    bot = await open_bot(parse_config(raw, {}), clock=clock, owner=owner, run_worker=False)
+    bot = await open_bot(
+        parse_config(raw, {}),
+        clock=clock,
+        owner=owner,
+        run_worker=False,
+        customize=readyz_looks_every_time,
+    )
     app = create_asgi_app(bot, manage_lifecycle=False)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wk")
     try:

@@ -24,7 +24,7 @@ ParamKind = Literal["member", "mode", "datetime"]
 
 # Service and member names: plain words; no glob characters, so a target is exactly one
 # service and never a pattern that could match "everything".
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MODES = ("run", "schedule")
 
 
@@ -147,7 +147,7 @@ def check_target(target: str) -> str:
         raise InvalidRequest(
             f"`{target}` is a pattern, not a service; actions run on exactly one named service"
         )
-    if not NAME.match(target):
+    if not NAME.fullmatch(target):
         raise InvalidRequest(f"`{target}` is not a service name")
     return target
 
@@ -155,7 +155,7 @@ def check_target(target: str) -> str:
 def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
     text = str(raw) if raw is not None else ""
     if spec.kind == "member":
-        if not NAME.match(text):
+        if not NAME.fullmatch(text):
             raise InvalidRequest(f"{spec.name}: `{text}` is not a member name")
         return text
     if spec.kind == "mode":

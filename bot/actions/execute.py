@@ -35,6 +35,7 @@ from bot.actions.port import NoActionBackend, action_backend
 from bot.actions.store import get_request, renew_lock
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
+from bot.log_context import bound
 from bot.outbox import Message
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetRequestRejected, FleetUnavailable
@@ -65,6 +66,11 @@ async def approvers_of(session: AsyncSession, request_id: str) -> list[str]:
 
 
 async def execute(rt: Runtime, request_id: str) -> Message:
+    with bound(action_id=request_id):
+        return await _execute(rt, request_id)
+
+
+async def _execute(rt: Runtime, request_id: str) -> Message:
     now = rt.clock()
     vetoed = exists().where(
         ActionApproval.request_id == ActionRequest.id, ActionApproval.decision == "deny"

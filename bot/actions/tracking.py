@@ -28,6 +28,7 @@ from bot.actions.reconcile import lost_contact, reconcile
 from bot.actions.store import renew_lock, requests_in
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
+from bot.log_context import bound
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError
 from integrations.fleet.models import Operation
@@ -55,7 +56,8 @@ async def track_once(rt: Runtime) -> int:
     finished = 0
     for row in rows:
         try:
-            finished += await _track(rt, row)
+            with bound(action_id=row.id, operation_id=row.operation_id):
+                finished += await _track(rt, row)
         except Exception:  # one bad request must not stop the others being tracked
             log.exception("tracking request %s failed", row.id)
     return finished

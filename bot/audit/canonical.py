@@ -7,7 +7,9 @@ another language) that agree on the value agree on the hash.
 Secrets are removed before anything is hashed or stored: by key name (any word of the key
 is `token`, `secret`, `password`, `key`, `credential`, ...), by type (`SecretStr`), and by
 shape for values that are secrets whatever their key (Slack tokens, bearer headers, private
-keys, passwords inside URLs).
+keys, passwords inside URLs). Each of these checks runs in time linear in the text: audit
+params carry free text from outside (notes, page summaries) and redaction runs on the
+event loop.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import SecretBytes, SecretStr
+
+from bot.audit.url_password import redact_url_passwords
 
 REDACTED = "[redacted]"
 
@@ -50,7 +54,6 @@ _SECRET_VALUE = re.compile(
     r"^(?:xox[abeoprs]-|xapp-|gh[pousr]_|glpat-)|^(?:bearer|basic)\s|-----BEGIN [A-Z ]*PRIVATE KEY",
     re.IGNORECASE,
 )
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/@:\s]*:)[^/@\s]+@", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:
@@ -63,7 +66,7 @@ def is_secret_name(name: str) -> bool:
 def redact_text(value: str) -> str:
     if _SECRET_VALUE.search(value):
         return REDACTED
-    return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}@", value)
+    return redact_url_passwords(value, REDACTED)
 
 
 def redact(value: Any) -> Any:

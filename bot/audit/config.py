@@ -17,6 +17,9 @@ class AuditConfig(StrictModel):
     key: SecretStr | None = None
     # Keys retired by a rotation: still accepted by verify for the rows they signed.
     previous_keys: list[SecretStr] = Field(default_factory=list)
+    # A checkpoint is due when this many rows were appended since the last one, or when
+    # `checkpoint_minutes` have passed and the head moved, whichever comes first.
+    checkpoint_rows: int = Field(default=200, ge=1, le=1_000_000)
     checkpoint_minutes: int = Field(default=15, ge=1, le=1440)
     checkpoint_file: Path | None = Path("./var/audit-checkpoints.log")
 

@@ -19,10 +19,10 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit.checkpoint import Checkpoint
 from bot.audit.config import AuditConfig
 from bot.audit.hash_chain import KeyRing
 from bot.audit.models import LOG
+from bot.audit.published import Checkpoint
 from bot.audit.stream import read_head
 from bot.audit.verifier import VerifyReport, tail_problem, verify, verify_range
 from bot.db.engine import create_engine

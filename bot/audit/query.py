@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.models import AuditEntry
+from bot.runtime import Runtime
 
 MAX_PAGE = 50
 
@@ -29,6 +30,12 @@ class Page:
     entries: Sequence[AuditEntry]
     # The seq to pass as `before` for the next (older) page; None on the last page.
     older: int | None
+
+
+async def recent_page(rt: Runtime, query: RecentQuery) -> Page:
+    """`recent_entries` in a read-only session of its own (`/audit recent`)."""
+    async with rt.sessions() as session:
+        return await recent_entries(session, query)
 
 
 async def recent_entries(session: AsyncSession, query: RecentQuery) -> Page:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.audit.checkpoint import Checkpoint
 from bot.audit.diagnose import Problem, diagnose, signs
 from bot.audit.fastpath import Cursor, fast_batches, feed
 from bot.audit.hash_chain import ChainKey, KeyRing
 from bot.audit.models import GENESIS_HASH
+from bot.audit.published import Checkpoint
 from bot.audit.stream import read_head, rows_after
 
 LOOKAHEAD = 32
@@ -178,6 +178,11 @@ async def verify_range(
     )
 
 
+def missing_rows(first: int, last: int) -> str:
+    """`rows 98–100 are` / `row 100 is`: the rows a published head proves existed."""
+    return f"row {last} is" if first == last else f"rows {first}–{last} are"
+
+
 def _seq(checkpoint: Checkpoint) -> int:
     return checkpoint.seq
 
@@ -192,7 +197,12 @@ def tail_problem(
     beyond = [c for c in checkpoints if c.seq > last]
     if beyond:
         newest = max(beyond, key=_seq)
-        return _cut(last + 1, report.matched, newest, f"but the log ends at seq {last}")
+        return _cut(
+            last + 1,
+            report.matched,
+            newest,
+            f"but the log ends at seq {last}: {missing_rows(last + 1, newest.seq)} missing",
+        )
     if head is None:
         return Problem(last + 1, "missing", "the chain head row (audit_head) was deleted")
     head_seq, head_hash = head

@@ -15,17 +15,24 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.audit.checkpoint import publish_checkpoint, read_checkpoints
+from bot.audit.checkpoint import publish_checkpoint
 from bot.audit.export import ExportFilter, export_entries
 from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.parallel import verify_in_processes
+from bot.audit.published import (
+    Checkpoint,
+    PublishedLogUnreadable,
+    read_published,
+    scan_channel_copy,
+)
 from bot.audit.verifier import VerifyReport
+from bot.audit.verify_service import configured_checkpoints
 from bot.cli.common import config_or_exit
 from bot.clock import utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 
-_AGO = re.compile(r"^(\d+)([mhd])$")
+_AGO = re.compile(r"(\d+)([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 # Also accepted after the action (`audit verify --config x`); SUPPRESS keeps the parent's.
 _CONFIG = "path of app.yaml"
@@ -37,7 +44,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
     now = now or utcnow()
     if text == "now":
         return now
-    ago = _AGO.match(text)
+    ago = _AGO.fullmatch(text)
     if ago:
         return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
     try:
@@ -54,13 +61,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     check = actions.add_parser("verify", help="recompute the chain; exit 1 at the first bad row")
     check.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=_CONFIG)
     check.add_argument("--since", type=int, metavar="SEQ", help="start at this row")
-    check.add_argument(
+    where = check.add_mutually_exclusive_group()
+    where.add_argument(
         "--checkpoints",
         type=Path,
         metavar="FILE",
-        help="published checkpoints to check against (default: audit.checkpoint_file)",
+        help="the published checkpoint log to check against (default: audit.checkpoint_file)",
     )
-    check.add_argument("--no-checkpoints", action="store_true", help="ignore checkpoints")
+    where.add_argument(
+        "--channel-copy",
+        type=Path,
+        metavar="FILE",
+        help="check against the checkpoints found in a copy of the audit channel's history",
+    )
+    where.add_argument("--no-checkpoints", action="store_true", help="ignore checkpoints")
     check.add_argument(
         "--jobs",
         type=int,
@@ -81,13 +95,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     point.add_argument("--force", action="store_true", help="even if the head has not moved")
 
 
-def _checkpoint_path(config: Config, args: argparse.Namespace) -> Path | None:
+def _checkpoints(config: Config, args: argparse.Namespace) -> tuple[list[Checkpoint], str]:
+    """The checkpoints to check against and where they came from ("" for none).
+
+    A configured or named log that cannot be read raises `PublishedLogUnreadable`.
+    """
     if args.no_checkpoints:
-        return None
+        return [], ""
+    if args.channel_copy is not None:
+        path = Path(args.channel_copy)
+        try:
+            with path.open(encoding="utf-8") as lines:
+                return scan_channel_copy(lines), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PublishedLogUnreadable(path, f"cannot be read ({exc})") from None
     if args.checkpoints is not None:
-        return Path(args.checkpoints)
-    default = config.audit.checkpoint_file
-    return default if default is not None and default.exists() else None
+        return read_published(Path(args.checkpoints)), str(args.checkpoints)
+    configured = config.audit.checkpoint_file
+    return configured_checkpoints(config.audit), str(configured) if configured else ""
 
 
 def describe(report: VerifyReport) -> str:
@@ -103,9 +128,15 @@ def describe(report: VerifyReport) -> str:
 
 
 async def _verify(config: Config, args: argparse.Namespace) -> int:
-    path = _checkpoint_path(config, args)
-    checkpoints = read_checkpoints(path) if path is not None else []
     KeyRing.from_config(config.audit)  # fail before any work when the key is missing
+    try:
+        checkpoints, source = _checkpoints(config, args)
+    except PublishedLogUnreadable as exc:
+        # The log is the only witness of rows cut after its last line: no log, no verdict.
+        print(f"audit chain NOT verified: {exc}", file=sys.stderr)
+        print("restore the file, name another with --checkpoints, or pass --no-checkpoints",
+              file=sys.stderr)  # fmt: skip
+        return 1
     # This process only walks acyclic rows; cyclic collections would rescan each batch.
     gc.disable()
     engine = create_engine(config.storage.url)
@@ -121,8 +152,8 @@ async def _verify(config: Config, args: argparse.Namespace) -> int:
             )
     finally:
         await engine.dispose()
-    if path is not None:
-        print(f"checkpoints: {len(checkpoints)} read from {path}")
+    if source:
+        print(f"checkpoints: {len(checkpoints)} read from {source}")
     print(describe(report))
     return 0 if report.ok else 1
 

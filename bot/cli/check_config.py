@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Mapping
 
 from bot.cli.common import print_problems
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
+from bot.secrets_check import production_reason, report, weak_secrets
+from integrations.slack.sender import TEAM_ID as STANDIN_TEAM_ID
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +23,32 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print_problems(exc)
         return 1
+    for warning in warnings(config, os.environ):
+        print(f"warning: {warning}", file=sys.stderr)
     backends = ", ".join(f"{b.name} ({b.type})" for b in config.fleet.backends)
+    production, weak = production_reason(config, os.environ), weak_secrets(config)
+    if weak:
+        print(report(weak, production), file=sys.stderr)
+        if production is not None:
+            return 1
     print(f"{args.config}: ok · slack mode {config.slack.mode} · fleet backends: {backends}")
     return 0
+
+
+def warnings(config: Config, env: Mapping[str, str]) -> list[str]:
+    """What is valid but unsafe outside the demo (`bot.secrets_check.production_reason`:
+    Slack's API is not the local stand-in, or WATCHKEEPER_ENV=production)."""
+    found: list[str] = []
+    if production_reason(config, env) is None:
+        return found
+    if config.slack.team_id is None:
+        found.append(
+            "slack.team_id is not set: signed requests from every workspace the app is "
+            "installed in are acted on; set it to your workspace's id (T...)"
+        )
+    elif config.slack.team_id == STANDIN_TEAM_ID:
+        found.append(
+            f"slack.team_id is the local stand-in's ({STANDIN_TEAM_ID}): requests from your "
+            "workspace will be ignored; set SLACK_TEAM_ID to its id (T...)"
+        )
+    return found

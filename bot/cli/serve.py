@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import math
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 from bot.cli.common import config_or_exit
+from bot.secrets_check import production_reason, report, weak_secrets
 
 if TYPE_CHECKING:
     import uvicorn
@@ -30,24 +31,13 @@ async def serve(config: Config, host: str, port: int) -> None:
 
     from bot.asgi import create_asgi_app
     from bot.composition import open_bot
+    from bot.http_server import server_config
 
     bot = await open_bot(config)
     bot.drain_seconds = config.server.drain_seconds
     app = create_asgi_app(bot)
     _freeze_startup_objects()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            timeout_graceful_shutdown=math.ceil(config.server.drain_seconds),
-            # Longer than a load balancer's idle timeout (60 s is common), so the balancer,
-            # not the bot, closes idle connections: otherwise a request sent as the bot
-            # closes one fails with a 502.
-            timeout_keep_alive=75,
-        )
-    )
+    server = uvicorn.Server(server_config(app, config.server, host=host, port=port))
     if config.slack.mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -84,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if config.audit.key is None:
         # Running unaudited is exactly what this bot exists to prevent.
         print("audit.key is not set; refusing to serve without an audit log", file=sys.stderr)
+        return 1
+    production, weak = production_reason(config, os.environ), weak_secrets(config)
+    if production is not None and weak:
+        # Anyone who read the repository could forge Slack users, pages and audit rows.
+        print("refusing to serve: " + report(weak, production), file=sys.stderr)
         return 1
     asyncio.run(serve(config, args.host or config.server.host, args.port or config.server.port))
     return 0

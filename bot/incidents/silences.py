@@ -29,13 +29,13 @@ from bot.registry import CommandError
 from bot.runtime import Runtime
 from integrations.alertmanager import AlertmanagerError, SilenceNotFound
 
-_DURATION = re.compile(r"^(\d{1,4})([mhd])$")
+_DURATION = re.compile(r"(\d{1,4})([mhd])")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 BATCH = 100
 
 
 def parse_duration(text: str, max_hours: int) -> timedelta:
-    match = _DURATION.match(text.strip().lower())
+    match = _DURATION.fullmatch(text.strip().lower())
     if not match:
         raise CommandError(messages.silence_duration_help(max_hours))
     seconds = int(match.group(1)) * _UNITS[match.group(2)]

@@ -6,21 +6,24 @@ re-exported here so a string is found by name without knowing its area.
 
 from __future__ import annotations
 
+from bot.mentions import code, escape
+
 APP = "Watchkeeper"
 
 
 def unknown_subcommand(command: str, word: str, suggestion: str | None) -> str:
+    # `word` is what the user typed: shown, never read as markup.
     hint = f" Did you mean `{command} {suggestion}`?" if suggestion else ""
-    return f"`{command} {word}` is not a command I know.{hint} Try `{command} help`."
+    return f"{code(f'{command} {word}')} is not a command I know.{hint} Try `{command} help`."
 
 
 def unknown_service(name: str, suggestion: str | None) -> str:
     hint = f"; did you mean `{suggestion}`?" if suggestion else "."
-    return f"No service named `{name}`{hint}"
+    return f"No service named {code(name)}{hint}"
 
 
 def unbalanced_quotes(detail: str) -> str:
-    return f"I could not read that command ({detail}); check the quotes."
+    return f"I could not read that command ({escape(detail)}); check the quotes."
 
 
 def usage(command: str, usage_text: str) -> str:
@@ -29,13 +32,13 @@ def usage(command: str, usage_text: str) -> str:
 
 def fleet_unavailable(backend_detail: str) -> str:
     return (
-        f"The fleet API is not answering ({backend_detail}). Nothing was changed; "
+        f"The fleet API is not answering ({escape(backend_detail)}). Nothing was changed; "
         "try again in a minute, or check the control plane's status page."
     )
 
 
 def fleet_rejected(detail: str) -> str:
-    return f"The fleet API refused the request: {detail}"
+    return f"The fleet API refused the request: {escape(detail)}"
 
 
 def internal_error(reference: str) -> str:
@@ -54,6 +57,7 @@ STORAGE_UNAVAILABLE = (
     ":warning: I cannot reach my database right now, so I could not handle that. "
     "Try again in a minute; `/fleet ops` shows what was recorded."
 )
+FOREIGN_WORKSPACE = "This app answers only in the workspace it is installed for; nothing was done."
 MENTION_HELP = "Mention me in an incident thread with a command, e.g. `@watchkeeper ack`."
 
 HELP_FOOTER = "Arguments in [brackets] are optional. Add `-- reason` to say why."

@@ -44,5 +44,12 @@ def audit_verify_broken(rows: int, problem: str) -> str:
     )
 
 
+def audit_verify_unanchored(reason: str) -> str:
+    return (
+        f":rotating_light: Audit chain NOT verified — {reason}. Without the published "
+        "checkpoints a cut tail cannot be seen: restore the file or tell security."
+    )
+
+
 def audit_key_missing() -> str:
     return "The audit key is not configured (`audit.key` in app.yaml), so I cannot check the chain."

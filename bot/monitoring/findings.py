@@ -26,3 +26,5 @@ class Snapshot:
     # When the scheduler lease runs or ran out; None when no replica ever held it.
     lease_expires_at: datetime | None
     last_delivery: dict[str, datetime] = field(default_factory=dict)
+    # Since when automation has been paused; None while it runs.
+    automation_paused_since: datetime | None = None

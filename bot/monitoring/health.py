@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.automation.store import switch_state
 from bot.db.migrate import schema_state
 from bot.db.models import LeaderLease, OutboxMessage
 from bot.incidents.models import OPEN_STATES, Incident
@@ -67,6 +68,7 @@ async def take_snapshot(session: AsyncSession, config: MonitoringConfig, now: da
             IntakeSource.source.in_(expected)
         )
     ) if expected else None  # fmt: skip
+    switch = await switch_state(session)
     # `min` keeps the column's type, so this is an aware UTC datetime on both databases.
     oldest_at: datetime | None = oldest
     return Snapshot(
@@ -76,6 +78,7 @@ async def take_snapshot(session: AsyncSession, config: MonitoringConfig, now: da
         incidents_open=int(incidents or 0),
         lease_expires_at=lease.expires_at if lease is not None else None,
         last_delivery={source: at for source, at in seen} if seen is not None else {},
+        automation_paused_since=(switch.changed_at or now) if switch.paused else None,
     )
 
 

@@ -12,6 +12,7 @@ which are cut to a safe shape so an odd answer cannot blow up the series count.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -104,6 +105,17 @@ class Metrics:
             registry=r,
         )
 
+        self.automation_paused_since = Gauge(
+            "watchkeeper_automation_paused_since_timestamp_seconds",
+            "When automation was paused (0 while it runs).",
+            registry=r,
+        )
+        self.audit_last_checkpoint = Gauge(
+            "watchkeeper_audit_last_checkpoint_timestamp_seconds",
+            "When this replica last saw the audit chain head published (0: not since start).",
+            registry=r,
+        )
+
     # -- where things happen ------------------------------------------------------------
 
     def slack_error(self, method: str, error: str) -> None:
@@ -111,6 +123,9 @@ class Metrics:
 
     def guard_denied(self, guard: str) -> None:
         self.guard_denials.labels(safe_label(guard, 40)).inc()
+
+    def audit_checkpointed(self, at: datetime) -> None:
+        self.audit_last_checkpoint.set(at.timestamp())
 
     def action_finished(self, action: str, outcome: str, seconds: float) -> None:
         self.action_duration.labels(safe_label(action, 40), safe_label(outcome, 20)).observe(
@@ -127,6 +142,8 @@ class Metrics:
             self.incidents_open.set(snapshot.incidents_open)
             self.outbox_depth.set(snapshot.outbox_depth)
             self.outbox_oldest_age.set(snapshot.outbox_oldest_age)
+            paused = snapshot.automation_paused_since
+            self.automation_paused_since.set(paused.timestamp() if paused else 0)
             for source, at in snapshot.last_delivery.items():
                 self.intake_last_delivery.labels(source).set(at.timestamp())
         self.health_problem.clear()

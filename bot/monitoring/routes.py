@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -18,27 +19,35 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.http_body import bodiless
-from bot.monitoring.health import DATABASE, assess
+from bot.monitoring.health import DATABASE, Health, assess
 from bot.monitoring.metrics import CONTENT_TYPE
+from bot.monitoring.recent import RecentHealth
 from bot.runtime import Runtime
 from integrations.webhooks import any_equal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Assess = Callable[[Runtime, datetime], Awaitable[Health]]
 # Scrapes closer together than this reuse the gauges of the last look at the database.
 MIN_LOOK_SECONDS = 2.0
+# Readiness probes closer together than this share one look at the database.
+READY_LOOK_SECONDS = 1.0
 
 
-def monitoring_routes(rt: Runtime) -> list[Route]:
+def monitoring_routes(
+    rt: Runtime, *, look: Assess = assess, clock: Callable[[], float] = time.monotonic
+) -> list[Route]:
+    """`look` and `clock` are seams for tests (count the database checks, hold time)."""
     limit = rt.config.server.max_body_bytes
+    recent = RecentHealth(lambda: look(rt, rt.started_at), seconds=READY_LOOK_SECONDS, clock=clock)
     return [
-        Route("/readyz", bodiless(readyz(rt), limit), methods=["GET"]),
+        Route("/readyz", bodiless(readyz(recent), limit), methods=["GET"]),
         Route("/metrics", bodiless(metrics(rt), limit), methods=["GET"]),
     ]
 
 
-def readyz(rt: Runtime) -> Endpoint:
+def readyz(recent: RecentHealth) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        health = await assess(rt, rt.started_at)
+        health = await recent.get()
         replica_only = request.query_params.get("scope") == "replica"
         problems = [p for p in health.problems if not replica_only or p.key == DATABASE]
         body: dict[str, Any] = {"status": "unavailable" if problems else "ok"}

@@ -3,7 +3,6 @@ or rotations that follow a PagerDuty schedule (`source: pagerduty`)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,8 +16,9 @@ from pydantic import (
 )
 
 from bot.config_model import StrictModel
+from bot.slack_ids import USER_ID
 
-SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+SLACK_USER = USER_ID
 PAGERDUTY_API = "https://api.pagerduty.com"
 # What a rotation kept in app.yaml has and a PagerDuty-sourced one must not.
 OWN_SCHEDULE_KEYS = ("members", "handoffs", "start", "overrides")

@@ -19,6 +19,8 @@ import httpx
 
 from integrations.slack.signing import sign
 
+# The local stand-in workspace's id, in every request sent from here; the demo profile's
+# `slack.team_id`.
 TEAM_ID = "T0WATCH01"
 
 

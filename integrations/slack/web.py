@@ -39,8 +39,11 @@ class SlackWebClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        response_url_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self._token = token
+        # Asked before every response_url post; a URL it refuses is never called.
+        self._response_url_allowed = response_url_allowed
         # Told `(method, error_name(exc))` of every failed call, e.g. to count them.
         self._on_error = on_error
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
@@ -56,7 +59,11 @@ class SlackWebClient:
         )
 
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
-        """POST to an interaction's `response_url` (no token: the URL is the credential)."""
+        """POST to an interaction's `response_url` (no token: the URL is the credential).
+        One the `response_url_allowed` check refuses fails as `untrusted_response_url`
+        without any request."""
+        if self._response_url_allowed is not None and not self._response_url_allowed(response_url):
+            raise SlackApiError("response_url", "untrusted_response_url")
         await self._post("response_url", response_url, payload, {})
 
     async def _post(

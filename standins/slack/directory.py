@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+# One workspace: what auth.test answers is the team the signed requests come from
+# (the demo's `slack.team_id`).
+from integrations.slack.sender import TEAM_ID as TEAM_ID
 from standins.slack.models import Channel, User
 
-TEAM_ID = "T0DEMO001"
 TEAM_NAME = "Watchkeeper Demo"
 TEAM_URL = "https://watchkeeper-demo.slack.com/"
 BOT_USER_ID = "U0BOT0001"
@@ -20,8 +22,8 @@ BOT_ID = "B0BOT0001"
 BOT_NAME = "watchkeeper"
 NOT_FOUND_PREFIX = "CNOTFOUND"
 
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 DEFAULT_USERS: tuple[User, ...] = (
     User("UALICE01", "alice", "Alice Martin"),
@@ -82,9 +84,9 @@ class Directory:
             return None
         if channel_id in self.channels:
             return self.channels[channel_id]
-        if CHANNEL_ID.match(channel_id):
+        if CHANNEL_ID.fullmatch(channel_id):
             return self.add_channel(channel_id, channel_id.lower())
-        if USER_ID.match(channel_id) and channel_id in self.users:
+        if USER_ID.fullmatch(channel_id) and channel_id in self.users:
             dm_id = "D" + channel_id[1:]
             dm = self.channels.get(dm_id) or Channel(dm_id, channel_id, is_im=True)
             self.channels[dm_id] = dm

@@ -1,0 +1,44 @@
+"""In Socket Mode Slack's requests arrive over the socket: the HTTP listener serves health,
+metrics and the configured hooks, and `/slack/events` does not exist there."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.harness import BotHarness
+from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
+
+SOCKET_SLACK = {
+    "mode": "socket",
+    "signing_secret": "test-signing-secret",
+    "bot_token": "xoxb-test",
+    "app_token": "xapp-test",
+}
+
+
+async def test_socket_mode_has_no_http_request_url(db_url: str) -> None:
+    async with BotHarness(db_url, slack=SOCKET_SLACK, intake=intake_section()) as h:
+        # A correctly signed command: refused for its path, not its signature.
+        answer = await h.command("alice", "/fleet status pg-orders")
+        assert answer.status_code == 404
+        await h.quiet()
+        assert h.state.responses() == []
+
+        async with httpx.AsyncClient(base_url=h.url) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code in (200, 503)
+            assert (await client.get("/metrics")).status_code == 200
+            _, message = captured("firing-group")
+            hook = await client.post(
+                "/hooks/alertmanager", content=json.dumps(message), headers=bearer(AM_TOKEN)
+            )
+            assert hook.status_code == 200, hook.text
+
+
+async def test_http_mode_serves_the_request_url(db_url: str) -> None:
+    async with BotHarness(db_url) as h:
+        answer = await h.command("alice", "/fleet status pg-orders")
+        assert answer.status_code == 200
+        assert (await h.wait_for_response("alice")).text.startswith("pg-orders: ")
