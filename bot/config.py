@@ -167,10 +167,16 @@ class Config(StrictModel):
     def _expected_sources_are_open(self) -> Config:
         # Waiting for deliveries from a source intake refuses would page every night.
         for source in self.monitoring.expected_sources:
-            kind, _, name = source.partition(":")
-            found = self.intake.generic.get(name) if name else getattr(self.intake, kind, None)
-            if found is None or not found.enabled:
+            if not self.intake.is_open(source):
                 raise ValueError(f"monitoring.expected_sources: intake.{source} is not enabled")
+        return self
+
+    @model_validator(mode="after")
+    def _automation_sources_are_open(self) -> Config:
+        # A source that cannot deliver is a typo, and would leave its pages to people unseen.
+        for source in self.automation.sources or ():
+            if not self.intake.is_open(source):
+                raise ValueError(f"automation.sources: intake.{source} is not enabled")
         return self
 
 

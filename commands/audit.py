@@ -12,6 +12,7 @@ from bot.audit.models import AuditEntry
 from bot.audit.query import MAX_PAGE, RecentQuery, recent_page
 from bot.audit.verify_service import verify_and_record
 from bot.config import Config
+from bot.mentions import code, mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -52,7 +53,7 @@ def parse_recent(args: list[str], command: str) -> tuple[RecentQuery, str | None
 
 
 def _who(entry: AuditEntry) -> str:
-    return f"<@{entry.actor}>" if is_user_id(entry.actor) else f"`{entry.actor}`"
+    return mention_user(entry.actor) if is_user_id(entry.actor) else code(entry.actor)
 
 
 def _line(entry: AuditEntry) -> str:

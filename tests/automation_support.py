@@ -1,5 +1,6 @@
 """Shared pieces of the automation tests: a bot whose automation may reinit replicas, pages
-as Alertmanager would send them, and waiting until automation has said its last word."""
+as Alertmanager would send them (with the fault in the simulator, or without it: a page
+alone), and waiting until automation has said its last word."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from standins.slack import Message
 from tests.actions_support import ROLES, FleetUnderTest, policies
 from tests.harness import BotHarness
 from tests.incident_helpers import CHANNEL, batch, page, replies, roots
+from tests.intake_helpers import intake_section
 
 AUTOMATION_ROLES = {**ROLES, "automation": {"automation": True}}
 ROTATION = {
@@ -27,6 +29,8 @@ ROTATION = {
     "timezone": "UTC", "handoffs": ["09:00", "21:00"], "start": "2026-01-01",
 }  # fmt: skip
 ONCALL = ("<@UALICE01>", "<@UBOB0002>")
+# Far above the default `confirm` threshold of a replica-lag runbook (16 MiB).
+LAG = 512 * 1024 * 1024
 _keys = itertools.count(1)
 
 
@@ -53,7 +57,8 @@ def automation_harness(
     **sections: Any,
 ) -> BotHarness:
     """alice, bob and dave are responders; automation may reinit (and nothing else).
-    Without `runbooks`, the one replica-lag runbook, with `limits` if given."""
+    Without `runbooks`, the one replica-lag runbook, with `limits` if given. Every intake
+    source is open, so by default each may start automation."""
     if runbooks is None:
         runbooks = [runbook(limits=limits) if limits else runbook()]
     rules = rules or [
@@ -69,7 +74,7 @@ def automation_harness(
         automation={"feedback_window_minutes": 0, **(automation or {})},
         oncall={"rotations": [ROTATION]},
         routing={"default_oncall": "databases"},
-        **sections,
+        **{"intake": intake_section(), **sections},
     )
 
 
@@ -80,6 +85,18 @@ async def lag_page(
     p = page(f"lag-{next(_keys)}", service=service, member=member, severity="warning", **labels)
     assert rt.hooks.page_sink is not None
     await rt.hooks.page_sink(rt, batch(p))
+
+
+async def lagging_page(
+    fleet: FleetUnderTest,
+    rt: Runtime,
+    service: str = "pg-orders",
+    member: str = "pg-orders-3",
+    **labels: str,
+) -> None:
+    """The replica far behind in the fleet, and then the page that says so."""
+    fleet.sim.degrade(service, member, lag_bytes=LAG)
+    await lag_page(rt, service, member, **labels)
 
 
 async def runs(rt: Runtime) -> list[AutomationRun]:

@@ -15,7 +15,7 @@ from tests.automation_support import (
     automation_harness,
     decisions,
     finished,
-    lag_page,
+    lagging_page,
     limited_to,
     params_of,
     runbook,
@@ -26,14 +26,11 @@ from tests.automation_support import (
 from tests.harness import find_button
 from tests.incident_helpers import audit_rows
 
-LAG = 512 * 1024 * 1024
-
 
 async def test_a_replica_lag_page_is_fixed_without_waking_anyone(db_url: str) -> None:
     async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
         rt = h.bot.runtime
-        fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         (run,) = await settle(h, finished(1))
         assert run.state == "succeeded" and run.request_id is not None
         texts = await thread_texts(h, "Fixed without waking anyone")
@@ -73,7 +70,7 @@ async def test_the_kill_switch_pauses_every_runbook_and_says_so(db_url: str) -> 
         await h.command("alice", "/fleet automation pause -- database maintenance")
         answer = await h.wait_for_response("alice")
         assert "Automation paused everywhere" in answer.text
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         (run,) = await settle(h, limited_to(1))
         assert run.state == "paused" and fleet.calls["start"] == 0
         texts = await thread_texts(h, "automation could not handle this")
@@ -85,7 +82,7 @@ async def test_the_kill_switch_pauses_every_runbook_and_says_so(db_url: str) -> 
         assert "paused" in (await h.wait_for_response("bob")).text
         await h.command("alice", "/fleet automation resume")
         await h.wait_for_response("alice", 2)
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         found = await settle(h, limited_to(2))
         assert found[1].state in ("running", "succeeded")
         assert [s.outcome for s in await audit_rows(rt, "automation.switched")] == [
@@ -101,7 +98,7 @@ async def test_a_dry_run_reaches_nothing_of_the_fleet_and_records_what_would_run
         automation_harness(db_url, fleet, runbooks=[runbook(mode="dry-run")]) as h,
     ):
         rt = h.bot.runtime
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         (run,) = await settle(h, limited_to(1))
         assert run.state == "dry_run"
         assert fleet.calls == {} and fleet.sim.operations() == []
@@ -120,7 +117,7 @@ async def test_an_action_that_needs_approval_is_only_suggested(db_url: str) -> N
               "approval": {"roles": ["responder"]}}]  # fmt: skip
     async with FleetUnderTest() as fleet, automation_harness(db_url, fleet, rules=rules) as h:
         rt = h.bot.runtime
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         (run,) = await settle(h, limited_to(1))
         assert run.state == "suggested" and fleet.calls["start"] == 0
         await thread_texts(h, "suggests `reinit` on `pg-orders`")

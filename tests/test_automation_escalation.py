@@ -18,6 +18,7 @@ from tests.automation_support import (
     automation_harness,
     finished,
     lag_page,
+    lagging_page,
     mentions_someone,
     opening_roots,
     settle,
@@ -25,16 +26,13 @@ from tests.automation_support import (
 )
 from tests.incident_helpers import incidents
 
-LAG = 512 * 1024 * 1024
-
 
 async def test_an_auto_handled_page_opens_its_incident_without_mentioning_anyone(
     db_url: str,
 ) -> None:
     async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
         rt = h.bot.runtime
-        fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         # No runbook for a replica that is down: its incident is people's from the start.
         await lag_page(rt, "pg-billing", "pg-billing-3", alertname="PostgresReplicaDown")
         (run,) = await settle(h, finished(1))
@@ -53,7 +51,7 @@ async def test_a_fix_that_fails_then_mentions_the_on_call(db_url: str) -> None:
     async with FleetUnderTest() as fleet, automation_harness(db_url, fleet) as h:
         rt = h.bot.runtime
         fleet.sim.faults.fail_next_operation("reinit", at_step=1, message="clone failed")
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         (run,) = await settle(h, finished(1))
         assert run.state == "failed"
         (root,) = opening_roots(h)
@@ -105,8 +103,7 @@ async def test_the_sweep_decides_a_page_that_no_replica_decided_once(db_url: str
         automation_harness(db_url, fleet, customize=without_live_path) as h,
     ):
         rt = h.bot.runtime
-        fleet.sim.degrade("pg-orders", "pg-orders-3", lag_bytes=LAG)
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         # Unrelated: a page no runbook matches is never the sweep's.
         await lag_page(rt, "pg-billing", "pg-billing-3", alertname="PostgresReplicaDown")
         assert await missed.decide_missed(rt) == 0  # young: still the live path's

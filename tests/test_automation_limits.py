@@ -11,7 +11,7 @@ from tests.automation_support import (
     automation_harness,
     decisions,
     finished,
-    lag_page,
+    lagging_page,
     limited_to,
     said_times,
     settle,
@@ -31,8 +31,8 @@ async def test_the_hourly_limit_stops_runs_and_escalates_to_on_call_and_pagerdut
             escalation=escalation,
         ) as h:  # fmt: skip
             rt = h.bot.runtime
-            await lag_page(rt)
-            await lag_page(rt)
+            await lagging_page(fleet, rt)
+            await lagging_page(fleet, rt)
             first, second = await settle(h, limited_to(2))
             assert first.state in ("running", "succeeded") and second.state == "limited"
             assert "runbook replica-lag: 1 runs on `pg-orders` in the last hour" in (
@@ -56,8 +56,8 @@ async def test_the_concurrency_limit_counts_runs_in_progress_fleet_wide(db_url: 
         automation_harness(db_url, fleet, automation={"limits": {"max_concurrent": 1}}) as h,
     ):
         rt = h.bot.runtime
-        await lag_page(rt, "pg-orders", "pg-orders-3")
-        await lag_page(rt, "pg-billing", "pg-billing-3")
+        await lagging_page(fleet, rt, "pg-orders", "pg-orders-3")
+        await lagging_page(fleet, rt, "pg-billing", "pg-billing-3")
         found = await settle(h, lambda runs: len(runs) == 2 and "starting" not in
                              {r.state for r in runs})  # fmt: skip
         # Both pages are decided at once; whichever came second found the slot taken.
@@ -75,7 +75,7 @@ async def test_the_capacity_floor_keeps_automation_from_taking_a_member(db_url: 
         FleetUnderTest() as fleet,
         automation_harness(db_url, fleet, limits={"min_healthy_members": 3}) as h,
     ):
-        await lag_page(h.bot.runtime)
+        await lagging_page(fleet, h.bot.runtime)
         (run,) = await settle(h, limited_to(1))
         assert run.state == "limited"
         assert "`pg-orders` has 3 healthy members and automation keeps at least 3" in (
@@ -92,9 +92,9 @@ async def test_failures_in_a_row_stop_the_runbook_until_a_person_resumes(db_url:
         rt = h.bot.runtime
         for n in (1, 2):
             fleet.sim.faults.fail_next_operation("reinit", at_step=1, message="clone failed")
-            await lag_page(rt)
+            await lagging_page(fleet, rt)
             await settle(h, finished(n))
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         found = await settle(h, finished(3))
         assert [r.state for r in found] == ["failed", "failed", "limited"]
         assert "stopped after 2 failed runs in a row" in (found[2].detail or "")
@@ -104,7 +104,7 @@ async def test_failures_in_a_row_stop_the_runbook_until_a_person_resumes(db_url:
         assert fleet.calls["start"] == 2
         await h.command("alice", "/fleet automation resume -- looked at the disks")
         assert "Automation resumed" in (await h.wait_for_response("alice")).text
-        await lag_page(rt)
+        await lagging_page(fleet, rt)
         found = await settle(h, limited_to(4))
         assert found[3].state in ("running", "succeeded")
 
@@ -120,7 +120,7 @@ async def test_pages_caused_by_automation_count_against_its_limit_and_stop_there
     ) as h:  # fmt: skip
         rt = h.bot.runtime
         for count in range(1, 6):
-            await lag_page(rt)
+            await lagging_page(fleet, rt)
             await settle(h, limited_to(count))
         found = await settle(h, limited_to(5))
         assert [r.state for r in found][1:] == ["feedback", "feedback", "limited", "limited"]

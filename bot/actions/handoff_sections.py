@@ -21,6 +21,7 @@ from bot import messages
 from bot.actions.lifecycle import PENDING, RUNNING, RequestState
 from bot.actions.models import ActionRequest
 from bot.actions.store import active_locks
+from bot.mentions import mention_user
 
 MAX_LINES = 8
 # Maintenance is scheduled days or weeks ahead; requests older than this are not read.
@@ -28,7 +29,7 @@ MAINTENANCE_LOOK_BACK = timedelta(days=90)
 
 
 def _who(user_id: str) -> str:
-    return f"<@{user_id}>"
+    return mention_user(user_id)
 
 
 def _section(title: str, lines: list[str]) -> tuple[str, list[str]]:

@@ -83,3 +83,7 @@ LIMITED = "limited"
 FEEDBACK = "feedback"
 SUGGESTED = "suggested"
 DRY_RUN = "dry_run"
+# Left to people by the confirm step (bot/automation/confirm.py): the page's source may
+# not start automation, or the fleet did not show the fault (or could not be asked).
+UNTRUSTED = "untrusted"
+UNCONFIRMED = "unconfirmed"

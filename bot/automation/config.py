@@ -10,10 +10,15 @@ itself, with which action, and the limits that keep it from running away.
         params: {member: "{member}"}                    # templated from the page's labels
         mode: auto                                      # suggest | auto | dry-run
         limits: {runs_per_service_per_hour: 2}
+        confirm: {lag_bytes_above: 16777216}            # what the fleet must show first
 
 A runbook's own limits apply to its runs; `automation.limits` to all runs together. The
 first runbook whose `match` fits a page decides; a page no runbook matches is left to
 people, as before.
+
+A page is a claim, not a fact: before a runbook plans anything, the fleet is asked about
+the member the page names (`bot.automation.confirm`), and `confirm` says what it must
+show. Actions with an obvious fault have a default condition; others need one written.
 """
 
 from __future__ import annotations
@@ -26,9 +31,14 @@ from pydantic import Field, field_validator, model_validator
 
 from bot.actions.catalog import CATALOG
 from bot.config_model import StrictModel
+from integrations.fleet.models import MemberState
 
 Mode = Literal["suggest", "auto", "dry-run"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+# Never "primary": a page cannot send automation to rebuild or restart a primary.
+RepairableRole = Literal["replica", "broker", "controller"]
+# The simulator's (and a common alerting) threshold of a replica "far behind".
+DEFAULT_LAG_BYTES = 16 * 1024 * 1024
 
 
 class Limits(StrictModel):
@@ -42,6 +52,34 @@ class Limits(StrictModel):
     stop_after_failures: int | None = Field(default=None, ge=1)
 
 
+def _replicas() -> list[RepairableRole]:
+    return ["replica"]
+
+
+class Confirm(StrictModel):
+    """What the fleet must show of the member a page names before its runbook plans: the
+    member exists, has one of `roles`, and its lag is above `lag_bytes_above` or its
+    state is one of `states` (either, when both are set)."""
+
+    roles: list[RepairableRole] = Field(default_factory=_replicas, min_length=1)
+    lag_bytes_above: int | None = Field(default=None, ge=0)
+    states: list[MemberState] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_condition(self) -> Confirm:
+        if self.lag_bytes_above is None and not self.states:
+            raise ValueError("set lag_bytes_above, states, or both")
+        return self
+
+
+# The fault each member action repairs, when a runbook does not say.
+DEFAULT_CONFIRM: dict[str, Confirm] = {
+    "reinit": Confirm(lag_bytes_above=DEFAULT_LAG_BYTES),
+    "restart": Confirm(states=["stopped", "failed"]),
+    "replace": Confirm(states=["stopped", "failed"]),
+}
+
+
 class RunbookConfig(StrictModel):
     name: str = Field(pattern=NAME_PATTERN)
     # label (or page field: service, kind, severity, source, title) -> glob pattern.
@@ -51,6 +89,8 @@ class RunbookConfig(StrictModel):
     params: dict[str, str] = Field(default_factory=dict)
     mode: Mode = "suggest"
     limits: Limits = Limits()
+    # Unset: the action's default (DEFAULT_CONFIRM); see `condition`.
+    confirm: Confirm | None = None
 
     @field_validator("action")
     @classmethod
@@ -80,6 +120,23 @@ class RunbookConfig(StrictModel):
                 raise ValueError(f"params.{key}: use {{label}} with a plain label name")
         return self
 
+    @model_validator(mode="after")
+    def _confirmable(self) -> RunbookConfig:
+        """Automation repairs one member the fleet can be asked about, never a page's word."""
+        if "member" not in self.params:
+            raise ValueError('a runbook repairs one member: set params.member (e.g. "{member}")')
+        if self.confirm is None and self.action not in DEFAULT_CONFIRM:
+            raise ValueError(
+                f"`{self.action}` has no default fault to confirm: set confirm "
+                "(lag_bytes_above and/or states)"
+            )
+        return self
+
+    @property
+    def condition(self) -> Confirm:
+        """What the fleet must show; `_confirmable` made sure there is one."""
+        return self.confirm or DEFAULT_CONFIRM[self.action]
+
     def matches(self, labels: dict[str, str]) -> bool:
         return all(fnmatchcase(labels.get(k, ""), pattern) for k, pattern in self.match.items())
 
@@ -102,6 +159,9 @@ class AutomationConfig(StrictModel):
     switch_roles: list[str] = Field(default_factory=list)
     # On a failure or a limit hit, also trigger PagerDuty (when a routing key is set).
     pagerduty: bool = True
+    # Intake sources whose pages may start a runbook (`alertmanager`, `pagerduty`,
+    # `grafana`, `generic:<name>`). Unset: every source with credentials in `intake:`.
+    sources: list[str] | None = None
 
 
 Runbooks = list[RunbookConfig]

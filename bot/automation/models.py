@@ -6,7 +6,8 @@ replicas or found again by the sweep is decided once. Every decision is taken in
 transaction that first locks the switch row, so two pages arriving together are counted
 against the limits one after the other, never both against the same free slot.
 
-    decided as:  paused · limited · feedback · dry_run · suggested · refused
+    decided as:  untrusted · unconfirmed (the confirm step) ·
+                 paused · limited · feedback · dry_run · suggested · refused
                  starting ─► running ─► succeeded | failed
 """
 

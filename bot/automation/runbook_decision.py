@@ -1,9 +1,13 @@
 """One page, one runbook: the decision, taken and said in one transaction, in this order:
 
-- suggest mode: `suggested`, a button in the thread; nothing runs;
+- the page's source may not start automation: `untrusted`, a person is needed;
+- suggest mode: `unconfirmed` when the fleet does not show the fault (a person is
+  needed), else `suggested`, a button in the thread; nothing runs;
 - the kill switch paused: `paused`, a person is needed;
 - a limit hit: `limited`, a person is needed;
 - the page follows automation's own run on the service: `feedback`, counted, no run;
+- the fleet does not show the fault (bot/automation/confirm.py): `unconfirmed`, a
+  person is needed;
 - below the capacity floor: `limited`;
 - dry-run mode: `dry_run`, with what the guards that need no fleet say;
 - otherwise `starting`: the caller submits the request to the guarded flow.
@@ -27,6 +31,7 @@ from bot.actions.store import load_facts
 from bot.audit import vocabulary as v
 from bot.audit.actors import AUTOMATION_ID
 from bot.automation.config import RunbookConfig
+from bot.automation.confirm import UNTRUSTED, Confirmation
 from bot.automation.limits import hourly_cap, limit_hit
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report, suggestion_button
@@ -65,7 +70,9 @@ class Decided:
     pagerduty: bool
 
 
-async def decide(rt: Runtime, match: Match, capacity: str | None) -> Decided | None:
+async def decide(
+    rt: Runtime, match: Match, capacity: str | None, confirmed: Confirmation
+) -> Decided | None:
     """Record the decision for the page and say it; None when it was decided before."""
     async with writing(rt.sessions, reads_decide=True) as session:
         switch = await decision_lock(session)
@@ -87,11 +94,11 @@ async def decide(rt: Runtime, match: Match, capacity: str | None) -> Decided | N
             state="starting", decided_at=rt.clock(),
         )  # fmt: skip
         used = await _usage(session, rt, match, switch)
-        run.state, run.detail = await _judge(session, rt, match, switch, used, capacity)
+        run.state, run.detail = await _judge(session, rt, match, switch, used, capacity, confirmed)
         session.add(run)
         await session.flush()
         report = Report(ThreadWriter(session, rt), incident, switch)
-        await _say(report, run, match, used)
+        await _say(report, run, match, used, confirmed)
         await report.w.finish()
     rt.wake_outbox()
     return Decided(run, incident, report.pagerduty)
@@ -123,10 +130,14 @@ async def _judge(
     switch: SwitchState,
     used: Usage,
     capacity: str | None,
+    confirmed: Confirmation,
 ) -> tuple[str, str | None]:
     runbook = match.runbook
+    refused = (confirmed.refused, confirmed.reason) if confirmed.refused else None
+    if refused is not None and confirmed.refused == UNTRUSTED:
+        return refused
     if runbook.mode == "suggest":
-        return "suggested", None
+        return refused or ("suggested", None)
     if switch.paused:
         return "paused", m.AUTOMATION_PAUSED
     hit = limit_hit(runbook, rt.config.automation, used, match.service)
@@ -134,6 +145,8 @@ async def _judge(
         return "limited", hit
     if used.recent_run is not None:
         return "feedback", f"follows run #{used.recent_run.id} ({used.recent_run.action})"
+    if refused is not None:
+        return refused
     if capacity is not None:
         return "limited", capacity
     if runbook.mode == "dry-run":
@@ -158,28 +171,41 @@ async def _dry_verdict(session: AsyncSession, rt: Runtime, match: Match) -> str:
     return m.dry_run_denied(denial.verdict.reason) if denial else m.DRY_RUN_ALLOWED
 
 
-async def _say(report: Report, run: AutomationRun, match: Match, used: Usage) -> None:
+async def _say(
+    report: Report, run: AutomationRun, match: Match, used: Usage, confirmed: Confirmation
+) -> None:
     book, action, service = match.runbook.name, run.action, run.service
-    if run.state == "suggested":
+    # What the fleet showed, beside every decision that acts on it.
+    seen = f"\n{m.automation_seen(confirmed.said)}" if confirmed.said else ""
+    if run.state in (v.UNTRUSTED, v.UNCONFIRMED):
+        report.say(m.automation_unconfirmed(book, run.detail or run.state))
+        await report.record(run, run.state, seen=confirmed.seen)
+        await report.escalate(run.detail or run.state)
+    elif run.state == "suggested":
         report.say(
-            m.automation_suggested(book, action, service, None),
+            m.automation_suggested(book, action, service, None) + seen,
             suggestion_button(run.incident_id, action, match.params),
         )
-        await report.record(run, v.SUGGESTED)
+        await report.record(run, v.SUGGESTED, seen=confirmed.seen)
     elif run.state in ("paused", "limited"):
         report.say(m.automation_limited(book, run.detail or "") if run.state == "limited"
                    else m.automation_paused_skip(book))  # fmt: skip
-        await report.record(run, v.PAUSED if run.state == "paused" else v.LIMITED)
+        await report.record(run, v.PAUSED if run.state == "paused" else v.LIMITED,
+                            seen=confirmed.seen)  # fmt: skip
         await report.escalate(run.detail or run.state)
     elif run.state == "feedback":
         cap = hourly_cap(match.runbook, report.w.rt.config.automation)
         report.say(m.automation_feedback(action, service, used.runs_last_hour[1] + 1, cap))
-        await report.record(run, v.FEEDBACK)
+        await report.record(run, v.FEEDBACK, seen=confirmed.seen)
     elif run.state == "dry_run":
-        report.say(m.automation_dry_run(book, action, service, match.params, run.detail or ""))
+        report.say(
+            m.automation_dry_run(book, action, service, match.params, run.detail or "") + seen
+        )
         would = {"action": action, "target": service, "params": match.params,
                  "idempotency_key": match.idempotency_key}  # fmt: skip
-        await report.record(run, v.DRY_RUN, would_run=would)
+        await report.record(run, v.DRY_RUN, would_run=would, seen=confirmed.seen)
     else:
-        report.say(m.automation_starting(book, action, service, match.params, match.alert))
-        await report.record(run, v.ACCEPTED, idempotency_key=match.idempotency_key)
+        report.say(m.automation_starting(book, action, service, match.params, match.alert) + seen)
+        await report.record(
+            run, v.ACCEPTED, idempotency_key=match.idempotency_key, seen=confirmed.seen
+        )

@@ -1,7 +1,8 @@
 """Pages in, runbooks applied: the entry point after ingest commits, and the run itself.
 
 Kept off the webhook path: ingest calls `on_new_pages` after its commit, which only starts
-a task; the fleet read (capacity floor) and the guarded flow run there. A run goes
+a task; the fleet read (the confirm step, the capacity floor) and the guarded flow run
+there. A run goes
 through `bot.actions.flow.submit` as the actor `watchkeeper:automation`, so every guard,
 the lock, the idempotency key and the audit rows are the ones a person's request gets.
 """
@@ -18,9 +19,9 @@ from bot import messages as m
 from bot.actions import flow
 from bot.actions.models import ActionRequest
 from bot.actions.notify import thread_by_key
-from bot.actions.port import action_backend
 from bot.audit import vocabulary as v
 from bot.automation.config import RunbookConfig, runbook_for
+from bot.automation.confirm import confirm, source_refusal
 from bot.automation.limits import capacity_floor, capacity_refusal
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report, suggestion_button
@@ -31,7 +32,7 @@ from bot.incidents import followup
 from bot.incidents.models import Incident, PageRecord
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
-from integrations.fleet.errors import FleetError
+from integrations.fleet.models import Service
 from integrations.pages import Page
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ def on_new_pages(rt: Runtime, page_ids: list[int]) -> None:
 
 
 def labels_of(page: PageRecord | Page) -> dict[str, str]:
-    """The page's labels and its fields, as routing sees them (stored or just received)."""
+    """The page's labels and its fields, as routing sees them (stored or just received).
+    The fields intake normalized win: a label `service` or `source` cannot send a runbook
+    to another service or pass for another sender; labels only fill what the page lacks."""
     fields = {"service": page.service, "kind": page.kind, "severity": page.severity,
               "source": page.source, "title": page.title}  # fmt: skip
     labels = page.labels if isinstance(page, Page) else json.loads(page.labels or "{}")
-    return {**{k: str(x) for k, x in fields.items() if x is not None}, **labels}
+    return {**labels, **{k: str(x) for k, x in fields.items() if x is not None}}
 
 
 def runbook_and_params(
@@ -65,6 +68,8 @@ async def handled_automatically(rt: Runtime, session: AsyncSession, page: Page) 
     Asked in ingest's transaction, before the page is stored; a limit hit, a refusal or a
     failure later mentions the on-call (`Report.escalate`)."""
     if not (rt.config.automation.enabled and page.service and page.status == "firing"):
+        return False
+    if source_refusal(rt.config, page.source) is not None:
         return False
     found = runbook_and_params(rt, labels_of(page))
     if found is None or found[0].mode != "auto":
@@ -98,8 +103,12 @@ async def handle_pages(rt: Runtime, page_ids: list[int]) -> int:
 
 
 async def apply(rt: Runtime, match: Match) -> int:
-    capacity = await _capacity(rt, match) if match.runbook.mode == "auto" else None
-    outcome = await decide(rt, match, capacity)
+    confirmed = await confirm(
+        rt.config, rt.fleet, match.runbook, match.page.source, match.service,
+        match.params.get("member"),
+    )  # fmt: skip
+    capacity = _capacity(rt, match, confirmed.service) if match.runbook.mode == "auto" else None
+    outcome = await decide(rt, match, capacity, confirmed)
     if outcome is None:
         return 0
     if outcome.pagerduty:
@@ -109,15 +118,12 @@ async def apply(rt: Runtime, match: Match) -> int:
     return 1
 
 
-async def _capacity(rt: Runtime, match: Match) -> str | None:
-    """The capacity floor, from the fleet's state now (read outside any transaction)."""
+def _capacity(rt: Runtime, match: Match, service: Service | None) -> str | None:
+    """The capacity floor, from the fleet's state the confirm step read (outside any
+    transaction); no state read: the confirm step refused, and that decides first."""
     floor = capacity_floor(match.runbook, rt.config.automation)
-    if floor is None:
+    if floor is None or service is None:
         return None
-    try:
-        service = await action_backend(rt.fleet, match.service).get_service(match.service)
-    except FleetError as exc:
-        return m.limit_unreadable(match.service, str(exc))
     return capacity_refusal(
         match.runbook.action, match.params, service, floor, rt.config.policies, rt.clock()
     )

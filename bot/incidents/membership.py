@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 
 from bot.db.models import PostedMessage
 from bot.incidents.models import OPEN_STATES, Incident, IncidentNote, Storm
+from bot.mentions import mention_user
 from bot.permissions.scope import IncidentRef
 from bot.runtime import MembershipQuestion, Runtime
 
@@ -46,7 +47,7 @@ async def incident_member(rt: Runtime, asked: MembershipQuestion) -> bool:
         query = query.where(Incident.id.in_(ids) if ids else Incident.service == asked.service)
         for incident in await session.scalars(query.limit(20)):
             people = {incident.acknowledged_by, incident.assignee, incident.opened_by}
-            if user in people or f"<@{user}>" in incident.mentions:
+            if user in people or mention_user(user) in incident.mentions:
                 return True
             wrote = await session.scalar(
                 select(IncidentNote.id)

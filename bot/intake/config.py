@@ -148,6 +148,19 @@ class IntakeConfig(StrictModel):
     grafana: GrafanaIntake | None = None
     generic: dict[str, GenericIntake] = Field(default_factory=dict)
 
+    def is_open(self, source: str) -> bool:
+        """`source` (`alertmanager`, `generic:<name>`, ...) is configured and enabled."""
+        kind, _, name = source.partition(":")
+        found = self.generic.get(name) if kind == "generic" else None
+        if kind in ("alertmanager", "pagerduty", "grafana") and not name:
+            found = getattr(self, kind)
+        return found is not None and found.enabled
+
+    def open_sources(self) -> list[str]:
+        """Every enabled source, as pages name it: each has its credentials (validated)."""
+        named = ["alertmanager", "pagerduty", "grafana", *(f"generic:{n}" for n in self.generic)]
+        return [source for source in named if self.is_open(source)]
+
     @field_validator("generic")
     @classmethod
     def _names(cls, value: dict[str, GenericIntake]) -> dict[str, GenericIntake]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.mentions import mention_user
 from bot.messages.actions import _size, at_utc
 
 if TYPE_CHECKING:
@@ -40,17 +41,17 @@ def request_context(request_id: str, reason: str | None, params: str, glass: boo
 
 
 def card_waiting(needs: str, expires: datetime | None, requester: str | None = None) -> str:
-    who = f"<@{requester}> asks: " if requester else ""
+    who = f"{person(requester)} asks: " if requester else ""
     return f":hourglass: {who}{needs}; open until {at_utc(expires)}."
 
 
 def person(user: str) -> str:
     """A Slack user as a mention; the bot's own automation (and other actors) by name."""
-    return f"<@{user}>" if user[:1] in ("U", "W") else f"`{user}`"
+    return mention_user(user)
 
 
 def card_running(requester: str, approvers: Sequence[str]) -> str:
-    by = f", approved by {', '.join(f'<@{a}>' for a in approvers)}" if approvers else ""
+    by = f", approved by {', '.join(person(a) for a in approvers)}" if approvers else ""
     return f":gear: Running, requested by {person(requester)}{by}. Progress in the thread."
 
 
@@ -77,7 +78,7 @@ def you_denied(action: str, target: str) -> str:
 
 def break_glass_announcement(user: str, action: str, target: str, reason: str | None) -> str:
     return (
-        f":rotating_light: *Break-glass*: <@{user}> is running `{action}` on `{target}` "
+        f":rotating_light: *Break-glass*: {person(user)} is running `{action}` on `{target}` "
         f"without freeze or approval checks. Reason: {reason}"
     )
 
@@ -230,7 +231,7 @@ def cancel_refused(op: str, reason: str) -> str:
 
 
 def cancel_asked(user: str, op: str, seq: int) -> str:
-    return f":octagonal_sign: <@{user}> asked the fleet to cancel `{op}` (audit #{seq})."
+    return f":octagonal_sign: {person(user)} asked the fleet to cancel `{op}` (audit #{seq})."
 
 
 def ops_title(target: str | None) -> str:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.mentions import mention_user
+
 if TYPE_CHECKING:
     from bot.actions.guard_chain import LockView
 
@@ -81,7 +83,7 @@ def action_no_policy(action: str, target: str) -> str:
 
 
 def action_not_permitted(user: str, action: str, roles: Sequence[str]) -> str:
-    return f"<@{user}> may not run `{action}` here; it needs the role {_roles(roles)}."
+    return f"{mention_user(user)} may not run `{action}` here; it needs the role {_roles(roles)}."
 
 
 def break_glass_not_permitted(roles: Sequence[str]) -> str:
@@ -110,7 +112,7 @@ def action_concurrency(running: int, cap: int) -> str:
 
 def action_locked(target: str, lock: LockView) -> str:
     return (
-        f"`{target}` is locked by <@{lock.owner_id}> (`{lock.action}`, request "
+        f"`{target}` is locked by {mention_user(lock.owner_id)} (`{lock.action}`, request "
         f"`{lock.request_id}`) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}."
     )
 
@@ -135,7 +137,7 @@ def action_not_approver(roles: Sequence[str]) -> str:
 
 
 def action_vetoed(user: str) -> str:
-    return f"Denied by <@{user}>."
+    return f"Denied by {mention_user(user)}."
 
 
 def action_needs_approval(have: int, need: int, roles: Sequence[str]) -> str:
@@ -155,7 +157,7 @@ def action_cancelled(action: str, target: str) -> str:
 
 
 def cancelled_by(user: str) -> str:
-    return f"Cancelled by <@{user}>."
+    return f"Cancelled by {mention_user(user)}."
 
 
 def preview_title(action: str, target: str) -> str:

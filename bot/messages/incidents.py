@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.mentions import escape, mention_user
+from bot.mentions import code, escape, mention_user
 
 # Incidents (`/incident`, incident and storm threads).
 
@@ -30,11 +30,11 @@ def incident_resolved_by_source(source: str) -> str:
 
 
 def incident_acknowledged(user: str, incident_id: int) -> str:
-    return f":eyes: <@{user}> acknowledged incident #{incident_id}."
+    return f":eyes: {mention_user(user)} acknowledged incident #{incident_id}."
 
 
 def incident_resolved(user: str, incident_id: int) -> str:
-    return f":white_check_mark: <@{user}> resolved incident #{incident_id}."
+    return f":white_check_mark: {mention_user(user)} resolved incident #{incident_id}."
 
 
 def incident_acknowledged_answer(incident_id: int) -> str:
@@ -62,11 +62,12 @@ def incident_note_answer(incident_id: int) -> str:
 
 
 def incident_assigned(user: str, assignee: str) -> str:
-    return f":bust_in_silhouette: <@{user}> assigned this incident to <@{assignee}>."
+    who, to = mention_user(user), mention_user(assignee)
+    return f":bust_in_silhouette: {who} assigned this incident to {to}."
 
 
 def incident_assigned_answer(incident_id: int, assignee: str) -> str:
-    return f"Incident #{incident_id} is now <@{assignee}>'s."
+    return f"Incident #{incident_id} is now {mention_user(assignee)}'s."
 
 
 def incident_opened_answer(incident_id: int) -> str:
@@ -125,7 +126,9 @@ def storm_digest_title(count: int) -> str:
 def storm_changed(user: str, count: int, *, resolved: bool) -> str:
     verb = "resolved" if resolved else "acknowledged"
     plural = "s" if count != 1 else ""
-    return f":white_check_mark: <@{user}> {verb} {count:,} incident{plural} of this storm."
+    return (
+        f":white_check_mark: {mention_user(user)} {verb} {count:,} incident{plural} of this storm."
+    )
 
 
 def pagerduty_triggered(dedup_key: str) -> str:
@@ -149,12 +152,12 @@ def silence_comment(incident_id: int, title: str) -> str:
 
 
 def silence_failed(reason: str) -> str:
-    return f"Alertmanager did not take the silence ({reason}); nothing was silenced."
+    return f"Alertmanager did not take the silence ({escape(reason)}); nothing was silenced."
 
 
 def silence_created(user: str, until: str, matchers: str, external_id: str | None) -> str:
-    where = f"Alertmanager silence `{external_id}`" if external_id else "kept by Watchkeeper"
-    return f":no_bell: <@{user}> silenced `{matchers}` until {until} ({where})."
+    where = f"Alertmanager silence {code(external_id)}" if external_id else "kept by Watchkeeper"
+    return f":no_bell: {mention_user(user)} silenced {code(matchers)} until {until} ({where})."
 
 
 def silence_answer(incident_id: int, until: str) -> str:
@@ -171,13 +174,14 @@ def silence_lifted_answer(incident_id: int) -> str:
 
 def silence_ended(user: str | None, *, lifted: bool) -> str:
     if lifted and user:
-        return f":bell: <@{user}> lifted the silence; alerts notify again."
+        return f":bell: {mention_user(user)} lifted the silence; alerts notify again."
     return ":bell: The silence has expired; alerts notify again."
 
 
 def silence_line(silence_id: int, by: str, until: str, matchers: str, external: str | None) -> str:
-    where = f" · Alertmanager `{external}`" if external else ""
-    return f":no_bell: silence {silence_id} by <@{by}> on `{matchers}` until {until}{where}"
+    where = f" · Alertmanager {code(external)}" if external else ""
+    who = mention_user(by)
+    return f":no_bell: silence {silence_id} by {who} on {code(matchers)} until {until}{where}"
 
 
 def incident_suggested(commands: str) -> str:

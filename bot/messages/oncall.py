@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.mentions import mention_user
+
 if TYPE_CHECKING:
     pass
 
@@ -25,7 +27,7 @@ def not_in_rotation(rotation: str) -> str:
 
 
 def override_set(rotation: str, user: str, until: str) -> str:
-    return f"<@{user}> is on call for `{rotation}` until {until}."
+    return f"{mention_user(user)} is on call for `{rotation}` until {until}."
 
 
 def who_is_on_call(rotation: str, current: str, until: str) -> str:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot import block_kit
 from bot.block_kit import Block
+from bot.mentions import code, escape, mention_user
 from bot.oncall.roster import mention
 from bot.oncall.rotation import Shift
 from bot.oncall.summary import Event, ShiftFacts, note_text
@@ -23,16 +24,16 @@ def _duration(delta: timedelta | None) -> str:
 
 
 def _who(event: Event) -> str:
-    return (
-        f"<@{event.actor}>"
-        if event.actor.startswith(("U", "W"))
-        else event.actor_name or event.actor
-    )
+    if event.actor.startswith(("U", "W")):
+        return mention_user(event.actor)
+    return escape(event.actor_name or event.actor)
 
 
 def _lines(events: list[Event], describe: str) -> list[str]:
     shown = [
-        describe.format(who=_who(e), target=e.target, outcome=e.outcome, ref=e.ref or "")
+        describe.format(
+            who=_who(e), target=escape(e.target), outcome=escape(e.outcome), ref=escape(e.ref or "")
+        )
         for e in events[:MAX_LINES]
     ]
     if len(events) > MAX_LINES:
@@ -77,7 +78,7 @@ def handoff_message(
         ),
     ]
     sections: list[tuple[str, list[str]]] = [
-        ("Noisiest", [f"`{target}` × {count}" for target, count in facts.noisiest]),
+        ("Noisiest", [f"{code(target)} × {count}" for target, count in facts.noisiest]),
         ("Actions", _lines(facts.actions, "{who}: {target} → {outcome}")),
         ("Approvals", _lines(facts.approvals, "{who} {outcome} {target}")),
         ("Denied", _lines(facts.denied, "{who}: {target} refused")),
@@ -85,7 +86,7 @@ def handoff_message(
         ("Break-glass", _lines(facts.break_glass, "{who}: {target}")),
         ("Automation", _lines(facts.automation, "{target}: {outcome}")),
         ("Silences", _lines(facts.silences, "{who}: {target} ({outcome})")),
-        ("Notes", [f"{_who(e)}: {note_text(e)}" for e in facts.notes[:MAX_LINES]]),
+        ("Notes", [f"{_who(e)}: {escape(note_text(e))}" for e in facts.notes[:MAX_LINES]]),
         *facts.live,
     ]
     for name, lines in sections:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
+from bot.mentions import escape, mention_user
 from bot.oncall.config import SLACK_USER, Rotation
 from bot.oncall.models import OncallOverride
 from bot.oncall.rotation import Shift, next_shift, on_call, shift_at
@@ -53,7 +54,8 @@ def is_slack_user(person: str) -> bool:
 def mention(person: str | None) -> str:
     if person is None:
         return messages.NOBODY
-    return f"<@{person}>" if is_slack_user(person) else f"*{person}*"
+    # A PagerDuty name not mapped to Slack came from outside: shown as typed.
+    return mention_user(person) if is_slack_user(person) else f"*{escape(person)}*"
 
 
 async def overrides_of(
