@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print_problems(exc)
+        print_problems(exc, args.config)
         return 1
     backends = ", ".join(f"{b.name} ({b.type})" for b in config.fleet.backends)
     production, weak = production_reason(config, os.environ), weak_secrets(config)
