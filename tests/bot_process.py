@@ -61,6 +61,9 @@ class ServiceProcess:
         self.port = port
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        # An installed copy runs elsewhere, on its own environment (test_installed_wheel).
+        self.cwd = ROOT
+        self.env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -72,12 +75,17 @@ class ServiceProcess:
         return self.process.pid
 
     def start(self) -> None:
-        env = {**os.environ, "WATCHKEEPER_AUDIT_KEY": AUDIT_KEY, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "WATCHKEEPER_AUDIT_KEY": AUDIT_KEY,
+            "PYTHONUNBUFFERED": "1",
+            **self.env,
+        }
         with self.log_path.open("ab") as log:
             log.write(f"--- start: {' '.join(self.command)}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                self.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                self.command, cwd=self.cwd, env=env, stdout=log, stderr=subprocess.STDOUT
             )
 
     async def wait_ready(self, path: str = "/", within: float = 30.0) -> float:

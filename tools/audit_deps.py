@@ -1,4 +1,4 @@
-"""`make audit-deps`: known vulnerabilities in the pinned dependencies (requirements.lock).
+"""`make audit-deps`: known vulnerabilities in the pinned dependencies (the lock files).
 
 pip-audit asks a vulnerability service about each pin. Where the service cannot be
 reached (a mirror that serves packages but not PyPI's JSON API, or no route to OSV),
@@ -25,12 +25,13 @@ from typing import Any
 SERVICES = ("pypi", "osv")
 
 
-def audit(lock: Path, service: str) -> dict[str, Any] | None:
+def audit(locks: list[Path], service: str) -> dict[str, Any] | None:
     """pip-audit's JSON report, or None when the service could not be asked at all."""
+    requirements = [arg for lock in locks for arg in ("-r", str(lock))]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         done = subprocess.run(
-            [sys.executable, "-m", "pip_audit", "--no-deps", "--disable-pip", "-r", str(lock),
+            [sys.executable, "-m", "pip_audit", "--no-deps", "--disable-pip", *requirements,
              "-s", service, "-f", "json", "-o", str(out), "--progress-spinner", "off"],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
@@ -57,10 +58,10 @@ def verdict(report: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    lock = Path(argv[1] if len(argv) > 1 else "requirements.lock")
+    locks = [Path(arg) for arg in argv[1:]] or [Path("requirements.lock")]
     skipped: list[str] = []
     for service in SERVICES:
-        report = audit(lock, service)
+        report = audit(locks, service)
         if report is None:
             continue
         found, skipped = verdict(report)

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bot.build_info import describe
-from bot.cli import audit, check_config, db, serve
+from bot.cli import audit, check_config, db, init_config, serve
 from bot.logs import configure_logging
 
 
@@ -24,6 +24,7 @@ def _subcommands() -> dict[str, ModuleType]:
         "serve": serve,
         "demo": demo,
         "check-config": check_config,
+        "init-config": init_config,
         "db": db,
         "audit": audit,
         "manifest": manifest,

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print_problems(exc)
+        print_problems(exc, args.config)
         return 1
     for warning in warnings(config, os.environ):
         print(f"warning: {warning}", file=sys.stderr)
