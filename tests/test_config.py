@@ -149,3 +149,13 @@ def test_a_backend_type_checks_its_own_keys() -> None:
     found = problems(raw)
     assert set(found) == {"fleet.backends[0].clusters", "fleet.backends[0].seed"}
     assert found["fleet.backends[0].seed"] == "unknown key"
+
+
+def test_the_old_automation_switch_roles_is_refused_pointing_at_permissions() -> None:
+    # Ignoring it would silently change who may pause automation: it must fail loudly.
+    raw = minimal()
+    raw["automation"] = {"switch_roles": ["responder"]}
+    found = problems(raw)
+    assert list(found) == ["automation"]
+    assert "switch_roles" in found["automation"]
+    assert "permissions:" in found["automation"] and "automation.pause" in found["automation"]
