@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.cli import main
 from bot.composition import replica_id
@@ -159,3 +160,25 @@ def test_the_old_automation_switch_roles_is_refused_pointing_at_permissions() ->
     assert list(found) == ["automation"]
     assert "switch_roles" in found["automation"]
     assert "permissions:" in found["automation"] and "automation.pause" in found["automation"]
+
+
+def _shipped_with(tmp_path: Path, **permissions: list[str]) -> Path:
+    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
+    raw["permissions"].update(permissions)
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_check_config_runs_the_permission_checks_of_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A misspelt verb grants nothing: check-config must say so, as the start would.
+    misspelt = _shipped_with(tmp_path, **{"incdent.list": ["anyone"]})
+    assert main(["check-config", "--config", str(misspelt)]) == 1
+    assert "permissions.incdent.list: matches no command or button verb" in (
+        capsys.readouterr().err
+    )
+    unknown_role = _shipped_with(tmp_path, **{"incident.list": ["responders"]})
+    assert main(["check-config", "--config", str(unknown_role)]) == 1
+    assert "unknown role(s) responders" in capsys.readouterr().err

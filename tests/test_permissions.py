@@ -11,9 +11,10 @@ import pytest
 from bot.audit import vocabulary as v
 from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
-from bot.composition import assemble, check_permissions
+from bot.composition import assemble
 from bot.config import ConfigError, parse_config
 from bot.incidents.ingest import ingest
+from bot.permissions.check import check_permissions
 from bot.permissions.config import PermissionsConfig
 from bot.permissions.verbs import VerbChoice, checked_verb
 from bot.registry import CommandRegistry
