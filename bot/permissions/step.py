@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Enough of what was typed for a reviewer; the rest is in the handler's own rows.
 TEXT_KEPT = 500
+# The step's label in `watchkeeper_guard_denials`, as the guard chain's role guard has.
+GUARD_LABEL = "permission"
 
 FindScope = Callable[[], Awaitable[IncidentRef | None]]
 
@@ -126,5 +128,8 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
 async def permit(rt: Runtime, ask: Ask, find: FindScope | None = None) -> Permit:
     """Decide and record: the one step every command and button passes."""
     answer = await decide(rt, ask, find)
+    if not answer.allowed:
+        # Counted beside the guard chain's refusals: one series shows who is turned away.
+        rt.metrics.guard_denied(GUARD_LABEL)
     await record(rt, ask, answer)
     return answer
