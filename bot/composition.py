@@ -23,7 +23,7 @@ from bot.actions import install as actions_area
 from bot.audit import install as audit_area
 from bot.automation import install as automation_area
 from bot.clock import Clock, utcnow
-from bot.config import Config, ConfigError
+from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.fleet.backends import OpenFleet, open_fleet
@@ -34,7 +34,7 @@ from bot.monitoring.metrics import Metrics
 from bot.oncall import install as oncall_area
 from bot.outbox.worker import OutboxWorker
 from bot.parts import AppParts, Job, Step
-from bot.permissions.verbs import all_of
+from bot.permissions.check import check_permissions
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
@@ -174,17 +174,6 @@ def assemble(config: Config) -> AppParts:
     for install in AREAS:
         install(parts)
     return parts
-
-
-def check_permissions(parts: AppParts) -> None:
-    """Every `permissions:` rule names a verb some command or button declares: a rule
-    that matches nothing is a typo that grants nothing, found at start rather than at 3 a.m."""
-    declared = all_of([*parts.commands.verbs(), *parts.buttons.verbs()])
-    unmatched = parts.config.permissions.unmatched(declared)
-    if unmatched:
-        raise ConfigError(
-            [(f"permissions.{p}", "matches no command or button verb") for p in unmatched]
-        )
 
 
 def command_registry(config: Config) -> CommandRegistry[Runtime]:

@@ -11,7 +11,6 @@ from bot.audit.hash_chain import AuditKeyMissing
 from bot.audit.models import AuditEntry
 from bot.audit.query import MAX_PAGE, RecentQuery, recent_page
 from bot.audit.verify_service import verify_and_record
-from bot.config import Config
 from bot.mentions import code, mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
@@ -19,7 +18,6 @@ from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 from bot.slack_ids import is_user_id, mentioned_user
 
-AUDITOR_ROLE = "auditor"
 _BEFORE = re.compile(r"before:(\d+)")
 RECENT_USAGE = f"recent [@user|target] [N 1-{MAX_PAGE}]"
 
@@ -96,19 +94,10 @@ async def recent(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=title, blocks=body)
 
 
-def is_auditor(config: Config, user_id: str) -> bool:
-    # Only users named in the role count; membership through a user group needs a Slack
-    # lookup, and until one is wired the default is to deny.
-    binding = config.roles.get(AUDITOR_ROLE)
-    return binding is not None and user_id in binding.users
-
-
 async def verify_chain(inv: Invocation, rt: Runtime) -> Message:
     command = rt.command_name("audit")
     if inv.args:
         raise CommandError(messages.usage(command, "verify"))
-    if not is_auditor(rt.config, inv.user_id):
-        return Message(text=messages.audit_verify_denied(command))
     try:
         found = await verify_and_record(rt, Actor.slack(inv.user_id, inv.caller.user_name))
     except AuditKeyMissing:
@@ -138,7 +127,7 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         "audit",
         "verify",
         usage="verify",
-        summary="recompute the audit chain and name the first bad row (auditors only)",
+        summary="recompute the audit chain and name the first bad row",
         verb="audit.verify",
     )(verify_chain)
 

@@ -245,6 +245,59 @@ def test_comments_cite_the_repository_only() -> None:
     assert [n for n, p in modules().items() if "design.md" in p.read_text()] == []
 
 
+# Names a module gives the configuration: `config`, `rt.config`, `parts.config`, `cfg`.
+CONFIG_NAMES = frozenset({"config", "cfg"})
+
+
+def _is_config(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id in CONFIG_NAMES) or (
+        isinstance(node, ast.Attribute) and node.attr in CONFIG_NAMES
+    )
+
+
+def _reads_roles(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr == "roles" and _is_config(node.value)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+        and _is_config(node.args[0])
+        and isinstance(node.args[1], ast.Constant)
+        and node.args[1].value == "roles"
+    )
+
+
+def role_readings(tree: ast.Module) -> list[int]:
+    """Lines of `tree` that read `roles:` off the configuration (`rt.config.roles`,
+    `getattr(config, "roles")`); `rule.roles` of a policy is another thing."""
+    return sorted(node.lineno for node in ast.walk(tree) if _reads_roles(node))
+
+
+def test_the_role_reader_finds_readings() -> None:
+    read = ast.parse(
+        "a = rt.config.roles\n"
+        "b = config.roles.get('auditor')\n"
+        "c = getattr(parts.config, 'roles')\n"
+        "d = rule.roles\n"
+        "e = self.roles\n"
+    )
+    assert role_readings(read) == [1, 2, 3]
+
+
+def test_roles_are_decided_only_in_the_permissions_area() -> None:
+    # Who holds a role is decided by bot.permissions.roles.holds, for commands, buttons and
+    # the guard chain alike; a second reading of `roles:` would be a second decision that
+    # can drift from the first (docs/security.md).
+    assert [
+        f"{name}:{line}"
+        for name in modules()
+        if not name.startswith("bot.permissions.")
+        for line in role_readings(_tree(name))
+    ] == []
+
+
 def test_tests_read_nothing_outside_the_checkout() -> None:
     # A user's clone has only the repository: fixtures are copied into tests/fixtures/.
     leaving = ("parent.parent.parent", "ROOT.parent", "../" + "shared")

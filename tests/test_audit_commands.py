@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.audit.models import LOG
 from bot.registry import CommandError
 from commands.audit import RECENT_USAGE, parse_recent
+from tests.conftest import shipped_permissions
 from tests.harness import BotHarness
 from tests.test_audit_support import append_rows
 
@@ -85,3 +86,14 @@ async def test_verify_is_for_auditors_and_is_itself_recorded(db_url: str) -> Non
         listing = await h.wait_for_response("carol", 2)
         assert "/audit recent" in json.dumps(listing.blocks)
         assert "/audit verify" in json.dumps(listing.blocks)
+
+
+async def test_who_may_verify_is_the_audit_verify_rule_alone(db_url: str) -> None:
+    # No role is wired into the command itself: the `permissions:` rule decides.
+    rules = {**shipped_permissions(), "audit.verify": ["responder"]}
+    async with BotHarness(db_url, permissions=rules) as h:
+        await h.command("alice", "/audit verify")
+        assert "Audit chain intact" in (await h.wait_for_response("alice")).text
+        await h.command("carol", "/audit verify")
+        refused = (await h.wait_for_response("carol")).text
+        assert "audit.verify" in refused and "intact" not in refused

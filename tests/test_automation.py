@@ -23,7 +23,8 @@ from tests.automation_support import (
     thread_messages,
     thread_texts,
 )
-from tests.harness import find_button
+from tests.conftest import shipped_permissions
+from tests.harness import BotHarness, find_button
 from tests.incident_helpers import audit_rows
 
 
@@ -87,6 +88,27 @@ async def test_the_kill_switch_pauses_every_runbook_and_says_so(db_url: str) -> 
         assert found[1].state in ("running", "succeeded")
         assert [s.outcome for s in await audit_rows(rt, "automation.switched")] == [
             "paused", "resumed"
+        ]  # fmt: skip
+
+
+async def test_the_permissions_rule_alone_decides_who_flips_the_switch(db_url: str) -> None:
+    # No second, older list of switch roles: whom the verb rule lets through may switch.
+    rules = {
+        **shipped_permissions(),
+        "automation.pause": ["anyone"],
+        "automation.resume": ["auditor"],
+    }
+    async with BotHarness(db_url, permissions=rules) as h:
+        await h.command("erin", "/fleet automation pause -- no role, but the rule says anyone")
+        assert "Automation paused everywhere" in (await h.wait_for_response("erin")).text
+        await h.command("alice", "/fleet automation resume")
+        refused = (await h.wait_for_response("alice")).text
+        assert "automation.resume" in refused and "resumed" not in refused
+        await h.command("carol", "/fleet automation resume")
+        assert "Automation resumed" in (await h.wait_for_response("carol")).text
+        switched = await audit_rows(h.bot.runtime, "automation.switched")
+        assert [(s.actor, s.outcome) for s in switched] == [
+            ("UERIN005", "paused"), ("UCAROL03", "resumed")
         ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.cli import main
 from bot.composition import replica_id
@@ -149,3 +150,35 @@ def test_a_backend_type_checks_its_own_keys() -> None:
     found = problems(raw)
     assert set(found) == {"fleet.backends[0].clusters", "fleet.backends[0].seed"}
     assert found["fleet.backends[0].seed"] == "unknown key"
+
+
+def test_the_old_automation_switch_roles_is_refused_pointing_at_permissions() -> None:
+    # Ignoring it would silently change who may pause automation: it must fail loudly.
+    raw = minimal()
+    raw["automation"] = {"switch_roles": ["responder"]}
+    found = problems(raw)
+    assert list(found) == ["automation"]
+    assert "switch_roles" in found["automation"]
+    assert "permissions:" in found["automation"] and "automation.pause" in found["automation"]
+
+
+def _shipped_with(tmp_path: Path, **permissions: list[str]) -> Path:
+    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
+    raw["permissions"].update(permissions)
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_check_config_runs_the_permission_checks_of_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A misspelt verb grants nothing: check-config must say so, as the start would.
+    misspelt = _shipped_with(tmp_path, **{"incdent.list": ["anyone"]})
+    assert main(["check-config", "--config", str(misspelt)]) == 1
+    assert "permissions.incdent.list: matches no command or button verb" in (
+        capsys.readouterr().err
+    )
+    unknown_role = _shipped_with(tmp_path, **{"incident.list": ["responders"]})
+    assert main(["check-config", "--config", str(unknown_role)]) == 1
+    assert "unknown role(s) responders" in capsys.readouterr().err

@@ -11,15 +11,17 @@ import pytest
 from bot.audit import vocabulary as v
 from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
-from bot.composition import assemble, check_permissions
+from bot.composition import assemble
 from bot.config import ConfigError, parse_config
 from bot.incidents.ingest import ingest
+from bot.permissions.check import check_permissions
 from bot.permissions.config import PermissionsConfig
 from bot.permissions.verbs import VerbChoice, checked_verb
 from bot.registry import CommandRegistry
 from tests.conftest import base_config
 from tests.harness import USERS, BotHarness, find_button
 from tests.incident_helpers import audit_rows, batch, incidents, page, recorded, roots, settle
+from tests.monitoring_support import sample
 
 ELSEWHERE = "C0OTHER01"
 DM = "D0DIRECT1"
@@ -86,6 +88,24 @@ async def test_incident_commands_need_a_responder_in_the_incident_channel(db_url
             (USERS["alice"], v.ALLOWED),
         ]
         assert _params(invoked[1])["incident"] == "incident:1"
+
+
+async def test_refusals_of_the_step_count_as_guard_denials(db_url: str) -> None:
+    async with BotHarness(db_url) as h:
+        metrics = h.bot.runtime.metrics
+
+        def denied() -> float:
+            text = metrics.render().decode()
+            return sample(text, "watchkeeper_guard_denials_total", guard="permission")
+
+        await h.command("dave", "/fleet status")  # a read anyone may do: not a denial
+        await h.wait_for_response("dave")
+        assert denied() == 0
+        await h.command("dave", "/fleet restart pg-orders -- no role")
+        assert "fleet.restart" in (await h.wait_for_response("dave", 2)).text
+        await h.command("erin", "/incident resolve #1")
+        await h.wait_for_response("erin")
+        assert denied() == 2
 
 
 async def test_incident_buttons_pass_the_same_step(db_url: str) -> None:

@@ -25,6 +25,7 @@ from bot.actions.store import get_request, load_facts, view_of
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
+from bot.permissions.roles import bindings
 from bot.runtime import Runtime
 
 
@@ -35,7 +36,7 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
         facts = await load_facts(
             session, view, rt.config.policies, rt.clock(), audit_ready=audit_ready(rt)
         )
-    ctx = GuardContext("approve", view, rt.config.policies, rt.config.roles, facts, clicker)
+    ctx = GuardContext("approve", view, rt.config.policies, bindings(rt.config), facts, clicker)
     return evaluate((Approver(),), ctx)
 
 

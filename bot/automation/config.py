@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import string
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,6 +39,10 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 RepairableRole = Literal["replica", "broker", "controller"]
 # The simulator's (and a common alerting) threshold of a replica "far behind".
 DEFAULT_LAG_BYTES = 16 * 1024 * 1024
+SWITCH_ROLES_MOVED = (
+    "switch_roles is no longer read: who may pause and resume automation is set in "
+    "`permissions:` (the verbs automation.pause and automation.resume); move the roles there"
+)
 
 
 class Limits(StrictModel):
@@ -155,13 +159,19 @@ class AutomationConfig(StrictModel):
     # A page on a service automation acted on this recently is taken as caused by that
     # action: it is counted against the limits and starts no run of its own.
     feedback_window_minutes: float = Field(default=15.0, ge=0, le=24 * 60)
-    # Who may `/fleet automation pause|resume`; empty: anyone bound to a role in `roles:`.
-    switch_roles: list[str] = Field(default_factory=list)
     # On a failure or a limit hit, also trigger PagerDuty (when a routing key is set).
     pagerduty: bool = True
     # Intake sources whose pages may start a runbook (`alertmanager`, `pagerduty`,
     # `grafana`, `generic:<name>`). Unset: every source with credentials in `intake:`.
     sources: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _switch_roles_moved(cls, data: Any) -> Any:
+        # Dropping it quietly would change who may pause automation without a word.
+        if isinstance(data, dict) and "switch_roles" in data:
+            raise ValueError(SWITCH_ROLES_MOVED)
+        return data
 
 
 Runbooks = list[RunbookConfig]

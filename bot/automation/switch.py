@@ -21,14 +21,9 @@ from bot.runtime import Runtime
 RECENT_SHOWN = 8
 
 
-def may_switch(rt: Runtime, user: str) -> bool:
-    roles = rt.config.automation.switch_roles or list(rt.config.roles)
-    return any(user in rt.config.roles[r].users for r in roles if r in rt.config.roles)
-
-
 async def switch(rt: Runtime, *, paused: bool, user: str, name: str, reason: str | None) -> str:
-    if not may_switch(rt, user):
-        return m.automation_switch_not_permitted(rt.config.automation.switch_roles)
+    """Who may switch is the `automation.pause` / `automation.resume` rule of `permissions:`,
+    decided by the permission step before the command gets here."""
     async with writing(rt.sessions, reads_decide=True) as session:
         await set_paused(session, paused=paused, by=user, now=rt.clock(), reason=reason)
         w = ThreadWriter(session, rt)

@@ -8,7 +8,9 @@ import sys
 from collections.abc import Mapping
 
 from bot.cli.common import print_problems
+from bot.composition import assemble
 from bot.config import Config, ConfigError, load_config
+from bot.permissions.check import check_permissions
 from bot.secrets_check import production_reason, report, weak_secrets
 from integrations.slack.sender import TEAM_ID as STANDIN_TEAM_ID
 
@@ -20,6 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
+        # What open_bot checks once the commands and buttons are assembled; assembling
+        # opens neither the database nor Slack.
+        check_permissions(assemble(config))
     except ConfigError as exc:
         print_problems(exc, args.config)
         return 1

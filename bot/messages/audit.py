@@ -26,10 +26,6 @@ def audit_recent_older(command: str) -> str:
     return f"Older entries: `{command}`"
 
 
-def audit_verify_denied(command: str) -> str:
-    return f"`{command} verify` is for people with the *auditor* role; ask an admin to add you."
-
-
 def audit_verify_intact(rows: int, rate: float, checkpoints: int) -> str:
     cps = f"; {checkpoints} checkpoint(s) match" if checkpoints else ""
     return (

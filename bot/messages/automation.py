@@ -192,11 +192,6 @@ def automation_switched(paused: bool, user: str, seq: int | None) -> str:
     return f"Automation {state}, by {mention_user(user)}{audit}."
 
 
-def automation_switch_not_permitted(roles: list[str]) -> str:
-    who = ", ".join(roles) if roles else "any configured role"
-    return f"Only members of {who} may pause or resume automation."
-
-
 def automation_status(switch_line: str, runbooks: list[str], recent: list[str]) -> str:
     books = "\n".join(runbooks) or "_no runbooks configured_"
     runs = "\n".join(recent) or "_none yet_"

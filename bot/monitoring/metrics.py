@@ -76,9 +76,11 @@ class Metrics:
             registry=r,
         )
         self.guard_denials = Counter(
-            "watchkeeper_guard_denials", "Requests refused by the guard chain.", ["guard"],
+            "watchkeeper_guard_denials",
+            "Requests refused by the permission step (guard=permission) or the guard chain.",
+            ["guard"],
             registry=r,
-        )  # fmt: skip
+        )
         self.commands_turned_away = Counter(
             "watchkeeper_commands_turned_away",
             "Slash commands answered busy because server.max_in_flight were still at work.",

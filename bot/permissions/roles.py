@@ -1,13 +1,23 @@
 """Whether a person holds one of some roles: the one place roles are resolved, for the
-permission step and for the guard chain of fleet actions alike."""
+permission step and for the guard chain of fleet actions alike.
+
+`roles:` of the configuration is read here only (tests/test_architecture.py): elsewhere a
+role is asked about through `holds`, so how membership is decided cannot drift apart.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from bot.audit.actors import AUTOMATION_ID
+from bot.config import Config
 from bot.permissions.config import ANYONE
 from bot.roles import RoleBinding
+
+
+def bindings(config: Config) -> Mapping[str, RoleBinding]:
+    """Who holds which role, for a guard chain to ask `holds` about (bot.actions.guard_chain)."""
+    return config.roles
 
 
 def holds(bindings: Mapping[str, RoleBinding], user_id: str, roles: Iterable[str]) -> bool:

@@ -19,7 +19,7 @@ from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.models import LIMITS
 from bot.audit.writer import append
 from bot.db.unit_of_work import writing
-from bot.permissions.roles import holds
+from bot.permissions.roles import bindings, holds
 from bot.permissions.scope import IncidentRef
 from bot.registry import CommandError
 from bot.runtime import Runtime
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Enough of what was typed for a reviewer; the rest is in the handler's own rows.
 TEXT_KEPT = 500
+# The step's label in `watchkeeper_guard_denials`, as the guard chain's role guard has.
+GUARD_LABEL = "permission"
 
 FindScope = Callable[[], Awaitable[IncidentRef | None]]
 
@@ -80,7 +82,7 @@ async def decide(rt: Runtime, ask: Ask, find: FindScope | None = None) -> Permit
     rule = rt.config.permissions.rule_for(ask.verb)
     if rule is None:
         return Permit(False, messages.verb_no_rule(ask.verb))
-    if not holds(rt.config.roles, ask.user_id, rule[1]):
+    if not holds(bindings(rt.config), ask.user_id, rule[1]):
         return Permit(False, messages.verb_not_permitted(ask.verb, rule[1]))
     return await _place(rt, ask, find)
 
@@ -126,5 +128,8 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
 async def permit(rt: Runtime, ask: Ask, find: FindScope | None = None) -> Permit:
     """Decide and record: the one step every command and button passes."""
     answer = await decide(rt, ask, find)
+    if not answer.allowed:
+        # Counted beside the guard chain's refusals: one series shows who is turned away.
+        rt.metrics.guard_denied(GUARD_LABEL)
     await record(rt, ask, answer)
     return answer
