@@ -116,5 +116,9 @@ class InteractionRegistry(Generic[Ctx]):
     def find(self, action_id: str) -> Button[Ctx] | None:
         return self._buttons.get(action_id.split(":", 1)[0])
 
+    def prefixes(self) -> list[str]:
+        """Every registered action id prefix (the hostile-input suite clicks each)."""
+        return sorted(self._buttons)
+
     def verbs(self) -> list[Verb]:
         return [b.verb for b in self._buttons.values()]

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.load import free_port
 from bot.db.models import LeaderLease, OutboxMessage
 from integrations.slack.sender import SlackSender
+from tests.conftest import shipped_permissions
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "process-signing-secret"
@@ -262,7 +263,11 @@ def bot_config(
         "storage": {"url": db_url},
         "fleet": {"backends": [{"name": "fleet", "type": "http", "url": fleet.url}]},
         "channels": {"default": CHANNEL},
-        "roles": {"responder": {"users": ["UALICE01", "UBOB0002"]}},
+        "roles": {
+            "responder": {"users": ["UALICE01", "UBOB0002"]},
+            "auditor": {"users": ["UCAROL03"]},
+        },
+        "permissions": shipped_permissions(),
         "policies": {
             "rules": [{"actions": ["restart"], "resources": ["*"], "roles": ["responder"]}],
             "tracking_interval_seconds": 0.5,

@@ -44,7 +44,7 @@ def targets(rig: HostileRig) -> Iterator[Targets]:
 def clicks(draw: st.DrawFn, rig: HostileRig, targets: Targets, user: str) -> dict[str, Any]:
     """A click on a registered button (or a near miss) with a value that names a real
     incident, storm or request, a suggested action, or anything."""
-    prefixes = sorted(rig.h.bot.runtime.buttons._buttons)
+    prefixes = rig.h.bot.runtime.buttons.prefixes()
     ids = [*targets.incidents, *targets.requests, 0, -1, 10**30]
     verbs = ["ack", "resolve", "silence:1h", "silence:99999h", "act:restart", "resolve-all", ""]
     suffix = draw(
