@@ -77,7 +77,13 @@ def create_asgi_app(bot: Bot, *, manage_lifecycle: bool = True) -> Starlette:
                 await bot.stop()
 
     limit = bot.runtime.config.server.max_body_bytes
-    routes = [Route("/healthz", bodiless(healthz, limit), methods=["GET"]), *bot.routes]
+    # /livez: the process serves (restart it if not); /healthz is its older name.
+    alive = bodiless(healthz, limit)
+    routes = [
+        Route("/livez", alive, methods=["GET"]),
+        Route("/healthz", alive, methods=["GET"]),
+        *bot.routes,
+    ]
     if bot.runtime.config.slack.mode == "http":
         # In Socket Mode Slack's requests arrive over the socket only: an HTTP request URL
         # would be a second, unneeded way in for anyone holding (or guessing) the secret.

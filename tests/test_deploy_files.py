@@ -210,7 +210,7 @@ def test_the_network_admits_only_the_bots_port_and_the_ingress_only_slack_and_ho
 
 async def test_every_probe_and_exposed_path_is_served(tmp_path: Path) -> None:
     probes = probe_paths() | {healthcheck_path()}
-    assert probes == {"/healthz", "/readyz?scope=replica"}
+    assert probes == {"/livez", "/readyz"}
     token = secrets.token_hex(32)
     intake = {"alertmanager": {"auth": {"bearer_tokens": [token]}}}
     async with (

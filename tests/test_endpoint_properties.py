@@ -207,7 +207,7 @@ def test_signed_bodies_bolt_cannot_read_are_refused(
 
 @settings(SETTINGS, max_examples=40)
 @given(
-    path=st.sampled_from(["/healthz", "/readyz", "/metrics"]),
+    path=st.sampled_from(["/healthz", "/livez", "/readyz", "/status", "/metrics"]),
     params=st.lists(
         st.tuples(st.sampled_from(["scope", "x", ""]) | st.text(max_size=10), st.text(max_size=40))
         | st.just(("scope", "replica")),

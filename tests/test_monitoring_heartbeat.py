@@ -1,6 +1,7 @@
-"""The heartbeat: /readyz names each problem; the ops channel hears of a problem once and
-of its recovery once; PagerDuty is paged (and resolved) even while Slack is down; a
-replica that is not the leader reports "no leader", and two replicas announce it once."""
+"""The heartbeat: /status names each problem (/readyz only this replica's own); the ops
+channel hears of a problem once and of its recovery once; PagerDuty is paged (and
+resolved) even while Slack is down; a replica that is not the leader reports "no
+leader", and two replicas announce it once."""
 
 from __future__ import annotations
 
@@ -58,31 +59,35 @@ async def replica(
         await bot.stop()
 
 
-async def problems(client: httpx.AsyncClient, status: int, scope: str = "") -> list[str]:
-    answer = await client.get("/readyz" + scope)
-    assert answer.status_code == status, answer.text
-    return [p["problem"] for p in answer.json()["problems"]]
+async def problems(client: httpx.AsyncClient, path: str = "/status") -> list[str]:
+    answer = await client.get(path)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == ("degraded" if body["problems"] else "ok")
+    return [p["problem"] for p in body["problems"]]
 
 
-async def test_readyz_names_each_heartbeat_problem(db_url: str) -> None:
+async def test_status_names_each_heartbeat_problem_and_readyz_stays_ready(db_url: str) -> None:
     clock = MovingClock()
     async with replica(db_url, clock, "replica-a") as (bot, client):
         await bot.runtime.scheduler.renew()
-        assert await problems(client, 200) == []
+        assert await problems(client) == []
 
         # Eleven minutes without Alertmanager, which is expected every ten.
         clock.advance(11 * 60)
         await bot.runtime.scheduler.renew()
-        assert await problems(client, 503) == ["intake_silent:alertmanager"]
-        # A load balancer asks only whether this replica can serve: it can.
-        assert await problems(client, 200, "?scope=replica") == []
+        assert await problems(client) == ["intake_silent:alertmanager"]
+        # A load balancer asks only whether this replica can serve: it can, in either
+        # spelling of the readiness probe.
+        assert await problems(client, "/readyz") == []
+        assert await problems(client, "/readyz?scope=replica") == []
         _, message = captured("firing-group")
         delivered = await client.post(
             "/hooks/alertmanager", content=json.dumps(message), headers=bearer(AM_TOKEN)
         )
         assert delivered.status_code == 200
         # Heard from again: nothing is wrong (the incident's messages were queued just now).
-        assert await problems(client, 200) == []
+        assert await problems(client) == []
 
         # The lease ran out a while ago on another replica; this one is not the leader.
         async with bot.runtime.sessions() as session, session.begin():
@@ -92,12 +97,14 @@ async def test_readyz_names_each_heartbeat_problem(db_url: str) -> None:
                 .values(owner="replica-gone", expires_at=clock() - timedelta(seconds=61))
             )
         bot.runtime.scheduler.is_leader = False
-        found = (await client.get("/readyz")).json()["problems"]
+        found = (await client.get("/status")).json()["problems"]
         no_leader = [p for p in found if p["problem"] == "no_leader"]
         assert no_leader and "expired 61s ago" in no_leader[0]["detail"]
 
 
-async def test_a_stuck_outbox_and_intake_silence_show_on_readyz(db_url: str) -> None:
+async def test_a_stuck_outbox_shows_on_status_and_never_takes_the_replica_out(
+    db_url: str,
+) -> None:
     clock = MovingClock()
     async with replica(db_url, clock, "replica-a", outbox_stuck_seconds=300) as (bot, client):
         await bot.runtime.scheduler.renew()
@@ -108,10 +115,17 @@ async def test_a_stuck_outbox_and_intake_silence_show_on_readyz(db_url: str) -> 
         # Nothing delivers (no worker, as if Slack hung): the incident's root waits.
         clock.advance(301)
         await bot.runtime.scheduler.renew()
-        answer = await client.get("/readyz")
-        assert answer.status_code == 503
-        (stuck,) = answer.json()["problems"]
+        answer = await client.get("/status")
+        assert answer.status_code == 200
+        body = answer.json()
+        (stuck,) = body["problems"]
         assert stuck["problem"] == "outbox_stuck" and "waited 301s" in stuck["detail"]
+        assert body["status"] == "degraded"
+        assert body["outbox"]["depth"] >= 1 and body["outbox"]["oldest_pending_seconds"] >= 301
+        # Slack is what is stuck, not this replica: it keeps taking pages.
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["problems"] == []
+        assert (await client.get("/livez")).json() == {"status": "ok"}
 
 
 async def test_ops_channel_hears_once_and_pagerduty_is_paged_while_slack_is_down(
@@ -177,7 +191,7 @@ async def test_replicas_that_are_not_leader_report_no_leader_once(db_url: str) -
             clock.advance(15 + 61)
             await heartbeat(b).check_once()
             await heartbeat(a).check_once()
-            assert "no_leader" in await problems(client_b, 503)
+            assert "no_leader" in await problems(client_b)
             async with a.runtime.sessions() as session:
                 texts = list(
                     await session.scalars(

@@ -127,7 +127,7 @@ async def _eventually(probe: Callable[[], Awaitable[str | None]], within: float 
 async def test_get_endpoints_refuse_oversize_bodies_too(db_url: str) -> None:
     async with BotHarness(db_url) as h, httpx.AsyncClient() as client:
         limit = h.config.server.max_body_bytes
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/livez", "/readyz", "/status", "/metrics"):
             big = await client.request("GET", h.url + path, content=b"x" * (limit + 1))
             assert big.status_code == 413, path
             assert (await client.get(h.url + path)).status_code == 200, path

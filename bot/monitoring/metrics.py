@@ -37,6 +37,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # When this replica last saw the audit head published (/status shows it).
+        self.checkpoint_current_at: datetime | None = None
         # Which build each replica runs, for dashboards during a rolling upgrade.
         Info("watchkeeper_build", "The running build.", registry=r).info(
             {"version": package_version(), "commit": commit()}
@@ -128,6 +130,7 @@ class Metrics:
 
     def audit_checkpointed(self, at: datetime) -> None:
         self.audit_last_checkpoint.set(at.timestamp())
+        self.checkpoint_current_at = at
 
     def action_finished(self, action: str, outcome: str, seconds: float) -> None:
         self.action_duration.labels(safe_label(action, 40), safe_label(outcome, 20)).observe(

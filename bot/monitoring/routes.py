@@ -1,10 +1,14 @@
-"""`GET /readyz` and `GET /metrics`.
+"""`GET /readyz`, `GET /status` and `GET /metrics`.
 
-/readyz answers 200 when the heartbeat finds nothing wrong and 503 with the problems
-otherwise, so an outside uptime check sees what the ops channel sees. A load balancer
-wants less: with `?scope=replica` only what stops *this* replica from serving counts
-(its database and schema). Taking every replica out of rotation because Slack is down or
-Alertmanager went quiet would also stop the pages that are still arriving.
+/readyz is for the load balancer: 200 when *this* replica can serve (its database
+answers and its schema is the one shipped), 503 otherwise. Nothing else counts: taking
+every replica out of rotation because Slack is down or Alertmanager went quiet would also
+stop the pages that are still arriving, exactly when they matter.
+
+/status is for people and uptime checks: everything the heartbeat knows (outbox depth and
+age, the scheduler leader, intake silence, the last audit checkpoint, paused automation)
+with the named problems; always 200 while the process answers, `"status": "degraded"`
+when anything is wrong. The same facts are in /metrics for alerting.
 """
 
 from __future__ import annotations
@@ -41,25 +45,56 @@ def monitoring_routes(
     recent = RecentHealth(lambda: look(rt, rt.started_at), seconds=READY_LOOK_SECONDS, clock=clock)
     return [
         Route("/readyz", bodiless(readyz(recent), limit), methods=["GET"]),
+        Route("/status", bodiless(status(rt, recent), limit), methods=["GET"]),
         Route("/metrics", bodiless(metrics(rt), limit), methods=["GET"]),
     ]
 
 
+def _database(health: Health) -> dict[str, Any]:
+    body: dict[str, Any] = {"database": health.database}
+    if health.schema is not None:
+        body["schema"] = health.schema
+    if health.schema != health.expected_schema:
+        body["expected"] = health.expected_schema
+    return body
+
+
 def readyz(recent: RecentHealth) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
+    # `?scope=replica`, the older spelling of what /readyz now always means, is accepted.
+    async def endpoint(_: Request) -> Response:
         health = await recent.get()
-        replica_only = request.query_params.get("scope") == "replica"
-        problems = [p for p in health.problems if not replica_only or p.key == DATABASE]
-        body: dict[str, Any] = {"status": "unavailable" if problems else "ok"}
-        body["database"] = health.database
-        if health.schema is not None:
-            body["schema"] = health.schema
-        if health.schema != health.expected_schema:
-            body["expected"] = health.expected_schema
+        problems = [p for p in health.problems if p.key == DATABASE]
+        body = {"status": "unavailable" if problems else "ok", **_database(health)}
         body["problems"] = [p.as_json() for p in problems]
         return JSONResponse(body, status_code=503 if problems else 200)
 
     return endpoint
+
+
+def status(rt: Runtime, recent: RecentHealth) -> Endpoint:
+    async def endpoint(_: Request) -> Response:
+        health = await recent.get()
+        body = {"status": "degraded" if health.problems else "ok", **_database(health)}
+        body["problems"] = [p.as_json() for p in health.problems]
+        body["scheduler_leader_here"] = rt.scheduler.is_leader
+        snap = health.snapshot
+        if snap is not None:
+            body["outbox"] = {
+                "depth": snap.outbox_depth,
+                "oldest_pending_seconds": round(snap.outbox_oldest_age, 1),
+            }
+            body["incidents_open"] = snap.incidents_open
+            body["scheduler_lease_expires_at"] = _iso(snap.lease_expires_at)
+            body["intake_last_delivery"] = {s: _iso(at) for s, at in snap.last_delivery.items()}
+            body["automation_paused_since"] = _iso(snap.automation_paused_since)
+        body["audit_checkpoint_current_at"] = _iso(rt.metrics.checkpoint_current_at)
+        return JSONResponse(body)
+
+    return endpoint
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def _bearer(request: Request) -> str | None:
