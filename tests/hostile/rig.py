@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import column, func, select, table
+from sqlalchemy import column, func, select, table, text
 
 from bot.audit.hash_chain import KeyRing
 from bot.audit.verifier import verify
@@ -41,6 +41,19 @@ STATE_TABLES = (
     "audit_log",
     "slack_requests",
     "outbox",
+)
+# What a user without a role could change: any row added, removed or edited here (an
+# incident resolved, a silence made, automation paused) is a change they had no right to.
+# Their invocations are audited and answered, so audit_log and outbox may grow.
+GUARDED_TABLES = (
+    "incidents",
+    "incident_notes",
+    "incident_silences",
+    "incident_storms",
+    "action_requests",
+    "action_approvals",
+    "automation_switch",
+    "oncall_overrides",
 )
 
 
@@ -76,6 +89,7 @@ class HostileRig:
         module's tally whatever happens; the planted markup found is returned, for the
         properties that assert on it."""
         rows = self.rows() if not authenticated else None
+        guarded = self.guarded_state() if roleless else None
         operations = self.fleet_operations() if roleless else None
         since = self.last_call()
         started = time.monotonic()
@@ -84,6 +98,7 @@ class HostileRig:
         seconds = time.monotonic() - started
         changed = rows is not None and self.rows() != rows
         ran = operations is not None and self.fleet_operations() != operations
+        overstepped = guarded is not None and self.guarded_state() != guarded
         markup = sorted(
             {m for call in self.slack_calls(since) for m in outside_markup(call.payload)}
         )
@@ -91,12 +106,14 @@ class HostileRig:
             surface,
             status=response.status_code,
             seconds=seconds,
-            unauthorized_change=changed or ran,
+            unauthorized_change=changed or ran or overstepped,
             markup_leaked=bool(markup),
         )
         assert response.status_code < 500, (response.status_code, response.text[:300])
         assert not changed, f"an unauthenticated request changed state: {response.text[:300]}"
         assert not ran, "a user without a role had a fleet operation run"
+        assert not overstepped, f"a user without a role changed state: {response.text[:300]}"
+        assert not markup, f"outside markup reached Slack raw: {markup}"
         return Outcome(response, markup)
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
@@ -119,6 +136,25 @@ class HostileRig:
         ]
         async with self.h.bot.runtime.engine.connect() as conn:
             return dict((await conn.execute(select(*counts))).one()._mapping)
+
+    def guarded_state(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row, every column of `GUARDED_TABLES`: an edit shows, not only a count."""
+
+        async def read() -> dict[str, list[tuple[Any, ...]]]:
+            async with self.h.bot.runtime.engine.connect() as conn:
+                return {
+                    name: sorted(
+                        (
+                            tuple(map(repr, row))
+                            for row in await conn.execute(
+                                text(f"SELECT * FROM {name}")  # names from the tuple above
+                            )
+                        ),
+                    )
+                    for name in GUARDED_TABLES
+                }
+
+        return self.run(read())
 
     def ids(self, name: str) -> list[Any]:
         """The primary keys of the table `name`, oldest first."""
