@@ -1,9 +1,9 @@
 """Who reviews a break-glass action one person ran alone: the *second* on-call.
 
-The rotation is the one on call for the request's channel: the first route that posts
-to that channel and names a rotation (`routing.routes[].oncall`), else
-`routing.default_oncall`, else the rotation whose handoffs go to that channel, else the
-only rotation there is. On it, the second person is whoever is on call now, unless that
+The rotation is the one on call for the request's channel: the one named by the first
+route that posts to that channel and names a rotation (`routing.routes[].oncall`), else
+by `routing.default_oncall` when no route posts there, else the rotation whose handoffs
+go to that channel, else the only rotation there is. On it, the second person is whoever is on call now, unless that
 is the person who ran the action: then the next person in turn (the following shifts,
 overrides included). When the rotation has nobody else (or there is no rotation, or its
 schedule cannot be read), the route's own mentions are the fallback (users or user
@@ -31,7 +31,8 @@ SHIFTS_AHEAD = 16
 
 def on_call_for_channel(config: Config, channel: str) -> tuple[Rotation | None, list[str]]:
     """The rotation on call for `channel`, and the fallback mentions of its route."""
-    route = next((r for r in config.routing.routes if r.channel == channel and r.oncall), None)
+    here = [r for r in config.routing.routes if r.channel == channel]
+    route = next((r for r in here if r.oncall), here[0] if here else None)
     if route is not None:
         name: str | None = route.oncall
         fallback = list(route.mention)
