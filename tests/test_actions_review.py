@@ -167,8 +167,9 @@ def test_the_second_person_is_whoever_else_is_on_call_or_next_in_turn() -> None:
     overridden = ConfiguredRoster(rotation, [(USERS["bob"], NOW, NOW + timedelta(days=9))])
     assert next_in_turn(overridden, USERS["alice"], NOW) == USERS["bob"]
     solo = ConfiguredRoster(
-        config_with(oncall={"rotations": [{**no_override, "members": [USERS["alice"]]}]})
-        .oncall.rotations[0],
+        config_with(
+            oncall={"rotations": [{**no_override, "members": [USERS["alice"]]}]}
+        ).oncall.rotations[0],
         [],
     )
     assert next_in_turn(solo, USERS["alice"], NOW) is None

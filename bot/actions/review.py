@@ -104,7 +104,7 @@ async def review(rt: Runtime, request_id: str, clicker: Person) -> Message:
             .where(ActionRequest.id == row.id, ActionRequest.reviewed_at.is_(None))
             .values(reviewed_at=now, reviewed_by=clicker.id, reviewed_by_name=clicker.name[:200])
         )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
+        if int(won.rowcount or 0) != 1:  # type: ignore[attr-defined]
             current = await get_request(session, row.id)
             assert current is not None and current.reviewed_at is not None
             return Message(

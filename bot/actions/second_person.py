@@ -3,11 +3,12 @@
 The rotation is the one on call for the request's channel: the one named by the first
 route that posts to that channel and names a rotation (`routing.routes[].oncall`), else
 by `routing.default_oncall` when no route posts there, else the rotation whose handoffs
-go to that channel, else the only rotation there is. On it, the second person is whoever is on call now, unless that
-is the person who ran the action: then the next person in turn (the following shifts,
-overrides included). When the rotation has nobody else (or there is no rotation, or its
-schedule cannot be read), the route's own mentions are the fallback (users or user
-groups other than the actor). None: nobody could be found, and the follow-up says so.
+go to that channel, else the only rotation there is. On it, the second person is whoever
+is on call now, unless that is the person who ran the action: then the next person in
+turn (the following shifts, overrides included). When the rotation has nobody else (or
+there is no rotation, or its schedule cannot be read), the route's own mentions are the
+fallback (users or user groups other than the actor). None: nobody could be found, and
+the follow-up says so.
 """
 
 from __future__ import annotations
