@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bot import messages as m
-from bot.actions import action_blocks, approval_decision, confirm, flow, notify, queries
+from bot.actions import action_blocks, approval_decision, confirm, flow, notify, queries, review
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
 from bot.actions.guard_chain import Person
@@ -196,6 +196,10 @@ def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     )
     interactions.on(buttons["deny"], verb="fleet.decide")(
         _button(approval_decision.deny, replace=False)
+    )
+    # Reviewing a break-glass action: anyone this verb allows, except who ran it.
+    interactions.on(review.REVIEW_BUTTON, verb="fleet.review")(
+        _button(review.review, replace=False)
     )
 
 

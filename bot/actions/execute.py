@@ -32,6 +32,7 @@ from bot.actions.lifecycle import RUNNING, RequestState
 from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.moves import AuditStep, Moved, Say, move
 from bot.actions.port import NoActionBackend, action_backend
+from bot.actions.review import ask_for_review, needs_review
 from bot.actions.store import get_request, renew_lock
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
@@ -113,6 +114,9 @@ async def _execute(rt: Runtime, request_id: str) -> Message:
         await notify.in_thread(
             session, rt, row, Message(text=m.STARTING), key=notify.progress_key(row.id)
         )
+        if needs_review(row, approvers):
+            # Nobody but the actor decided this: a second person is asked to look, now.
+            await ask_for_review(session, rt, row)
     rt.wake_outbox()
     return await _start(rt, row, approvers)
 

@@ -96,3 +96,30 @@ async def maintenance_section(session: AsyncSession, at: datetime) -> tuple[str,
     if not lines:
         return None
     return _section(messages.handoff_maintenance_title(len(lines)), lines)
+
+
+async def needs_review_section(session: AsyncSession, at: datetime) -> tuple[str, list[str]] | None:
+    rows = list(
+        await session.scalars(
+            select(ActionRequest)
+            .where(
+                ActionRequest.review_asked_at.is_not(None),
+                ActionRequest.review_asked_at <= at,
+                ActionRequest.reviewed_at.is_(None),
+            )
+            .order_by(ActionRequest.review_asked_at)
+        )
+    )
+    if not rows:
+        return None
+    lines = [
+        messages.handoff_review_line(
+            row.requester_id,
+            row.action,
+            row.target,
+            row.id,
+            messages.at_utc(row.review_asked_at),
+        )
+        for row in rows
+    ]
+    return _section(messages.handoff_review_title(len(rows)), lines)

@@ -3,7 +3,7 @@ reconciliation at start on every replica, and their part of the on-call handoff.
 
 from __future__ import annotations
 
-from bot.actions.handoff_sections import locks_section, maintenance_section
+from bot.actions.handoff_sections import locks_section, maintenance_section, needs_review_section
 from bot.actions.tracking import expire_stale, reconcile_at_start, track_once
 from bot.parts import AppParts, Job
 
@@ -16,4 +16,4 @@ def install(parts: AppParts) -> None:
     parts.jobs.append(Job("actions-expire", EXPIRE_EVERY_SECONDS, expire_stale))
     # Actions left running by a previous process are looked up, never re-run.
     parts.at_start.append(reconcile_at_start)
-    parts.handoff_sections.extend((locks_section, maintenance_section))
+    parts.handoff_sections.extend((locks_section, maintenance_section, needs_review_section))

@@ -80,12 +80,19 @@ class ActionRequest(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Break-glass run by one person alone: when a second person was asked to review it,
+    # and who did (bot/actions/review.py). Asked and not reviewed: "Needs review".
+    review_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(40))
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_action_requests_idempotency_key"),
         Index("ix_action_requests_state", "state"),
         Index("ix_action_requests_target_created", "target", "created_at"),
         Index("ix_action_requests_operation", "operation_id"),
+        Index("ix_action_requests_review", "review_asked_at", "reviewed_at"),
     )
 
 

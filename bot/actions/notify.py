@@ -84,6 +84,13 @@ async def update_progress(
     )
 
 
+async def update_reply(
+    session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message, *, key: str
+) -> None:
+    """Edit a keyed reply `in_thread` posted."""
+    await outbox.update(session, channel=row.channel_id, key=key, message=msg, clock=rt.clock)
+
+
 def announce(session: AsyncSession, rt: Runtime, channel: str, msg: Message) -> None:
     outbox.post(session, channel=channel, message=msg, clock=rt.clock)
 

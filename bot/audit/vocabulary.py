@@ -26,6 +26,9 @@ OPERATION_RECONCILED = "operation.reconciled"
 OPERATION_CANCEL = "operation.cancel_requested"
 ACTION_CANCELLED = "action.cancelled"
 ACTION_EXPIRED = "action.expired"
+# A break-glass action run by one person alone, reviewed by another (outcome REVIEWED),
+# or the review refused (DENIED: the actor reviewing their own action).
+ACTION_REVIEWED = "action.reviewed"
 
 # Incidents, pages and silences (ref: incident / page id).
 INCIDENT_OPENED = "incident.opened"
@@ -65,6 +68,7 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 UNKNOWN = "unknown"
 CANCELLED = "cancelled"
+REVIEWED = "reviewed"
 LOADED = "loaded"
 INTACT = "intact"
 BROKEN = "broken"
