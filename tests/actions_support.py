@@ -56,6 +56,7 @@ def harness(
     fleet: dict[str, Any] | None = None,
     owner: str | None = None,
     customize: Callable[[AppParts], None] | None = None,
+    slack_of: BotHarness | None = None,
     **overrides: Any,
 ) -> BotHarness:
     """The whole bot with the test policy; `fleet` replaces the embedded simulator, `owner`
@@ -68,7 +69,7 @@ def harness(
     }
     if fleet is not None:
         sections["fleet"] = {"backends": [fleet]}
-    return BotHarness(db_url, owner=owner, customize=customize, **sections)
+    return BotHarness(db_url, owner=owner, customize=customize, slack_of=slack_of, **sections)
 
 
 def sim_url(h: BotHarness) -> str:

@@ -60,8 +60,12 @@ class BotHarness:
         standin: StandInState | None = None,
         customize: Callable[[AppParts], None] | None = None,
         transports: OutsideTransports | None = None,
+        slack_of: BotHarness | None = None,
         **sections: Any,
     ) -> None:
+        # Another replica of one deployment: both talk to the same Slack (its stand-in),
+        # as two pods do, so either may answer a request the other acked.
+        self._slack_of = slack_of
         # What open_bot takes besides the config: parts swapped before the runtime freezes
         # (a page sink, a follow-up), and fakes of the outside systems' APIs.
         self._customize = customize
@@ -82,8 +86,11 @@ class BotHarness:
         self._servers: list[LoopbackServer] = []
 
     async def __aenter__(self) -> BotHarness:
-        standin, self.state = await start_standin(state=self._standin_state)
-        self._servers.append(standin)
+        if self._slack_of is not None:
+            standin, self.state = self._slack_of.standin, self._slack_of.state
+        else:
+            standin, self.state = await start_standin(state=self._standin_state)
+            self._servers.append(standin)
         self.standin = standin  # fault tests stop it (Slack unreachable) and serve it again
         raw = base_config(
             storage={"url": self._db_url},

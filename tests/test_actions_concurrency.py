@@ -20,7 +20,7 @@ async def test_100_copies_of_one_command_make_one_request_and_one_fleet_call(pg_
     async with (
         FleetUnderTest() as fleet,
         harness(pg_url, fleet=fleet.backend(), owner="replica-a") as a,
-        harness(pg_url, fleet=fleet.backend(), owner="replica-b") as b,
+        harness(pg_url, fleet=fleet.backend(), owner="replica-b", slack_of=a) as b,
     ):
         body = a.sender.command_body("/fleet", "restart pg-orders", user_id=USERS["alice"],
                                      user_name="alice", channel_id="C0DEMO001")  # fmt: skip
@@ -42,7 +42,7 @@ async def test_100_concurrent_confirms_on_two_replicas_start_one_operation(pg_ur
     async with (
         FleetUnderTest() as fleet,
         harness(pg_url, fleet=fleet.backend(), owner="replica-a") as a,
-        harness(pg_url, fleet=fleet.backend(), owner="replica-b") as b,
+        harness(pg_url, fleet=fleet.backend(), owner="replica-b", slack_of=a) as b,
     ):
         await a.command("alice", "/fleet restart pg-orders member=pg-orders-2")
         preview = await a.wait_for_response("alice")
@@ -68,7 +68,7 @@ async def test_100_concurrent_submissions_with_one_key_across_replicas(pg_url: s
     async with (
         FleetUnderTest() as fleet,
         harness(pg_url, fleet=fleet.backend(), owner="replica-a") as a,
-        harness(pg_url, fleet=fleet.backend(), owner="replica-b") as b,
+        harness(pg_url, fleet=fleet.backend(), owner="replica-b", slack_of=a) as b,
     ):
         alice = Person(USERS["alice"], "alice")
         draft = flow.Draft("restart", "pg-billing", {}, alice, "C0DEMO001", "slack:same-trigger")
