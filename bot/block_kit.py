@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bot.mentions import code, escape
 from integrations.fleet.models import Service, ServiceSummary
 
 Block = dict[str, Any]
@@ -60,20 +61,22 @@ def status_card(service: Service) -> list[Block]:
         fields(
             [
                 ("Health", state),
-                ("Primary", primary.name if primary else "none"),
-                ("Region", service.region),
-                ("Plan", service.plan),
+                # The fleet's words, shown as typed.
+                ("Primary", code(primary.name) if primary else "none"),
+                ("Region", escape(service.region)),
+                ("Plan", escape(service.plan)),
             ]
         ),
     ]
     rows = [
-        f"`{m.name}` {m.role} · {m.state} · {'healthy' if m.healthy else '*unhealthy*'}"
+        f"{code(m.name)} {escape(m.role)} · {escape(m.state)} · "
+        f"{'healthy' if m.healthy else '*unhealthy*'}"
         + (f" · lag {_lag(m.lag_bytes)}" if m.role == "replica" else "")
         for m in service.members
     ]
     blocks.append(section("*Members*\n" + ("\n".join(rows) if rows else "none")))
     if service.version:
-        blocks.append(context(f"version {service.version}"))
+        blocks.append(context(f"version {escape(service.version)}"))
     return blocks
 
 
@@ -87,7 +90,7 @@ def fleet_overview(services: list[ServiceSummary]) -> list[Block]:
     for s in services:
         by_kind.setdefault(s.kind, Counter())[s.health] += 1
     lines = [
-        f"*{kind}*: {sum(c.values())} · "
+        f"*{escape(kind)}*: {sum(c.values())} · "
         + " · ".join(
             f"{HEALTH_ICON[h]} {c[h]} {h}" for h in ("healthy", "degraded", "down") if c[h]
         )
@@ -100,7 +103,8 @@ def fleet_overview(services: list[ServiceSummary]) -> list[Block]:
             section(
                 "*Not healthy*\n"
                 + "\n".join(
-                    f"{HEALTH_ICON[s.health]} `{s.name}` ({s.kind}, {s.region})" for s in unhealthy
+                    f"{HEALTH_ICON[s.health]} {code(s.name)} ({escape(s.kind)}, {escape(s.region)})"
+                    for s in unhealthy
                 )
             )
         )

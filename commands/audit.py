@@ -11,7 +11,7 @@ from bot.audit.hash_chain import AuditKeyMissing
 from bot.audit.models import AuditEntry
 from bot.audit.query import MAX_PAGE, RecentQuery, recent_page
 from bot.audit.verify_service import verify_and_record
-from bot.mentions import code, mention_user
+from bot.mentions import code, escape, mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
@@ -56,12 +56,13 @@ def _who(entry: AuditEntry) -> str:
 
 def _line(entry: AuditEntry) -> str:
     when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    line = f"`#{entry.seq}` {when} · {_who(entry)} · *{entry.action}* `{entry.target}`"
-    line += f" → {entry.outcome}"
+    # Targets, refs and parameters may be what someone typed: shown as typed.
+    line = f"`#{entry.seq}` {when} · {_who(entry)} · *{escape(entry.action)}* {code(entry.target)}"
+    line += f" → {escape(entry.outcome)}"
     if entry.ref:
-        line += f" · ref `{entry.ref}`"
+        line += f" · ref {code(entry.ref)}"
     if entry.params not in ("{}", ""):
-        line += f"\n      `{block_kit.clip(entry.params, 160)}`"
+        line += f"\n      {code(block_kit.clip(entry.params, 160))}"
     return line
 
 

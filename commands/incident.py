@@ -22,13 +22,15 @@ from bot.incidents.membership import thread_owner
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.parts import AppParts
+from bot.permissions.roles import known_people
 from bot.permissions.scope import IncidentRef
 from bot.permissions.verbs import VerbChoice
 from bot.registry import Caller, CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 from bot.slack_ids import named_user
 
-_ID = re.compile(r"#?(\d{1,18})")
+# ASCII digits, at most 18: every such number fits the BIGINT id column.
+_ID = re.compile(r"#?([0-9]{1,18})")
 LIST_SHOWN = 20
 
 
@@ -122,6 +124,9 @@ async def assign(inv: Invocation, rt: Runtime) -> Message:
     assignee = named_user(rest[0]) if len(rest) == 1 else None
     if assignee is None:
         raise CommandError(messages.usage(rt.command_name("incident"), "assign [#id] @user"))
+    if assignee not in known_people(rt.config):
+        # The bot mentions the assignee: only someone the configuration names.
+        raise CommandError(messages.assignee_unknown(assignee))
     return _answer(
         await service.assign(rt, incident_id=number, user=inv.user_id, assignee=assignee)
     )
@@ -204,9 +209,10 @@ def _click(action: ClickAction) -> Callable[[Click, Runtime], Awaitable[Message 
     async def on_click(click: Click, rt: Runtime) -> Message | None:
         if click.action_id.startswith("incident:act:"):
             return await _suggested_action(click, rt)
-        if not (click.value or "").isdecimal():
+        number = incident_number(click.value or "")
+        if number is None:
             return Message(text=messages.STALE_BUTTON)
-        return Message(text=await action(click, rt, int(click.value or "0")))
+        return Message(text=await action(click, rt, number))
 
     return on_click
 
@@ -216,9 +222,11 @@ async def _suggested_action(click: Click, rt: Runtime) -> Message:
     the clicker had typed the `/fleet` command in the incident's thread."""
     try:
         wanted = json.loads(click.value or "")
-        incident_id, action = int(wanted["incident"]), str(wanted["action"])
+        incident_id, action = incident_number(str(wanted["incident"])), str(wanted["action"])
         params = {str(k): str(v) for k, v in dict(wanted.get("params") or {}).items()}
     except (ValueError, KeyError, TypeError):
+        return Message(text=messages.STALE_BUTTON)
+    if incident_id is None:
         return Message(text=messages.STALE_BUTTON)
     target = await queries.service_to_repair(rt, incident_id=incident_id)
     if target is None:
@@ -261,12 +269,14 @@ async def click_scope(click: Click, rt: Runtime) -> IncidentRef | None:
     value = click.value or ""
     if click.word == "act" and click.prefix == "incident":
         try:
-            return IncidentRef("incident", int(json.loads(value)["incident"]))
+            number = incident_number(str(json.loads(value)["incident"]))
         except (ValueError, KeyError, TypeError):
             return None
-    if not value.isdecimal():
+        return IncidentRef("incident", number) if number is not None else None
+    number = incident_number(value)
+    if number is None:
         return None
-    return IncidentRef("storm" if click.prefix == "storm" else "incident", int(value))
+    return IncidentRef("storm" if click.prefix == "storm" else "incident", number)
 
 
 INCIDENT_BUTTONS = VerbChoice(

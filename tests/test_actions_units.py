@@ -141,7 +141,7 @@ def test_parameters_are_typed_and_checked_against_the_catalog() -> None:
     assert (
         maintenance.risk_for(typed) == "low" and maintenance.risk_for({"mode": "run"}) == "medium"
     )
-    with pytest.raises(InvalidRequest, match="not colour"):
+    with pytest.raises(InvalidRequest, match="not `colour`"):
         validate_params(CATALOG["restart"], {"colour": "red"})
     with pytest.raises(InvalidRequest, match="not a member name"):
         validate_params(CATALOG["restart"], {"member": "*"})

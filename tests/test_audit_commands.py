@@ -48,7 +48,7 @@ async def test_recent_pages_back_through_one_person_s_entries(db_url: str) -> No
         shown = json.dumps(page.blocks)
         assert all(f"`#{seq}`" in shown for seq in alice[-4:])
         assert f"`#{alice[1]}`" not in shown and f"`#{alice[-1] - 1}`" not in shown
-        assert f"/audit recent <@UALICE01|alice> 4 before:{alice[2]}" in shown
+        assert f"/audit recent &lt;@UALICE01|alice&gt; 4 before:{alice[2]}" in shown
 
         await h.command("carol", f"/audit recent <@UALICE01|alice> 4 before:{alice[2]}")
         older = json.dumps((await h.wait_for_response("carol", 2)).blocks)

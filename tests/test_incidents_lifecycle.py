@@ -68,6 +68,11 @@ async def test_mentions_in_the_thread_act_on_its_incident(db_url: str) -> None:
         await h.wait_for(
             lambda: any("failing over to pg-orders-2" in r.text for r in replies(h.state, root))
         )
+        # Someone the configuration does not name is not assigned (nor pinged).
+        await h.mention("alice", "assign <@UEVIL0001>", thread_ts=root.ts)
+        await h.wait_for(
+            lambda: any("I don't know" in e.text for e in h.state.ephemerals(USERS["alice"]))
+        )
         await h.mention("alice", "assign <@UBOB0002>", thread_ts=root.ts)
         await h.wait_for(lambda: "Assignee" in block_text(root.blocks))
         await h.mention("bob", "resolve", thread_ts=root.ts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from bot.mentions import code
 from integrations.fleet.models import Action, ParamValue, Risk
 
 RISK_ORDER: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
@@ -145,10 +146,10 @@ def check_target(target: str) -> str:
         raise InvalidRequest("the target is empty; name exactly one service")
     if any(c in target for c in "*?[]{}") or target.lower() in ("all", "any", "everything"):
         raise InvalidRequest(
-            f"`{target}` is a pattern, not a service; actions run on exactly one named service"
+            f"{code(target)} is a pattern, not a service; actions run on exactly one named service"
         )
     if not NAME.fullmatch(target):
-        raise InvalidRequest(f"`{target}` is not a service name")
+        raise InvalidRequest(f"{code(target)} is not a service name")
     return target
 
 
@@ -156,7 +157,7 @@ def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
     text = str(raw) if raw is not None else ""
     if spec.kind == "member":
         if not NAME.fullmatch(text):
-            raise InvalidRequest(f"{spec.name}: `{text}` is not a member name")
+            raise InvalidRequest(f"{spec.name}: {code(text)} is not a member name")
         return text
     if spec.kind == "mode":
         if text not in MODES:
@@ -165,7 +166,7 @@ def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidRequest(f"{spec.name}: `{text}` is not an ISO 8601 time") from None
+        raise InvalidRequest(f"{spec.name}: {code(text)} is not an ISO 8601 time") from None
     if when.tzinfo is None:
         raise InvalidRequest(f"{spec.name}: needs a UTC offset, e.g. 2025-01-06T03:00:00+00:00")
     return when.isoformat()
@@ -177,7 +178,8 @@ def validate_params(spec: ActionSpec, params: Mapping[str, ParamValue]) -> dict[
     unknown = sorted(set(params) - set(known))
     if unknown:
         accepted = ", ".join(known) or "no parameters"
-        raise InvalidRequest(f"`{spec.name}` takes {accepted}; not {', '.join(unknown)}")
+        typed_names = ", ".join(code(name) for name in unknown)
+        raise InvalidRequest(f"`{spec.name}` takes {accepted}; not {typed_names}")
     missing = [p.name for p in spec.params if p.required and p.name not in params]
     if missing:
         raise InvalidRequest(f"`{spec.name}` needs {', '.join(missing)}")

@@ -15,6 +15,7 @@ from bot.automation.report import switch_line
 from bot.automation.store import set_paused, switch_state
 from bot.db.unit_of_work import writing
 from bot.incidents.thread import ThreadWriter
+from bot.mentions import code
 from bot.outbox import Message
 from bot.runtime import Runtime
 
@@ -53,5 +54,5 @@ async def status(rt: Runtime) -> Message:
         + ", ".join(f"{k}={p}" for k, p in r.match.items())
         for r in rt.config.runbooks
     ]
-    recent = [f"• #{r.id} {r.runbook} · `{r.service}` → {r.state}" for r in runs]
+    recent = [f"• #{r.id} {r.runbook} · {code(r.service)} → {r.state}" for r in runs]
     return Message(text=m.automation_status(switch_line(state), books, recent))

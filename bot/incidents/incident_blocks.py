@@ -186,7 +186,7 @@ def incident_root(
     if buttons:
         out.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": buttons})
     if incident.is_open and incident.service and suggestions.actions:
-        hints = " · ".join(f"`{s.command(incident.service)}`" for s in suggestions.actions)
+        hints = " · ".join(code(s.command(incident.service)) for s in suggestions.actions)
         out.append(block_kit.context(messages.incident_suggested(hints)))
     out.append(
         block_kit.context(

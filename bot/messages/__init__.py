@@ -18,7 +18,7 @@ def unknown_subcommand(command: str, word: str, suggestion: str | None) -> str:
 
 
 def unknown_service(name: str, suggestion: str | None) -> str:
-    hint = f"; did you mean `{suggestion}`?" if suggestion else "."
+    hint = f"; did you mean {code(suggestion)}?" if suggestion else "."
     return f"No service named {code(name)}{hint}"
 
 
@@ -42,12 +42,12 @@ def fleet_rejected(detail: str) -> str:
 
 
 def internal_error(reference: str) -> str:
-    return f"Something went wrong on my side (ref `{reference}`); it is in my logs."
+    return f"Something went wrong on my side (ref {code(reference)}); it is in my logs."
 
 
 def busy(command: str) -> str:
     return (
-        f"I am overloaded right now and did not run your `{command}`; nothing was changed. "
+        f"I am overloaded right now and did not run your {code(command)}; nothing was changed. "
         "Try again in a minute."
     )
 

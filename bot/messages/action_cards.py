@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.mentions import mention_user
+from bot.mentions import code, escape, mention_user
 from bot.messages.actions import _size, at_utc
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ def where_card(channel: str, thread_ts: str | None) -> str:
 
 
 def new_primary(member: str, lag: int | None) -> str:
-    return f"`{member}` (lag {_size(lag)})"
+    return f"{code(member)} (lag {_size(lag)})"
 
 
 def plan_change(
@@ -27,12 +27,12 @@ def plan_change(
     before: str | int | bool | None,
     after: str | int | bool | None,
 ) -> str:
-    who = f"`{member}` " if member else ""
+    who = f"{code(member)} " if member else ""
     return f"• {who}{attribute}: {before if before is not None else '–'} → {after}"
 
 
 def request_context(request_id: str, reason: str | None, params: str, glass: bool) -> str:
-    parts = [f"request `{request_id}`", f"params `{params}`"]
+    parts = [f"request {code(request_id)}", f"params {code(params)}"]
     if reason:
         parts.append(f"reason: {reason}")
     if glass:
@@ -73,40 +73,41 @@ def deny_too_late(state: str, operation: str | None) -> str:
 
 
 def you_denied(action: str, target: str) -> str:
-    return f"You denied `{action}` on `{target}`; it will not run."
+    return f"You denied {code(action)} on {code(target)}; it will not run."
 
 
 def break_glass_announcement(user: str, action: str, target: str, reason: str | None) -> str:
     return (
-        f":rotating_light: *Break-glass*: {person(user)} is running `{action}` on `{target}` "
-        f"without freeze or approval checks. Reason: {reason}"
+        f":rotating_light: *Break-glass*: {person(user)} is running {code(action)} on "
+        f"{code(target)} without freeze or approval checks. Reason: {escape(reason or '')}"
     )
 
 
 def operation_started(op: str, action: str, target: str, seq: int) -> str:
     return (
-        f":gear: `{action}` on `{target}` started as `{op}` (audit #{seq}); "
+        f":gear: {code(action)} on {code(target)} started as {code(op)} (audit #{seq}); "
         "follow it in the thread."
     )
 
 
 def start_failed(action: str, target: str, reason: str) -> str:
     return (
-        f":x: `{action}` on `{target}` did not start: {reason}. "
+        f":x: {code(action)} on {code(target)} did not start: {reason}. "
         "Nothing changed; the lock is released."
     )
 
 
 def start_unknown(action: str, target: str, reason: str, lock_until: datetime) -> str:
     return (
-        f":grey_question: `{action}` on `{target}`: no clear answer from the fleet ({reason}). "
+        f":grey_question: {code(action)} on {code(target)}: no clear answer from the fleet "
+        f"({escape(reason)}). "
         "It may or may not have started; I will look it up on the fleet and report here, and "
-        f"will not send it again. `{target}` stays locked until {at_utc(lock_until)}."
+        f"will not send it again. {code(target)} stays locked until {at_utc(lock_until)}."
     )
 
 
 def progress_title(op: str, state: str, action: str, target: str) -> str:
-    return f"`{op}` {action} {target}: *{state}*"
+    return f"{code(op)} {action} {target}: *{state}*"
 
 
 _STEP_ICON = {
@@ -132,14 +133,16 @@ def operation_result(
     cancelled_by: str | None,
     checks_passed: bool | None,
 ) -> str:
+    check = {True: "post-check passed", False: "post-check FAILED, look now", None: ""}[
+        checks_passed
+    ]
+    what = f"{code(action)} on {code(target)}"
     if state == "succeeded":
-        check = {True: "post-check passed", False: "post-check FAILED, look now", None: ""}[
-            checks_passed
-        ]
-        return f":white_check_mark: `{action}` on `{target}` succeeded (`{op}`); {check}."
+        return f":white_check_mark: {what} succeeded ({code(op)}); {check}."
     if state == "cancelled":
-        return f":heavy_minus_sign: `{action}` on `{target}` cancelled by {cancelled_by} (`{op}`)."
-    return f":x: `{action}` on `{target}` failed (`{op}`): {error or 'no reason given'}."
+        by = escape(cancelled_by or "someone")
+        return f":heavy_minus_sign: {what} cancelled by {by} ({code(op)})."
+    return f":x: {what} failed ({code(op)}): {escape(error or 'no reason given')}."
 
 
 def post_check_lines(checks: Sequence[tuple[str, bool]]) -> str:
@@ -153,27 +156,27 @@ def audit_refs(seqs: Sequence[int]) -> str:
 
 
 def check_health(service: str, health: str) -> str:
-    return f"`{service}` is {health}"
+    return f"{code(service)} is {health}"
 
 
 def check_paused(service: str, paused: bool) -> str:
-    return f"`{service}` automation is {'paused' if paused else 'active'}"
+    return f"{code(service)} automation is {'paused' if paused else 'active'}"
 
 
 def check_version(service: str, version: str) -> str:
-    return f"`{service}` runs version {version}"
+    return f"{code(service)} runs version {version}"
 
 
 def check_member_missing(member: str) -> str:
-    return f"`{member}` is in the cluster"
+    return f"{code(member)} is in the cluster"
 
 
 def check_role(member: str, role: str) -> str:
-    return f"`{member}` is {role}"
+    return f"{code(member)} is {role}"
 
 
 def check_member_healthy(member: str) -> str:
-    return f"`{member}` is back and healthy"
+    return f"{code(member)} is back and healthy"
 
 
 def check_floor(healthy: int, total: int, floor: int) -> str:
@@ -185,7 +188,7 @@ def check_unreadable(error: str) -> str:
 
 
 def reconciled_found(op: str, seq: int) -> str:
-    return f":mag: Found it on the fleet: `{op}`. Tracking it now (audit #{seq})."
+    return f":mag: Found it on the fleet: {code(op)}. Tracking it now (audit #{seq})."
 
 
 def reconciled_missing(seq: int) -> str:
@@ -209,29 +212,29 @@ def lost_contact(op: str, error: str, lock_until: datetime | None, seq: int) -> 
         else "its lock has already lapsed"
     )
     return (
-        f":grey_question: Lost contact with the fleet while `{op}` was running ({error}). "
+        f":grey_question: Lost contact with the fleet while {code(op)} was running ({error}). "
         f"I cannot tell how it ends; {lock}. I keep asking (audit #{seq})."
     )
 
 
 def operation_vanished(op: str, seq: int) -> str:
     return (
-        f":x: The fleet no longer knows `{op}`, which was running when I lost contact: it "
+        f":x: The fleet no longer knows {code(op)}, which was running when I lost contact: it "
         "may have been partly applied, so check the service. Marked failed; the lock is "
         f"released (audit #{seq})."
     )
 
 
 def cancel_unknown(ref: str) -> str:
-    return f"No request or operation `{ref}` that I started; see `/fleet ops`."
+    return f"No request or operation {code(ref)} that I started; see `/fleet ops`."
 
 
 def cancel_refused(op: str, reason: str) -> str:
-    return f"The fleet will not cancel `{op}`: {reason}"
+    return f"The fleet will not cancel {code(op)}: {reason}"
 
 
 def cancel_asked(user: str, op: str, seq: int) -> str:
-    return f":octagonal_sign: {person(user)} asked the fleet to cancel `{op}` (audit #{seq})."
+    return f":octagonal_sign: {person(user)} asked the fleet to cancel {code(op)} (audit #{seq})."
 
 
 def ops_title(target: str | None) -> str:
@@ -239,7 +242,7 @@ def ops_title(target: str | None) -> str:
 
 
 def ops_empty(target: str | None) -> str:
-    return f"No actions{f' on `{target}`' if target else ''} yet."
+    return f"No actions{f' on {code(target)}' if target else ''} yet."
 
 
 def ops_line(
@@ -252,17 +255,19 @@ def ops_line(
     requester: str,
     when: datetime,
 ) -> str:
-    operation = f" · `{op}`" if op else ""
+    operation = f" · {code(op)}" if op else ""
     who = f"{person(requester)} · {at_utc(when)}"
-    return f"{icon} `{request_id}` {action} `{target}` *{state}*{operation} · {who}"
+    return f"{icon} {code(request_id)} {action} {code(target)} *{state}*{operation} · {who}"
 
 
 def fleet_op_line(op: str, action: str, target: str, state: str, actor: str) -> str:
-    return f":satellite: `{op}` {action} `{target}` *{state}* · by {actor} (not started here)"
+    # Everything here is the fleet's word, shown as typed.
+    started = f"{code(op)} {code(action)} {code(target)} *{escape(state)}*"
+    return f":satellite: {started} · by {escape(actor)} (not started here)"
 
 
 def lock_line(lock: LockView) -> str:
     return (
-        f":lock: `{lock.resource}` by {person(lock.owner_id)} (`{lock.action}`, request "
-        f"`{lock.request_id}`) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}"
+        f":lock: {code(lock.resource)} by {person(lock.owner_id)} ({code(lock.action)}, request "
+        f"{code(lock.request_id)}) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}"
     )

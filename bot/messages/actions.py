@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.mentions import mention_user
+from bot.mentions import code, mention_user
 
 if TYPE_CHECKING:
     from bot.actions.guard_chain import LockView
@@ -75,15 +75,20 @@ def _size(n: int | None) -> str:
 
 
 def action_unknown(action: str) -> str:
-    return f"`{action}` is not an action I know."
+    return f"{code(action)} is not an action I know."
 
 
 def action_no_policy(action: str, target: str) -> str:
-    return f"No policy allows `{action}` on `{target}`, so it is refused. Ask an admin to add one."
+    return (
+        f"No policy allows {code(action)} on {code(target)}, so it is refused. "
+        "Ask an admin to add one."
+    )
 
 
 def action_not_permitted(user: str, action: str, roles: Sequence[str]) -> str:
-    return f"{mention_user(user)} may not run `{action}` here; it needs the role {_roles(roles)}."
+    return (
+        f"{mention_user(user)} may not run {code(action)} here; it needs the role {_roles(roles)}."
+    )
 
 
 def break_glass_not_permitted(roles: Sequence[str]) -> str:
@@ -103,7 +108,7 @@ def action_frozen(name: str) -> str:
 
 
 def action_rate_limited(per: str, what: str, limit: int, minutes: float) -> str:
-    return f"Rate limit: at most {limit} executions per {per} (`{what}`) in {minutes:g} min."
+    return f"Rate limit: at most {limit} executions per {per} ({code(what)}) in {minutes:g} min."
 
 
 def action_concurrency(running: int, cap: int) -> str:
@@ -112,8 +117,8 @@ def action_concurrency(running: int, cap: int) -> str:
 
 def action_locked(target: str, lock: LockView) -> str:
     return (
-        f"`{target}` is locked by {mention_user(lock.owner_id)} (`{lock.action}`, request "
-        f"`{lock.request_id}`) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}."
+        f"{code(target)} is locked by {mention_user(lock.owner_id)} ({code(lock.action)}, request "
+        f"{code(lock.request_id)}) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}."
     )
 
 
@@ -127,7 +132,7 @@ def action_plan_refused(reason: str | None) -> str:
 
 def action_capacity(service: str, healthy: int, loss: int, floor: int) -> str:
     return (
-        f"Capacity floor: `{service}` has {healthy} healthy members; this takes {loss} away "
+        f"Capacity floor: {code(service)} has {healthy} healthy members; this takes {loss} away "
         f"and the policy keeps at least {floor}."
     )
 
@@ -145,15 +150,15 @@ def action_needs_approval(have: int, need: int, roles: Sequence[str]) -> str:
 
 
 def action_denied(action: str, target: str, reason: str, seq: int) -> str:
-    return f":no_entry: `{action}` on `{target}` refused: {reason} (audit #{seq})"
+    return f":no_entry: {code(action)} on {code(target)} refused: {reason} (audit #{seq})"
 
 
 def action_already(request_id: str, state: str) -> str:
-    return f"Request `{request_id}` is already {state}; nothing more to do with that."
+    return f"Request {code(request_id)} is already {state}; nothing more to do with that."
 
 
 def action_cancelled(action: str, target: str) -> str:
-    return f"Cancelled: `{action}` on `{target}` will not run."
+    return f"Cancelled: {code(action)} on {code(target)} will not run."
 
 
 def cancelled_by(user: str) -> str:

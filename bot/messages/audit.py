@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.mentions import code
+
 if TYPE_CHECKING:
     pass
 
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def audit_checkpoint(seq: int, chain_hash: str, line: str) -> str:
-    return f":lock: Audit checkpoint: row {seq}, hash `{chain_hash[:16]}…`\n`{line}`"
+    return f":lock: Audit checkpoint: row {seq}, hash `{chain_hash[:16]}…`\n{code(line)}"
 
 
 def audit_recent_title(filter_text: str | None) -> str:
@@ -23,7 +25,7 @@ def audit_recent_empty(filter_text: str | None) -> str:
 
 
 def audit_recent_older(command: str) -> str:
-    return f"Older entries: `{command}`"
+    return f"Older entries: {code(command)}"
 
 
 def audit_verify_intact(rows: int, rate: float, checkpoints: int) -> str:

@@ -44,14 +44,14 @@ def automation_starting(
 
 def automation_fixed(action: str, service: str, op: str | None) -> str:
     return (
-        f":white_check_mark: Automation ran `{action}` on {code(service)}"
-        f"{f' (operation `{op}`)' if op else ''} and the post-check passed. "
+        f":white_check_mark: Automation ran {code(action)} on {code(service)}"
+        f"{f' (operation {code(op)})' if op else ''} and the post-check passed. "
         "Fixed without waking anyone."
     )
 
 
 def automation_failed(action: str, service: str, why: str) -> str:
-    return f":x: Automation's `{action}` on {code(service)} did not fix it: {why}"
+    return f":x: Automation's {code(action)} on {code(service)} did not fix it: {why}"
 
 
 def automation_post_check_failed(state: str) -> str:
@@ -63,7 +63,7 @@ def automation_post_check_failed(state: str) -> str:
 
 
 def automation_refused(action: str, service: str, reason: str) -> str:
-    return f":no_entry: Automation did not run `{action}` on {code(service)}: {reason}"
+    return f":no_entry: Automation did not run {code(action)} on {code(service)}: {reason}"
 
 
 def automation_limited(runbook: str, reason: str) -> str:
@@ -80,7 +80,7 @@ def automation_paused_skip(runbook: str) -> str:
 def automation_feedback(action: str, service: str, used: int, limit: int | None) -> str:
     budget = f" ({used} of {limit} this hour)" if limit else ""
     return (
-        f":leftwards_arrow_with_hook: This page follows automation's own `{action}` on "
+        f":leftwards_arrow_with_hook: This page follows automation's own {code(action)} on "
         f"{code(service)}: counted against its limits{budget}, not acted on again."
     )
 
@@ -97,7 +97,7 @@ def automation_dry_run(
 def automation_suggested(runbook: str, action: str, service: str, why: str | None) -> str:
     because = f" ({why})" if why else ""
     return (
-        f":bulb: Runbook *{runbook}* suggests `{action}` on {code(service)}{because}. "
+        f":bulb: Runbook *{runbook}* suggests {code(action)} on {code(service)}{because}. "
         "Click to run it through the usual guards."
     )
 

@@ -66,6 +66,13 @@ def incident_assigned(user: str, assignee: str) -> str:
     return f":bust_in_silhouette: {who} assigned this incident to {to}."
 
 
+def assignee_unknown(assignee: str) -> str:
+    return (
+        f"I don't know {code(assignee)}: an incident is assigned to someone in `roles:` or "
+        "an on-call rotation of app.yaml, whom I may ping."
+    )
+
+
 def incident_assigned_answer(incident_id: int, assignee: str) -> str:
     return f"Incident #{incident_id} is now {mention_user(assignee)}'s."
 
@@ -132,7 +139,7 @@ def storm_changed(user: str, count: int, *, resolved: bool) -> str:
 
 
 def pagerduty_triggered(dedup_key: str) -> str:
-    return f":pager: Paged through PagerDuty (dedup key `{dedup_key}`)."
+    return f":pager: Paged through PagerDuty (dedup key {code(dedup_key)})."
 
 
 def pagerduty_failed(reason: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.mentions import mention_user
+from bot.mentions import code, mention_user
 
 if TYPE_CHECKING:
     pass
@@ -23,11 +23,11 @@ def which_rotation(names: str) -> str:
 
 
 def not_in_rotation(rotation: str) -> str:
-    return f"Only members of `{rotation}` can change who is on call for it."
+    return f"Only members of {code(rotation)} can change who is on call for it."
 
 
 def override_set(rotation: str, user: str, until: str) -> str:
-    return f"{mention_user(user)} is on call for `{rotation}` until {until}."
+    return f"{mention_user(user)} is on call for {code(rotation)} until {until}."
 
 
 def who_is_on_call(rotation: str, current: str, until: str) -> str:
@@ -47,7 +47,7 @@ def nobody_on_call(rotation: str) -> str:
 
 def override_in_pagerduty(rotation: str) -> str:
     return (
-        f"`{rotation}` follows a PagerDuty schedule: set the override in PagerDuty, "
+        f"{code(rotation)} follows a PagerDuty schedule: set the override in PagerDuty, "
         "and it shows here within the cache time."
     )
 
@@ -73,7 +73,7 @@ def pagerduty_not_answering(detail: str) -> str:
 
 def pagerduty_unavailable(rotation: str, reason: str) -> str:
     return (
-        f"I cannot tell who is on call for `{rotation}`: {reason}, and I have no earlier "
+        f"I cannot tell who is on call for {code(rotation)}: {reason}, and I have no earlier "
         "answer from its PagerDuty schedule. Check PagerDuty directly meanwhile."
     )
 
@@ -93,7 +93,7 @@ def handoff_locks_title(count: int) -> str:
 
 
 def handoff_lock_line(resource: str, action: str, owner: str, since: str, until: str) -> str:
-    return f"`{resource}`: {action} by {owner} since {since}, lease until {until}"
+    return f"{code(resource)}: {action} by {owner} since {since}, lease until {until}"
 
 
 def handoff_silences_title(count: int) -> str:
@@ -105,12 +105,12 @@ def handoff_maintenance_title(count: int) -> str:
 
 
 def handoff_maintenance_scheduled(target: str, at: str, by: str) -> str:
-    return f"`{target}` at {at}, scheduled by {by}"
+    return f"{code(target)} at {at}, scheduled by {by}"
 
 
 def handoff_maintenance_waiting(target: str, at: str | None, by: str, state: str) -> str:
     when = f" at {at}" if at else " now"
-    return f"`{target}`{when}, asked by {by}: {state}"
+    return f"{code(target)}{when}, asked by {by}: {state}"
 
 
 def more_lines(count: int) -> str:

@@ -32,3 +32,15 @@ def holds(bindings: Mapping[str, RoleBinding], user_id: str, roles: Iterable[str
     if ANYONE in wanted:
         return True
     return any(user_id in bindings[r].users for r in wanted if r in bindings)
+
+
+def known_people(config: Config) -> frozenset[str]:
+    """The Slack users the configuration names: in a role, in a rotation, or mapped from
+    PagerDuty. The bot pings only people it knows: an id someone typed (an incident
+    assignee) must be one of them."""
+    people = {user for binding in config.roles.values() for user in binding.users}
+    for rotation in config.oncall.rotations:
+        people.update(rotation.members)
+        if rotation.pagerduty is not None:
+            people.update(rotation.pagerduty.users.values())
+    return frozenset(people)
