@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.automation.store import switch_state
-from bot.db.migrate import schema_state
+from bot.db.migrate import runs_on, schema_state
 from bot.db.models import LeaderLease, OutboxMessage
 from bot.incidents.models import OPEN_STATES, Incident
 from bot.monitoring.config import MonitoringConfig
@@ -129,7 +129,7 @@ async def assess(rt: Runtime, since: datetime) -> Health:
         kind = type(exc).__name__
         return Health([Problem(DATABASE, f"the database does not answer ({kind})")], None, kind)
     problems = problems_in(rt.config.monitoring, snap, since)
-    if current != head:
+    if not runs_on(current, head):
         schema = Problem(DATABASE, f"the schema is at {current}, this release expects {head}")
         problems.insert(0, schema)
     return Health(problems, snap, "ok", current, head)
