@@ -86,7 +86,7 @@ async def test_a_user_without_the_role_is_refused(db_url: str) -> None:
         ('/fleet restart "*"', "is a pattern, not a service"),
         ("/fleet restart pg-*", "is a pattern, not a service"),
         ("/fleet restart all", "is a pattern, not a service"),
-        ("/fleet restart pg-orders membr=pg-orders-2", "not membr"),
+        ("/fleet restart pg-orders membr=pg-orders-2", "not `membr`"),
         ("/fleet replace pg-orders", "needs member"),
     ],
 )

@@ -17,7 +17,7 @@ from bot import messages as m
 from bot.actions.flow import advance
 from bot.actions.guard_chain import ChainResult, GuardContext, Person, evaluate
 from bot.actions.guards import Approver
-from bot.actions.journal import audit_ready, chain_params, record
+from bot.actions.journal import audit_ready, chain_params, record, record_alone
 from bot.actions.lifecycle import RequestState
 from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.moves import AuditStep, Say, move
@@ -43,16 +43,14 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
 async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: ChainResult) -> Message:
     reason = result.reason()
     rt.metrics.guard_denied(result.denial.guard if result.denial is not None else "unknown")
-    async with writing(rt.sessions) as session:
-        await record(
-            session,
-            rt,
-            actor=clicker,
-            action=v.GUARD_DECIDED,
-            row=row,
-            outcome=v.DENIED,
-            extra=chain_params("approve", result),
-        )
+    await record_alone(
+        rt,
+        actor=clicker,
+        action=v.GUARD_DECIDED,
+        row=row,
+        outcome=v.DENIED,
+        extra=chain_params("approve", result),
+    )
     return Message(text=m.decision_refused(reason))
 
 

@@ -19,6 +19,7 @@ from bot.actions.models import ActionRequest
 from bot.audit.actors import Actor
 from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.writer import AuditRecord, append
+from bot.db.unit_of_work import writing
 from bot.runtime import Runtime
 
 
@@ -66,6 +67,23 @@ async def record(
         ref=ref or row.id,
         clock=rt.clock,
     )
+
+
+async def record_alone(
+    rt: Runtime,
+    *,
+    actor: Person,
+    action: str,
+    row: ActionRequest,
+    outcome: str,
+    extra: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """`record` in a transaction of its own: a decision that changes nothing else (a
+    refused click) is still written down."""
+    async with writing(rt.sessions) as session:
+        return await record(
+            session, rt, actor=actor, action=action, row=row, outcome=outcome, extra=extra
+        )
 
 
 def observe_duration(rt: Runtime, row: ActionRequest, outcome: str) -> None:

@@ -20,7 +20,7 @@ from bot import block_kit as b
 from bot import messages as m
 from bot.actions import notify
 from bot.actions.guard_chain import Person
-from bot.actions.journal import record
+from bot.actions.journal import record, record_alone
 from bot.actions.models import ActionRequest
 from bot.actions.second_person import second_person
 from bot.actions.store import get_request
@@ -86,16 +86,14 @@ async def review(rt: Runtime, request_id: str, clicker: Person) -> Message:
     if row.reviewed_at is not None:
         return Message(text=m.already_reviewed(row.reviewed_by, m.at_utc(row.reviewed_at)))
     if clicker.id == row.requester_id:
-        async with writing(rt.sessions) as session:
-            await record(
-                session,
-                rt,
-                actor=clicker,
-                action=v.ACTION_REVIEWED,
-                row=row,
-                outcome=v.DENIED,
-                extra={"why": "the actor cannot review their own break-glass action"},
-            )
+        await record_alone(
+            rt,
+            actor=clicker,
+            action=v.ACTION_REVIEWED,
+            row=row,
+            outcome=v.DENIED,
+            extra={"why": "the actor cannot review their own break-glass action"},
+        )
         return Message(text=m.OWN_REVIEW_REFUSED)
     now = rt.clock()
     async with writing(rt.sessions) as session:
