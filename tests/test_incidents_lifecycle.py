@@ -3,6 +3,8 @@ owners, hand-opened incidents and the list. Each reads like the channel's transc
 
 from __future__ import annotations
 
+import pytest
+
 from bot.audit import vocabulary as v
 from bot.incidents.ingest import ingest
 from bot.incidents.install import open_incidents_section
@@ -129,6 +131,21 @@ async def test_a_click_and_its_slack_retry_acknowledge_once(db_url: str) -> None
         await h.wait_for_response("bob")
         await h.wait_for(lambda: "Acknowledged" in block_text(root.blocks))
         assert len(await audit_rows(h.bot.runtime, v.INCIDENT_ACKNOWLEDGED)) == 1
+
+
+@pytest.mark.parametrize("value", ["1" + "0" * 30, "\u0661", "#1\n"])
+async def test_an_incident_button_with_a_forged_id_is_stale_not_an_error(
+    db_url: str, value: str
+) -> None:
+    # A 31-digit id once overflowed the id column inside the permission step (Bolt 404).
+    async with BotHarness(db_url) as h:
+        root = await _incident_thread(h)
+        button = find_button(root.blocks, "Acknowledge")
+        answer = await h.click("bob", {**button, "value": value}, message_ts=root.ts)
+        assert answer.status_code == 200
+        assert "no longer" in (await h.wait_for_response("bob")).text.lower()
+        [incident] = await incidents(h.bot.runtime)
+        assert incident.acknowledged_by is None
 
 
 async def test_who_is_in_an_incident_for_guarded_actions(db_url: str) -> None:
