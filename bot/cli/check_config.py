@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from bot.cli.common import print_problems
 from bot.composition import assemble
 from bot.config import Config, ConfigError, load_config
+from bot.operational_checks import operational_warnings
 from bot.permissions.check import check_permissions
 from bot.secrets_check import production_reason, report, weak_secrets
 from integrations.slack.sender import TEAM_ID as STANDIN_TEAM_ID
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print_problems(exc, args.config)
         return 1
-    for warning in warnings(config, os.environ):
+    for warning in [*operational_warnings(config), *warnings(config, os.environ)]:
         print(f"warning: {warning}", file=sys.stderr)
     backends = ", ".join(f"{b.name} ({b.type})" for b in config.fleet.backends)
     production, weak = production_reason(config, os.environ), weak_secrets(config)
