@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from bot import messages, outbox
 from bot.db.unit_of_work import writing
 from bot.interactions import Click
+from bot.log_context import bound
 from bot.outbox import Message
 from bot.permissions import step
 from bot.registry import Caller, CommandError, Invocation, split_command_text
@@ -102,7 +103,17 @@ async def reply(rt: Runtime, caller: Caller, message: Message) -> None:
     rt.wake_outbox()
 
 
+def _request_id() -> str:
+    """A short id for the log lines of one command, mention or click (`bot.log_context`)."""
+    return uuid.uuid4().hex[:16]
+
+
 async def run_command(rt: Runtime, group: str, text: str, caller: Caller) -> None:
+    with bound(request_id=_request_id()):
+        await _run_command(rt, group, text, caller)
+
+
+async def _run_command(rt: Runtime, group: str, text: str, caller: Caller) -> None:
     try:
         inv = parse_invocation(group, text, caller)
     except CommandError as exc:
@@ -130,6 +141,11 @@ async def _click_answer(rt: Runtime, click: Click, caller: Caller) -> Message | 
 
 
 async def run_click(rt: Runtime, click: Click) -> None:
+    with bound(request_id=_request_id()):
+        await _run_click(rt, click)
+
+
+async def _run_click(rt: Runtime, click: Click) -> None:
     caller = Caller(
         user_id=click.user_id,
         user_name=click.user_name,

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import ConfigError, parse_config
-from bot.log_context import bound
+from bot.log_context import bound, current
 from bot.logs import LogFormat, configure_logging
 from tests.conftest import base_config
+from tests.harness import BotHarness
 
 HOOK = "https://hooks.slack.com/commands/T0WATCH01/123/SeCrEtPaRt"
 
@@ -110,3 +111,34 @@ def test_levels_per_logger_override_the_quiet_defaults(
     configure_logging(config.logging.level_number, "text", config.logging.logger_levels)
     logging.getLogger("apscheduler.executors.default").info('Job "tick" executed successfully')
     assert "executed successfully" in capsys.readouterr().err
+
+
+class _Ids(logging.Handler):
+    """What `bot.log_context` holds when each record is emitted."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[tuple[str, dict[str, str]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((record.getMessage(), dict(current())))
+
+
+async def test_the_work_of_a_command_logs_under_its_request_id(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    ids = _Ids()
+    logging.getLogger().addHandler(ids)
+    try:
+        async with BotHarness(db_url) as h:
+            await h.command("alice", "/fleet status pg-orders")
+            await h.wait_for_response("alice")
+            await h.command("alice", "/fleet status pg-orders")
+            await h.wait_for_response("alice", 2)
+    finally:
+        logging.getLogger().removeHandler(ids)
+    # The fleet is asked over HTTP inside each command: httpx's lines carry its id.
+    asked = [c.get("request_id") for m, c in ids.seen if "HTTP Request" in m and "/services/" in m]
+    assert len(asked) >= 2 and None not in asked
+    assert len(set(asked)) >= 2  # one id per command

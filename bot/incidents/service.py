@@ -31,6 +31,7 @@ from bot.incidents.models import (
     Storm,
 )
 from bot.incidents.thread import ThreadWriter, audit_target, root_message
+from bot.log_context import bound
 from bot.outbox import Message
 from bot.registry import CommandError
 from bot.runtime import Runtime
@@ -48,6 +49,11 @@ async def locked_incident(session: AsyncSession, incident_id: int) -> Incident:
 
 
 async def _change(rt: Runtime, incident_id: int, change: Change) -> str:
+    with bound(incident_id=str(incident_id)):
+        return await _changed(rt, incident_id, change)
+
+
+async def _changed(rt: Runtime, incident_id: int, change: Change) -> str:
     async with writing(rt.sessions, reads_decide=True) as session:
         incident = await locked_incident(session, incident_id)
         w = ThreadWriter(session, rt)
