@@ -14,6 +14,7 @@ import pytest
 
 from integrations.alertmanager import Matcher, PostableAlert, SilenceNotFound
 from integrations.pages import Page
+from standins.alertmanager import Timers
 from tests.alertmanager_server import (
     StartAlertmanager,
     start_alertmanager_fixture,  # noqa: F401
@@ -68,10 +69,13 @@ async def test_posted_alerts_arrive_as_pages_and_resolve(
 ) -> None:
     async with intake_app(sqlite_url, serve=True) as app:
         url = f"{app.url}/hooks/alertmanager"
+        # group_wait 3 s: on a loaded machine Alertmanager may take over a second to
+        # ingest the two alerts of one POST, and a 1 s wait could flush between them.
+        timers = Timers(group_wait="3s")
         am = await (
-            start_alertmanager(url)
+            start_alertmanager(url, timers=timers)
             if credentials == "bearer"
-            else start_alertmanager(url, bearer_token=None, basic=AM_BASIC)
+            else start_alertmanager(url, bearer_token=None, basic=AM_BASIC, timers=timers)
         )
         async with am.client() as client:
             await client.post_alerts([alert("pg-orders-1"), alert("pg-orders-2")])
