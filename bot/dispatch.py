@@ -63,12 +63,10 @@ async def answer_for(rt: Runtime, inv: Invocation, text: str = "") -> Message:
     entry = rt.commands.find(inv.group, inv.name)
     if entry is None:
         suggestion = rt.commands.suggest(inv.group, inv.name)
-        await step.record(
-            rt,
-            _ask(f"{command} {inv.name}", None, inv.caller, text),
-            step.Permit(False, messages.unknown_subcommand(command, inv.name, None)),
-        )
-        return Message(text=messages.unknown_subcommand(command, inv.name, suggestion))
+        unknown = messages.unknown_subcommand(command, inv.name, suggestion)
+        ask = _ask(f"{command} {inv.name}", None, inv.caller, text)
+        await step.record(rt, ask, step.Permit(False, unknown))
+        return Message(text=unknown)
     scope = entry.scope
     ask = _ask(f"{command} {entry.name}", entry.verb_for(inv), inv.caller, text)
     permit = await step.permit(rt, ask, None if scope is None else lambda: scope(inv, rt))

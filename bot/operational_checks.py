@@ -11,8 +11,6 @@ fail someone at night. Each warning says what would happen and what to change.
 
 from __future__ import annotations
 
-from fnmatch import fnmatch
-
 from bot.actions.policy import ActionRule
 from bot.config import Config
 from bot.permissions.roles import bindings
@@ -65,8 +63,7 @@ def _refused_runbooks(config: Config) -> list[str]:
 
 
 def _allows(rule: ActionRule, action: str, roles: set[str]) -> bool:
-    acts = any(fnmatch(action, pattern) for pattern in rule.actions)
-    return acts and bool(roles & set(rule.roles))
+    return rule.covers(action) and bool(roles & set(rule.roles))
 
 
 def _impossible_approvals(config: Config) -> list[str]:

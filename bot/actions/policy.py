@@ -151,7 +151,11 @@ class ActionRule(StrictModel):
     _actions = field_validator("actions")(_known_actions)
 
     def matches(self, action: str, target: str) -> bool:
-        return _matches(self.actions, action) and _matches(self.resources, target)
+        return self.covers(action) and _matches(self.resources, target)
+
+    def covers(self, action: str) -> bool:
+        """The rule names `action` (on some service)."""
+        return _matches(self.actions, action)
 
 
 class PoliciesConfig(StrictModel):

@@ -52,9 +52,14 @@ def trusted_sources(config: Config) -> list[str]:
     return config.intake.open_sources()
 
 
+def is_trusted(config: Config, source: str) -> bool:
+    return source in trusted_sources(config)
+
+
 def source_refusal(config: Config, source: str) -> str | None:
-    trusted = trusted_sources(config)
-    return None if source in trusted else m.source_not_trusted(source, trusted)
+    if is_trusted(config, source):
+        return None
+    return m.source_not_trusted(source, trusted_sources(config))
 
 
 async def confirm(

@@ -21,7 +21,7 @@ from bot.actions.models import ActionRequest
 from bot.actions.notify import thread_by_key
 from bot.audit import vocabulary as v
 from bot.automation.config import RunbookConfig, runbook_for
-from bot.automation.confirm import confirm, source_refusal
+from bot.automation.confirm import confirm, is_trusted
 from bot.automation.limits import capacity_floor, capacity_refusal
 from bot.automation.models import AutomationRun
 from bot.automation.report import Report, suggestion_button
@@ -69,7 +69,7 @@ async def handled_automatically(rt: Runtime, session: AsyncSession, page: Page) 
     failure later mentions the on-call (`Report.escalate`)."""
     if not (rt.config.automation.enabled and page.service and page.status == "firing"):
         return False
-    if source_refusal(rt.config, page.source) is not None:
+    if not is_trusted(rt.config, page.source):
         return False
     found = runbook_and_params(rt, labels_of(page))
     if found is None or found[0].mode != "auto":
