@@ -34,6 +34,7 @@ BENCHMARKS = [
     "bench.bench_storm",
     "bench.bench_audit",
     "bench.bench_handoff",
+    "bench.bench_redaction",
 ]
 QUICK_SCALE = 0.01
 # Far above any module's full-scale run; a module past it is stuck, not slow.
