@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from bot.fleet.router import BackendView
 from bot.mentions import code, escape
 from integrations.fleet.models import Service, ServiceSummary
 
@@ -72,9 +73,20 @@ def status_card(service: Service) -> list[Block]:
         f"{code(m.name)} {escape(m.role)} · {escape(m.state)} · "
         f"{'healthy' if m.healthy else '*unhealthy*'}"
         + (f" · lag {_lag(m.lag_bytes)}" if m.role == "replica" else "")
+        + (" · *pending restart*" if m.pending_restart else "")
+        + (f" · restart scheduled {m.restart_at.isoformat()}" if m.restart_at else "")
         for m in service.members
     ]
     blocks.append(section("*Members*\n" + ("\n".join(rows) if rows else "none")))
+    if service.history:
+        past = [
+            f"timeline {h.timeline}"
+            + (f" · {h.at.isoformat(timespec='seconds')}" if h.at else "")
+            + (f" · {code(h.leader)} became leader" if h.leader else "")
+            + f" · {escape(h.reason)}"
+            for h in service.history
+        ]
+        blocks.append(section("*Leader history* (newest first)\n" + "\n".join(past)))
     if service.version:
         blocks.append(context(f"version {escape(service.version)}"))
     return blocks
@@ -85,27 +97,68 @@ def status_text(service: Service) -> str:
     return f"{service.name}: {service.health}, primary {primary.name if primary else 'none'}"
 
 
-def fleet_overview(services: list[ServiceSummary]) -> list[Block]:
-    by_kind: dict[str, Counter[str]] = {}
-    for s in services:
-        by_kind.setdefault(s.kind, Counter())[s.health] += 1
+UNKNOWN_ICON = ":white_circle:"
+# A backend with this many services or fewer lists them all; a bigger one lists those
+# that are not healthy (up to LISTED_UNHEALTHY), so one card stays within Slack's limits.
+LISTED_ALL = 25
+LISTED_UNHEALTHY = 15
+MAX_BACKEND_SECTIONS = 45  # Slack's 50 blocks a message, less the header and summary
+
+
+def _counts(services: list[ServiceSummary]) -> str:
+    c = Counter(s.health for s in services)
+    return " · ".join(
+        f"{HEALTH_ICON[h]} {c[h]} {h}" for h in ("healthy", "degraded", "down") if c[h]
+    )
+
+
+def _service_line(s: ServiceSummary) -> str:
+    return f"{HEALTH_ICON[s.health]} {code(s.name)} ({escape(s.kind)}, {escape(s.region)})"
+
+
+def _backend_section(view: BackendView) -> Block:
+    kind = f" · {code(view.kind)}" if view.kind else ""
+    head = f"*{escape(view.name)}*{kind}"
+    if view.services is None:
+        # Never shown as healthy: nothing was read (docs/backends.md).
+        reason = escape(view.problem or "no answer")
+        return section(f"{head} · {UNKNOWN_ICON} *unknown*: {reason}")
+    services = view.services
+    if not services:
+        return section(f"{head} · no services")
+    lines = [f"{head} · {len(services)} services · {_counts(services)}"]
+    if len(services) <= LISTED_ALL:
+        lines += [_service_line(s) for s in services]
+    else:
+        unhealthy = [s for s in services if s.health != "healthy"]
+        lines += [_service_line(s) for s in unhealthy[:LISTED_UNHEALTHY]]
+        hidden = len(services) - min(len(unhealthy), LISTED_UNHEALTHY)
+        lines.append(f"… {hidden} more not listed (`/fleet status <service>` for one)")
+    return section("\n".join(lines))
+
+
+def fleet_overview(views: list[BackendView]) -> list[Block]:
+    """Every backend's services, with the backend each comes from; unknown ones as such."""
+    known = [s for v in views for s in v.services or []]
+    unknown = [v for v in views if v.services is None]
+    by_kind: dict[str, list[ServiceSummary]] = {}
+    for s in known:
+        by_kind.setdefault(s.kind, []).append(s)
     lines = [
-        f"*{escape(kind)}*: {sum(c.values())} · "
-        + " · ".join(
-            f"{HEALTH_ICON[h]} {c[h]} {h}" for h in ("healthy", "degraded", "down") if c[h]
-        )
-        for kind, c in sorted(by_kind.items())
+        f"*{escape(kind)}*: {len(items)} · {_counts(items)}"
+        for kind, items in sorted(by_kind.items())
     ]
-    unhealthy = [s for s in services if s.health != "healthy"][:15]
-    blocks = [header(f"Fleet: {len(services)} services"), section("\n".join(lines))]
-    if unhealthy:
-        blocks.append(
-            section(
-                "*Not healthy*\n"
-                + "\n".join(
-                    f"{HEALTH_ICON[s.health]} {code(s.name)} ({escape(s.kind)}, {escape(s.region)})"
-                    for s in unhealthy
-                )
-            )
-        )
+    if unknown:
+        names = ", ".join(f"*{escape(v.name)}*" for v in unknown)
+        lines.append(f"{UNKNOWN_ICON} *unknown*: the services of {names} (not answering)")
+    blocks = [header(overview_text(views)), section("\n".join(lines) or "no services")]
+    blocks += [_backend_section(v) for v in views[:MAX_BACKEND_SECTIONS]]
     return blocks
+
+
+def overview_text(views: list[BackendView]) -> str:
+    count = sum(len(v.services or []) for v in views)
+    unknown = sum(1 for v in views if v.services is None)
+    backends = f"{len(views)} backend" + ("" if len(views) == 1 else "s")
+    text = f"Fleet: {count} services from {backends}"
+    return text + (f", {unknown} unknown" if unknown else "")

@@ -85,6 +85,7 @@ class SlackConfig(StrictModel):
     def _empty_is_unset(cls, value: object) -> object:
         # `${SLACK_TEAM_ID:-...}` with the variable set to "" means "not set".
         return None if value == "" else value
+
     # How long one Web API call may take before the outbox counts it as an outage.
     timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     app_name: str = Field(default="Watchkeeper", min_length=1, max_length=35)

@@ -25,12 +25,10 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
     if len(inv.args) > 1:
         raise CommandError(messages.usage(rt.command_name("fleet"), "status [service]"))
     if not inv.args:
-        services = await rt.fleet.list_services()
-        if not services:
+        views = await rt.fleet.overview()
+        if not any(v.services for v in views) and all(v.services is not None for v in views):
             return Message(text=messages.EMPTY_FLEET)
-        return Message(
-            text=f"Fleet: {len(services)} services", blocks=block_kit.fleet_overview(services)
-        )
+        return Message(text=block_kit.overview_text(views), blocks=block_kit.fleet_overview(views))
     name = inv.args[0]
     try:
         service = await rt.fleet.get_service(name)

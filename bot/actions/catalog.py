@@ -78,8 +78,8 @@ CATALOG: dict[str, ActionSpec] = {
             "restart",
             "restart",
             "medium",
-            "restart the service (rolling, one member at a time) or one member",
-            (_MEMBER,),
+            "restart the service (rolling) or one member; at=<time> schedules the restart",
+            (_MEMBER, ParamSpec("at", "datetime", help="schedule it then, ISO 8601 with offset")),
             capacity_loss="one",
         ),
         ActionSpec(

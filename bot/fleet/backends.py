@@ -29,4 +29,6 @@ async def open_fleet(config: FleetConfig) -> OpenFleet:
         await FleetRouter([(name, [], b) for name, b in opened.items()]).aclose()
         raise
     routes = [(cfg.name, list(cfg.services), opened[cfg.name]) for cfg in config.backends]
-    return OpenFleet(FleetRouter(routes), opened)
+    kinds = {cfg.name: cfg.type for cfg in config.backends}
+    router = FleetRouter(routes, kinds=kinds, deadline=config.status_deadline_seconds)
+    return OpenFleet(router, opened)

@@ -95,6 +95,9 @@ class FleetBackendConfig(StrictModel):
 
 class FleetConfig(StrictModel):
     backends: list[FleetBackendConfig] = Field(min_length=1)
+    # `/fleet status` with no service: how long it waits for each backend's list before
+    # showing that backend as unknown (docs/backends.md).
+    status_deadline_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("backends")
     @classmethod

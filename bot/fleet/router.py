@@ -6,8 +6,10 @@ never import the core. `app.yaml` lists them with the service patterns they answ
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol
 
@@ -23,12 +25,39 @@ class Fleet(Protocol):
     async def aclose(self) -> None: ...
 
 
+# How long `/fleet status` waits for one backend's list when `app.yaml` does not say.
+STATUS_DEADLINE = 5.0
+
+
+@dataclass(frozen=True)
+class BackendView:
+    """One backend's part of the fleet overview: its services, or why it has none to show.
+
+    `services` is None when the backend could not be read (down, too slow, refused): its
+    services' health is unknown, which is never the same as healthy (docs/backends.md).
+    """
+
+    name: str
+    kind: str
+    services: list[ServiceSummary] | None
+    problem: str | None = None
+
+
 class FleetRouter:
     """Routes by service name to the first backend whose patterns match."""
 
-    def __init__(self, backends: Sequence[tuple[str, Sequence[str], Fleet]]) -> None:
+    def __init__(
+        self,
+        backends: Sequence[tuple[str, Sequence[str], Fleet]],
+        *,
+        kinds: Mapping[str, str] | None = None,
+        deadline: float = STATUS_DEADLINE,
+    ) -> None:
         # (name, patterns, backend); order is the order of app.yaml.
         self._backends = list(backends)
+        # Backend name -> its type (`patroni`, `http`, ...), for the overview.
+        self._kinds = dict(kinds or {})
+        self._deadline = deadline
 
     def backend_for(self, service: str) -> Fleet | None:
 
@@ -52,6 +81,40 @@ class FleetRouter:
                 if item.name not in seen and any(fnmatchcase(item.name, p) for p in patterns):
                     seen[item.name] = item
         return sorted(seen.values(), key=lambda s: s.name)
+
+    async def overview(self) -> list[BackendView]:
+        """Every backend read at once, each within the deadline; a failure hides no other.
+
+        A service belongs to the first backend that claims it, as for routing, so a
+        catch-all backend listed later does not show it twice.
+        """
+
+        async def read(backend: Fleet) -> list[ServiceSummary] | str:
+            try:
+                return await asyncio.wait_for(backend.list_services(), self._deadline)
+            except TimeoutError:
+                return f"no answer within {self._deadline:g} s"
+            except FleetError as exc:
+                return str(exc) or type(exc).__name__
+            except Exception as exc:  # a backend's bug must not hide the other backends
+                return f"unexpected error ({type(exc).__name__})"
+
+        answers = await asyncio.gather(*(read(b) for _n, _p, b in self._backends))
+        views: list[BackendView] = []
+        seen: set[str] = set()
+        for (name, patterns, _backend), answer in zip(self._backends, answers, strict=True):
+            kind = self._kinds.get(name, "")
+            if isinstance(answer, str):
+                views.append(BackendView(name, kind, None, answer))
+                continue
+            mine = [
+                s
+                for s in answer
+                if s.name not in seen and any(fnmatchcase(s.name, p) for p in patterns)
+            ]
+            seen.update(s.name for s in mine)
+            views.append(BackendView(name, kind, sorted(mine, key=lambda s: s.name)))
+        return views
 
     async def aclose(self) -> None:
         for _name, _patterns, backend in self._backends:

@@ -46,6 +46,18 @@ class Member(_Wire):
     healthy: bool
     lag_bytes: int | None = Field(default=None, ge=0)
     host: str | None = None
+    # A changed setting waits for a restart of this member; a restart is scheduled then.
+    pending_restart: bool = False
+    restart_at: datetime | None = None
+
+
+class HistoryEntry(_Wire):
+    """One change of leader (a new timeline), newest first in `Service.history`."""
+
+    timeline: int
+    reason: str
+    at: datetime | None = None
+    leader: str | None = None
 
 
 class Service(_Wire):
@@ -59,6 +71,8 @@ class Service(_Wire):
     members: list[Member] = Field(default_factory=list)
     # Set by `maintenance` with mode `schedule`.
     maintenance_at: datetime | None = None
+    # The latest leader changes, when the backend keeps them (Patroni's `/history`).
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
     def primary(self) -> Member | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from integrations.fleet.errors import FleetRequestRejected
@@ -24,6 +25,7 @@ from integrations.fleet.patroni.topology import ClusterAnswer, PatroniMember
 
 Do = Literal[
     "post_switchover",
+    "post_restart_at",
     "post_failover",
     "post_restart",
     "post_reinitialize",
@@ -32,6 +34,7 @@ Do = Literal[
     "wait_leader",
     "wait_replica",
     "wait_restarted",
+    "wait_scheduled",
     "wait_paused",
     "wait_resumed",
 ]
@@ -41,7 +44,7 @@ UrlOf = Callable[[PatroniMember], str | None]
 _NONE: frozenset[str] = frozenset()
 # action -> (accepted parameters, required parameters)
 PARAMS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
-    "restart": (frozenset({"member"}), _NONE),
+    "restart": (frozenset({"member", "at"}), _NONE),
     "switchover": (frozenset({"candidate"}), _NONE),
     "failover": (frozenset({"candidate"}), _NONE),
     "reinit": (frozenset({"member"}), frozenset({"member"})),
@@ -71,14 +74,28 @@ class Draft:
     # Resolved targets, for the operation's request bodies.
     leader: str | None = None
     candidate: str | None = None
+    # A scheduled restart's time, as Patroni takes it (ISO 8601 with its offset).
+    schedule: str | None = None
 
 
 def invalid(message: str) -> FleetRequestRejected:
     return FleetRequestRejected(422, message, code="invalid_params")
 
 
+def _future_time(value: str, now: datetime) -> str:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(f"at: {value} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise invalid("at: needs a UTC offset (Patroni refuses a time without one)")
+    if when <= now:
+        raise invalid(f"at: {value} is in the past")
+    return when.isoformat()
+
+
 def validate_params(
-    answer: ClusterAnswer, action: Action, params: Mapping[str, ParamValue]
+    answer: ClusterAnswer, action: Action, params: Mapping[str, ParamValue], now: datetime
 ) -> dict[str, str]:
     """The parameters as strings, or a 422 naming the first fault."""
     if action not in PARAMS:
@@ -96,6 +113,9 @@ def validate_params(
     for key, value in params.items():
         if not isinstance(value, str) or not value:
             raise invalid(f"{key}: must be a non-empty string")
+        if key == "at":
+            checked[key] = _future_time(value, now)
+            continue
         if answer.member(value) is None:
             raise invalid(f"{key}: the cluster has no member {value}")
         checked[key] = value
@@ -189,6 +209,8 @@ def _restart(answer: ClusterAnswer, params: dict[str, str], url_of: UrlOf) -> Dr
     named = answer.member(params["member"]) if "member" in params else None
     # Replicas first, so the leader restarts last and once.
     members = [named] if named else sorted(answer.members, key=lambda m: m.is_leader)
+    if "at" in params:
+        return _scheduled_restart(answer, members, params["at"], url_of)
     one_replica = len(members) == 1 and not members[0].is_leader
     draft = Draft(risk="low" if one_replica else "medium")
     _need_urls(members, url_of, draft)
@@ -204,6 +226,40 @@ def _restart(answer: ClusterAnswer, params: dict[str, str], url_of: UrlOf) -> Dr
         if len(members) == 1
         else f"rolling restart of {len(members)} members, replicas first"
     )
+    return draft
+
+
+def _scheduled_restart(
+    answer: ClusterAnswer, members: list[PatroniMember], at: str, url_of: UrlOf
+) -> Draft:
+    """Patroni restarts each member at `at` by itself; the operation ends once every
+    member has the restart on its schedule (`/cluster` shows it), not after the restart."""
+    draft = Draft(risk="low", schedule=at)
+    names = ", ".join(m.name for m in members)
+    draft.impact = f"nothing now; Patroni restarts {names} at {at}"
+    if answer.pause:
+        draft.refusal = "the cluster is paused; Patroni schedules no restart in maintenance mode"
+    busy = [m.name for m in members if m.scheduled_restart]
+    if busy:
+        draft.refusal = f"{', '.join(busy)} already has a restart scheduled"
+    _need_urls(members, url_of, draft)
+    for m in members:
+        draft.steps += [
+            StepSpec(f"schedule a restart of {m.name} at {at}", "post_restart_at", m.name, 0.5),
+            StepSpec(
+                f"wait for {m.name} to show the scheduled restart",
+                "wait_scheduled",
+                m.name,
+                2.0,
+                timeout=30,
+            ),
+        ]
+    draft.changes = [
+        Change(member=m.name, attribute="restart_at", before=None, after=at) for m in members
+    ]
+    draft.warnings += [
+        f"{m.name} is the leader: writes stop while it restarts" for m in members if m.is_leader
+    ]
     return draft
 
 
@@ -267,8 +323,9 @@ def blueprint(
     action: Action,
     params: Mapping[str, ParamValue],
     url_of: UrlOf,
+    now: datetime,
 ) -> tuple[Plan, Draft]:
-    checked = validate_params(answer, action, params)
+    checked = validate_params(answer, action, params, now)
     draft = DRAFTERS[action](answer, checked, url_of)
     if answer.pause and action not in ("pause", "resume", "switchover"):
         draft.warnings.append("the cluster is paused: Patroni heals nothing if this goes wrong")

@@ -17,9 +17,10 @@ from types import TracebackType
 import httpx
 from pydantic import SecretStr
 
-from integrations.fleet.errors import FleetError, FleetRequestRejected
+from integrations.fleet.errors import FleetError, FleetRequestRejected, FleetUnavailable
 from integrations.fleet.models import (
     Action,
+    HistoryEntry,
     Operation,
     OperationState,
     ParamValue,
@@ -32,7 +33,12 @@ from integrations.fleet.patroni.health import health_check
 from integrations.fleet.patroni.operations import OperationStore, fingerprint
 from integrations.fleet.patroni.rest import PatroniRest
 from integrations.fleet.patroni.runner import Runner
-from integrations.fleet.patroni.topology import ClusterAnswer, PatroniMember, to_service
+from integrations.fleet.patroni.topology import (
+    ClusterAnswer,
+    PatroniMember,
+    history_entries,
+    to_service,
+)
 
 
 def _utcnow() -> datetime:
@@ -77,22 +83,46 @@ class PatroniFleet:
     # -- services ----------------------------------------------------------------------
 
     async def get_service(self, name: str) -> Service:
-        return to_service(name, await self._rest.read_cluster(name), region=self._region)
+        """`/cluster` and `/history` at once; a history that cannot be read is left out
+        (the members' state is what matters), a cluster that cannot be read raises."""
+
+        async def history() -> list[HistoryEntry]:
+            try:
+                return history_entries(await self._rest.read_history(name))
+            except FleetRequestRejected:
+                raise
+            except FleetError:
+                return []
+
+        answer, past = await asyncio.gather(self._rest.read_cluster(name), history())
+        return to_service(name, answer, region=self._region, history=past)
 
     async def list_services(self) -> list[ServiceSummary]:
-        """The configured clusters; one that no member answers for is listed as down."""
+        """The configured clusters; one that no member answers for is listed as down.
 
-        async def summary(name: str) -> ServiceSummary:
+        When no cluster answers at all, this backend is unreachable (its network, its
+        credentials' path): that raises, so the overview shows it as unknown rather than
+        as a backend whose every cluster is down (docs/backends.md)."""
+
+        async def summary(name: str) -> ServiceSummary | FleetError:
             try:
                 health = (await self._rest.read_cluster(name)).health
             except FleetRequestRejected:
                 raise  # bad credentials: a configuration error, not a down cluster
-            except FleetError:
-                health = "down"
+            except FleetError as exc:
+                return exc
             return ServiceSummary(name=name, kind="postgres", region=self._region, health=health)
 
         names = sorted(self._rest.clusters)
-        return list(await asyncio.gather(*(summary(n) for n in names)))
+        answers = await asyncio.gather(*(summary(n) for n in names))
+        if all(isinstance(a, FleetError) for a in answers):
+            raise FleetUnavailable("; ".join(str(a) for a in answers))
+        return [
+            a
+            if isinstance(a, ServiceSummary)
+            else ServiceSummary(name=n, kind="postgres", region=self._region, health="down")
+            for n, a in zip(names, answers, strict=True)
+        ]
 
     async def health_check(self, service: str) -> tuple[bool, str]:
         """The post-check: `(healthy, what was seen)`, from `/cluster` and each member."""
@@ -222,4 +252,4 @@ class PatroniFleet:
         def url_of(member: PatroniMember) -> str | None:
             return self._rest.configured_url(service, member.api_url)
 
-        return blueprint(service, answer, action, params, url_of)
+        return blueprint(service, answer, action, params, url_of, self._store.now())

@@ -127,17 +127,34 @@ class PatroniRest:
             raise FleetProtocolError(message)
         raise FleetUnavailable(message)
 
+    async def read_history(self, cluster: str) -> list[Any]:
+        """`GET /history` (the DCS's timeline history) from the first member that answers."""
+        problems: list[str] = []
+        for url in self.urls(cluster):
+            try:
+                body = await self._get_body(url, "/history")
+            except (FleetUnavailable, FleetProtocolError) as exc:
+                problems.append(str(exc))
+                continue
+            if isinstance(body, list):
+                return body
+            problems.append(f"{url}/history: the answer is not a JSON list")
+        raise FleetUnavailable(f"no member of cluster {cluster} gave its history: {problems}")
+
     async def get_json(self, url: str, path: str) -> dict[str, Any]:
+        body = await self._get_body(url, path)
+        if not isinstance(body, dict):
+            raise FleetProtocolError(f"{url}{path}: the answer is not a JSON object")
+        return body
+
+    async def _get_body(self, url: str, path: str) -> Any:
         response = await self._request("GET", url, path)
         if response.status_code >= 400:
             raise FleetUnavailable(f"{url}{path}: HTTP {response.status_code}")
         try:
-            body = response.json()
+            return response.json()
         except ValueError:
             raise FleetProtocolError(f"{url}{path}: the answer is not JSON") from None
-        if not isinstance(body, dict):
-            raise FleetProtocolError(f"{url}{path}: the answer is not a JSON object")
-        return body
 
     async def get_status(self, url: str, path: str) -> int:
         """The status code of a health endpoint (`/health`, `/liveness`, `/readiness`)."""

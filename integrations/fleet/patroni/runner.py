@@ -127,6 +127,10 @@ class Runner:
                 reply = await self._rest.send_any(
                     cluster, "POST", "/failover", body, first=await self._url(record, member)
                 )
+            elif spec.do == "post_restart_at":
+                url = await self._member_url(record, member)
+                body = {"schedule": draft.schedule}
+                reply = await self._rest.send("POST", url, "/restart", body)
             elif spec.do in ("post_restart", "post_reinitialize"):
                 url = await self._member_url(record, member)
                 record.start_times[member] = await self._start_time(url)
@@ -212,6 +216,9 @@ class Runner:
             return found is not None and not found.is_leader and found.healthy
         if spec.do == "wait_restarted":
             return await self._restarted(record, answer, member)
+        if spec.do == "wait_scheduled":
+            found = answer.member(member)
+            return found is not None and found.restart_at is not None
         return answer.pause == (spec.do == "wait_paused")
 
     async def _restarted(self, record: OperationRecord, answer: ClusterAnswer, member: str) -> bool:

@@ -8,11 +8,20 @@ reported a WAL position. The leader has no `lag`.
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations.fleet.models import Health, Member, MemberRole, MemberState, Service
+from integrations.fleet.models import (
+    Health,
+    HistoryEntry,
+    Member,
+    MemberRole,
+    MemberState,
+    Service,
+)
 
 LEADER_ROLES = frozenset({"leader", "standby_leader"})
 REPLICA_ROLES = frozenset({"replica", "sync_standby"})
@@ -53,6 +62,21 @@ class PatroniMember(_Answer):
     # Bytes behind the leader, or "unknown"; absent on the leader.
     lag: int | str | None = None
     tags: dict[str, Any] = Field(default_factory=dict)
+    # A changed parameter waits for a restart of this member.
+    pending_restart: bool = False
+    # `{"schedule": "<ISO time>", ...}` once a restart is scheduled (`POST /restart`).
+    scheduled_restart: dict[str, Any] | None = None
+
+    @property
+    def restart_at(self) -> datetime | None:
+        when = (self.scheduled_restart or {}).get("schedule")
+        if not isinstance(when, str):
+            return None
+        try:
+            parsed = datetime.fromisoformat(when)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
 
     @property
     def is_leader(self) -> bool:
@@ -140,10 +164,42 @@ def to_member(member: PatroniMember) -> Member:
         healthy=member.healthy,
         lag_bytes=None if member.is_leader else member.lag_bytes,
         host=_host(member),
+        pending_restart=member.pending_restart,
+        restart_at=member.restart_at,
     )
 
 
-def to_service(name: str, answer: ClusterAnswer, *, region: str) -> Service:
+# How many of the newest timeline changes status shows.
+HISTORY_SHOWN = 5
+
+
+def history_entries(lines: Any) -> list[HistoryEntry]:
+    """`GET /history`: `[timeline, lsn, reason, timestamp, new_leader]` per line, oldest
+    first (the last two only in newer Patroni versions). Newest first, at most
+    HISTORY_SHOWN; a line of another shape is skipped, never trusted."""
+    entries: list[HistoryEntry] = []
+    for line in lines if isinstance(lines, list) else []:
+        if not isinstance(line, list) or len(line) < 3 or not isinstance(line[0], int):
+            continue
+        at = None
+        if len(line) > 3 and isinstance(line[3], str):
+            with contextlib.suppress(ValueError):
+                at = datetime.fromisoformat(line[3])
+        leader = line[4] if len(line) > 4 and isinstance(line[4], str) else None
+        entries.append(
+            HistoryEntry(
+                timeline=line[0],
+                reason=str(line[2])[:200],
+                at=at if at is None or at.tzinfo else None,
+                leader=leader,
+            )
+        )
+    return entries[::-1][:HISTORY_SHOWN]
+
+
+def to_service(
+    name: str, answer: ClusterAnswer, *, region: str, history: list[HistoryEntry] | None = None
+) -> Service:
     return Service(
         name=name,
         kind="postgres",
@@ -152,4 +208,5 @@ def to_service(name: str, answer: ClusterAnswer, *, region: str) -> Service:
         health=answer.health,
         paused=answer.pause,
         members=[to_member(m) for m in answer.members],
+        history=history or [],
     )
