@@ -246,12 +246,34 @@ def _literal_audit_keys(raw: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+# Keys of a `fleet.backends[]` entry that hold a credential, whatever the backend type.
+FLEET_SECRET_KEYS = ("password", "token", "sasl_password")
+
+
+def _literal_fleet_secrets(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    # A fleet credential in app.yaml lands in version control; only ${VAR} references
+    # are accepted (docs/backends.md).
+    fleet = raw.get("fleet")
+    backends = fleet.get("backends") if isinstance(fleet, dict) else None
+    found = []
+    for i, entry in enumerate(backends if isinstance(backends, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        for key in FLEET_SECRET_KEYS:
+            value = entry.get(key)
+            if isinstance(value, str) and value and "${" not in value:
+                found.append(
+                    (f"fleet.backends[{i}].{key}", "must come from the environment, e.g. ${VAR}")
+                )
+    return found
+
+
 def parse_config(raw: Any, env: Mapping[str, str]) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([("(top level)", "expected a mapping of sections")])
     missing: list[tuple[str, str]] = []
     expanded = _expand(raw, env, "", missing)
-    problems = list(missing) + _literal_audit_keys(raw)
+    problems = list(missing) + _literal_audit_keys(raw) + _literal_fleet_secrets(raw)
     try:
         config = Config.model_validate(expanded)
     except ValidationError as exc:

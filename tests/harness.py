@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -61,8 +61,11 @@ class BotHarness:
         customize: Callable[[AppParts], None] | None = None,
         transports: OutsideTransports | None = None,
         slack_of: BotHarness | None = None,
+        env: Mapping[str, str] | None = None,
         **sections: Any,
     ) -> None:
+        # The environment `${VAR}` in the sections reads (a fleet password, ...).
+        self._env = dict(env or {})
         # Another replica of one deployment: both talk to the same Slack (its stand-in),
         # as two pods do, so either may answer a request the other acked.
         self._slack_of = slack_of
@@ -100,7 +103,7 @@ class BotHarness:
         raw["slack"]["api_url"] = standin.url + "/api/"
         # No checkpoint file unless the test names one: it would land in the checkout.
         raw["audit"].setdefault("checkpoint_file", None)
-        self.config = parse_config(raw, {})
+        self.config = parse_config(raw, self._env)
         self.bot = await open_bot(
             self.config,
             clock=self._clock or utcnow,

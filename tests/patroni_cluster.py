@@ -48,6 +48,7 @@ START_SECONDS = 60.0
 STOP_SECONDS = 20.0
 LOG_TAIL_LINES = 25
 MEMBERS = ("pg0", "pg1")
+PASSWORD_VARIABLE = "WK_TEST_PATRONI_PASSWORD"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -86,15 +87,21 @@ class PatroniCluster:
         return [self.rest_urls[m] for m in self.members]
 
     def backend_config(self, name: str = "patroni") -> dict[str, Any]:
-        """The `fleet.backends` entry of `app.yaml` that points Watchkeeper at this cluster."""
+        """The `fleet.backends` entry of `app.yaml` that points Watchkeeper at this cluster;
+        its password comes from the environment (`env`), as app.yaml requires."""
         return {
             "name": name,
             "type": "patroni",
             "services": [self.name],
             "clusters": {self.name: self.urls},
             "username": self.username,
-            "password": self.password,
+            "password": "${" + PASSWORD_VARIABLE + "}",
         }
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment the bot reads `backend_config()`'s password from."""
+        return {PASSWORD_VARIABLE: self.password}
 
     # -- reading -----------------------------------------------------------------------
 

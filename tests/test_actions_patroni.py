@@ -39,6 +39,7 @@ def patroni_harness(db_url: str, cluster: PatroniCluster) -> BotHarness:
         policies=policies(**rules),
         permissions=PERMISSIONS,
         fleet={"backends": [cluster.backend_config()]},
+        env=cluster.env,
     )
 
 

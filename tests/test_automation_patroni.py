@@ -60,6 +60,7 @@ async def test_a_replica_lag_page_reinitializes_the_replica_on_patroni(
         roles=AUTOMATION_ROLES,
         policies=policies(rules=rules),
         fleet={"backends": [cluster.backend_config()]},
+        env=cluster.env,
         intake=intake_section(),
         # The test cluster cannot be made to lag on demand: here the runbook's condition
         # is a running replica, which the confirm step still reads from Patroni.

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.config import ConfigError, parse_config
 from bot.fleet import Fleet
 from bot.fleet.backends import open_fleet
 from bot.fleet.config import FleetConfig
@@ -26,6 +27,7 @@ from integrations.fleet.errors import (
 )
 from integrations.fleet.models import Operation
 from integrations.fleet.patroni import PatroniFleet
+from tests.conftest import base_config
 from tests.patroni_cluster import PatroniCluster, patroni_cluster_fixture  # noqa: F401
 
 ACTOR = "UALICE01"
@@ -224,7 +226,11 @@ async def test_a_wrong_password_fails_the_operation_and_stays_secret(
 
 
 async def test_app_yaml_opens_a_patroni_backend(patroni_cluster: PatroniCluster) -> None:
-    config = FleetConfig.model_validate({"backends": [patroni_cluster.backend_config()]})
+    raw = {"backends": [patroni_cluster.backend_config()]}
+    # A literal password is refused; the ${VAR} reference is filled from the environment.
+    with pytest.raises(ConfigError, match=r"fleet.backends\[0\].password: must come from"):
+        parse_config(base_config(fleet={"backends": [{**raw["backends"][0], "password": "x"}]}), {})
+    config = parse_config(base_config(fleet=raw), patroni_cluster.env).fleet
     (backend,) = config.backends
     assert backend.services == [patroni_cluster.name]  # not "*": it serves its clusters
     opened = await open_fleet(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.fleet import FleetRouter
@@ -48,6 +49,26 @@ class ActionFleet(Protocol):
     async def list_operations(
         self, service: str | None = None, state: OperationState | None = None
     ) -> list[Operation]: ...
+
+
+@runtime_checkable
+class ResumableFleet(Protocol):
+    """A backend whose operations live in the bot's process (Patroni has no notion of an
+    operation): after a restart it no longer knows them, but can watch one again from
+    the request's durable record without sending anything (docs/backends.md)."""
+
+    async def resume_operation(
+        self,
+        operation_id: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        plan: Plan,
+        *,
+        idempotency_key: str,
+        started_at: datetime,
+    ) -> Operation: ...
 
 
 class NoActionBackend(FleetError):

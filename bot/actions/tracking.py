@@ -22,15 +22,16 @@ from bot.actions.journal import observe_duration
 from bot.actions.lifecycle import PENDING, RUNNING, RequestState
 from bot.actions.models import ActionRequest
 from bot.actions.moves import AuditStep, Moved, Say, move
-from bot.actions.port import action_backend
+from bot.actions.port import ResumableFleet, action_backend
 from bot.actions.postcheck import Check, passed, post_check
 from bot.actions.reconcile import lost_contact, reconcile
+from bot.actions.resume import resume
 from bot.actions.store import renew_lock, requests_in
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.log_context import bound
 from bot.runtime import Runtime
-from integrations.fleet.errors import FleetError
+from integrations.fleet.errors import FleetError, OperationNotFound
 from integrations.fleet.models import Operation
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,8 @@ async def _track(rt: Runtime, row: ActionRequest) -> int:
     if row.operation_id is None or row.state == RequestState.UNKNOWN:
         await reconcile(rt, row)
         return 0
-    backend = action_backend(rt.fleet, row.target)
     try:
-        op = await backend.get_operation(row.operation_id)
+        op = await _read_operation(rt, row, row.operation_id)
     except FleetError as exc:
         log.warning("cannot read operation %s: %s", row.operation_id, exc)
         await lost_contact(rt, row, str(exc))
@@ -78,6 +78,20 @@ async def _track(rt: Runtime, row: ActionRequest) -> int:
         await _progress(rt, row, op)
         return 0
     return await finish(rt, row, op)
+
+
+async def _read_operation(rt: Runtime, row: ActionRequest, operation_id: str) -> Operation:
+    backend = action_backend(rt.fleet, row.target)
+    try:
+        return await backend.get_operation(operation_id)
+    except OperationNotFound:
+        # A backend that forgets on restart watches it again (bot/actions/resume.py).
+        if not isinstance(backend, ResumableFleet):
+            raise
+        op = await resume(rt, row, backend)
+        if op is None:
+            raise
+        return op
 
 
 async def _progress(rt: Runtime, row: ActionRequest, op: Operation) -> None:

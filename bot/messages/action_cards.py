@@ -191,6 +191,13 @@ def reconciled_found(op: str, seq: int) -> str:
     return f":mag: Found it on the fleet: {code(op)}. Tracking it now (audit #{seq})."
 
 
+def operation_resumed(op: str, seq: int) -> str:
+    return (
+        f":arrows_counterclockwise: The bot restarted while {code(op)} ran. Watching the "
+        f"fleet for its outcome; nothing is sent to it again (audit #{seq})."
+    )
+
+
 def reconciled_missing(seq: int) -> str:
     return (
         ":x: The fleet has no record of this operation, so nothing ran; "

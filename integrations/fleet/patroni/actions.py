@@ -349,3 +349,56 @@ def blueprint(
         impact=draft.impact,
     )
     return plan, draft
+
+
+# What a resumed operation's request steps say: they went out (or not) before the restart.
+SENT_BEFORE = " (asked before the bot restarted; not asked again)"
+
+
+def _sent(name: str, do: Do, member: str | None = None) -> StepSpec:
+    return StepSpec(name + SENT_BEFORE, do, member)
+
+
+def resumed_draft(
+    answer: ClusterAnswer, action: Action, params: Mapping[str, ParamValue], plan: Plan
+) -> Draft:
+    """The steps of an operation a previous process started, rebuilt from the plan the
+    user confirmed (the cluster has moved on since, so it cannot be drafted again). The
+    caller marks the request steps as done; only the waits run, judging the outcome."""
+    roles = [c for c in plan.changes if c.attribute == "role"]
+    promoted = next((c.member for c in roles if c.after == "primary"), None)
+    demoted = next((c.member for c in roles if c.before == "primary"), None)
+    draft = Draft(risk=plan.risk, leader=demoted, candidate=promoted)
+    steps = draft.steps
+    if action in ("switchover", "failover"):
+        if promoted is None:
+            raise invalid("the confirmed plan names no member to promote")
+        call: Do = "post_switchover" if action == "switchover" else "post_failover"
+        steps.append(_sent(f"ask Patroni to {action} to {promoted}", call, promoted))
+        steps.append(StepSpec(f"wait for {promoted} to lead", "wait_leader", promoted, timeout=60))
+        if action == "switchover" and demoted:
+            follow = f"wait for {demoted} to follow {promoted}"
+            steps.append(StepSpec(follow, "wait_replica", demoted, timeout=90))
+    elif action == "pause":
+        steps.append(_sent("pause Patroni (PATCH /config pause=true)", "patch_pause"))
+        steps.append(StepSpec("wait for the cluster to report paused", "wait_paused", timeout=20))
+    elif action == "resume":
+        steps.append(_sent("resume Patroni (PATCH /config pause=false)", "patch_resume"))
+        steps.append(StepSpec("wait for the cluster to report resumed", "wait_resumed", timeout=20))
+    elif action == "restart" and "at" in params:
+        for name in [c.member for c in plan.changes if c.attribute == "restart_at" and c.member]:
+            steps.append(_sent(f"schedule a restart of {name}", "post_restart_at", name))
+            shown = f"wait for {name} to show the scheduled restart"
+            steps.append(StepSpec(shown, "wait_scheduled", name, timeout=30))
+    elif action in ("restart", "reinit"):
+        member = params.get("member")
+        names = [str(member)] if member else [m.name for m in answer.members]
+        call = "post_restart" if action == "restart" else "post_reinitialize"
+        for name in names:
+            steps.append(_sent(f"{action} {name}", call, name))
+            steps.append(
+                StepSpec(f"wait for {name} to rejoin", "wait_restarted", name, timeout=1800)
+            )
+    else:
+        raise invalid(f"{action} is not something Patroni does")
+    return draft

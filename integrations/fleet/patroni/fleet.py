@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -28,7 +29,7 @@ from integrations.fleet.models import (
     Service,
     ServiceSummary,
 )
-from integrations.fleet.patroni.actions import Draft, blueprint
+from integrations.fleet.patroni.actions import Draft, blueprint, resumed_draft
 from integrations.fleet.patroni.health import health_check
 from integrations.fleet.patroni.operations import OperationStore, fingerprint
 from integrations.fleet.patroni.rest import PatroniRest
@@ -63,6 +64,7 @@ class PatroniFleet:
         action_timeout: float = 60.0,
         region: str = "-",
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
         poll_interval: float = 0.5,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -73,6 +75,7 @@ class PatroniFleet:
             timeout=timeout,
             action_timeout=action_timeout,
             transport=transport,
+            verify=verify,
         )
         self._region = region
         self._store = OperationStore(clock)
@@ -187,6 +190,46 @@ class PatroniFleet:
                 actor=actor,
                 draft=draft,
             )
+            record.task = asyncio.create_task(self._runner.run(record), name=f"patroni-{record.id}")
+        return record.to_operation()
+
+    async def resume_operation(
+        self,
+        operation_id: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        plan: Plan,
+        *,
+        idempotency_key: str,
+        started_at: datetime,
+    ) -> Operation:
+        """Watch again an operation a previous process of the bot started (its record was
+        in that process's memory): the steps from the confirmed plan, every request to
+        Patroni counted as sent, so nothing is asked twice; the waits judge the outcome.
+        The same key then replays this record, never a new operation."""
+        self._rest.urls(service)  # ServiceNotFound before anything else
+        async with self._starting:
+            known = self._store.find(operation_id)
+            if known is not None:
+                return known.to_operation()
+            answer = await self._rest.read_cluster(service)
+            draft = resumed_draft(answer, action, params, plan)
+            record = self._store.add(
+                key=idempotency_key,
+                service=service,
+                action=action,
+                params=params,
+                actor=actor,
+                draft=draft,
+                operation_id=operation_id,
+                created_at=started_at,
+            )
+            for step in record.steps:
+                if step.is_call:
+                    step.state = "succeeded"
+            record.state = "running"
             record.task = asyncio.create_task(self._runner.run(record), name=f"patroni-{record.id}")
         return record.to_operation()
 

@@ -107,6 +107,9 @@ class OperationStore:
     def now(self) -> datetime:
         return self._clock()
 
+    def find(self, operation_id: str) -> OperationRecord | None:
+        return self._by_id.get(operation_id)
+
     def get(self, operation_id: str) -> OperationRecord:
         try:
             return self._by_id[operation_id]
@@ -138,16 +141,20 @@ class OperationStore:
         params: Mapping[str, ParamValue],
         actor: str,
         draft: Draft,
+        operation_id: str | None = None,
+        created_at: datetime | None = None,
     ) -> OperationRecord:
+        """A new record; `operation_id` and `created_at` given when a resumed operation
+        keeps the id and start time a previous process gave it."""
         now = self._clock()
         record = OperationRecord(
-            id=f"patroni-{uuid.uuid4().hex[:12]}",
+            id=operation_id or f"patroni-{uuid.uuid4().hex[:12]}",
             service=service,
             action=action,
             params=dict(params),
             actor=actor,
             fingerprint=fingerprint(service, action, params),
-            created_at=now,
+            created_at=created_at or now,
             updated_at=now,
             draft=draft,
             steps=[StepRecord(spec) for spec in draft.steps],

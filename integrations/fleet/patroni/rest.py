@@ -10,6 +10,7 @@ never to an `api_url` read from the DCS, and no message carries them.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,7 @@ class PatroniRest:
         timeout: float = 5.0,
         action_timeout: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.clusters = {
             name: [_check_url(name, str(u)) for u in urls] for name, urls in clusters.items()
@@ -86,6 +88,7 @@ class PatroniRest:
             auth=auth,
             timeout=timeout,
             transport=transport,
+            verify=verify,
             # A redirect would carry the Authorization header to wherever it points.
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "watchkeeper"},
@@ -231,6 +234,11 @@ class PatroniRest:
         except httpx.TimeoutException:
             raise FleetTimeout(f"{what}: no answer within {limit:g} s") from None
         except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                # Said as such: the fix is ca_file, not the network.
+                raise FleetUnavailable(
+                    f"{what}: the member's TLS certificate is not signed by a trusted CA (ca_file)"
+                ) from None
             raise FleetUnavailable(f"{what}: cannot reach Patroni ({type(exc).__name__})") from None
         if response.status_code in (401, 403):
             # A configuration problem, not a member problem: the next member says the same.
