@@ -50,7 +50,8 @@ def _until(text: str, now: datetime) -> datetime:
 
 
 def _local(when: datetime, rotation: Rotation) -> str:
-    return when.astimezone(rotation.zone).strftime("%a %H:%M %Z")
+    # With the date: an override may end days away, and "Thu 09:00" alone reads as this week.
+    return when.astimezone(rotation.zone).strftime("%a %d %b %H:%M %Z")
 
 
 async def _roster(rt: Runtime, rotation: Rotation, now: datetime) -> Roster:
@@ -70,7 +71,9 @@ async def who(inv: Invocation, rt: Runtime) -> Message:
         following = roster.following(now)
     else:
         current = mention(roster.on_call(now))
-        text = messages.who_is_on_call(rotation.name, current, _local(shift.end, rotation))
+        # Until the override that put them there ends, when one did; else the shift's end.
+        until = roster.on_call_until(now) or shift.end
+        text = messages.who_is_on_call(rotation.name, current, _local(until, rotation))
         following = roster.following(shift.end)
     if following is None:
         text += messages.NOBODY_NEXT

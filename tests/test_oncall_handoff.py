@@ -29,6 +29,7 @@ HANDOFF = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)  # 21:00 CET
 async def seed(h: BotHarness) -> None:
     """A shift's worth of events, written through the real audit API at given times."""
     alice, bob = Actor.slack("UALICE01", "alice"), Actor.slack("UBOB0002", "bob")
+    dave = Actor.slack("UDAVE004", "dave")
     key = KeyRing.from_config(h.config.audit)
     events: list[tuple[int, Actor, str, str, str, str | None, dict[str, Any]]] = [
         (
@@ -63,7 +64,16 @@ async def seed(h: BotHarness) -> None:
         ),
         (210, alice, v.OPERATION_FINISHED, "switchover pg-orders", v.SUCCEEDED, "op-1", {}),
         (220, bob, v.APPROVAL_DECIDED, "switchover pg-orders", v.APPROVED, "req-1", {}),
-        (230, bob, v.GUARD_DECIDED, "failover pg-billing", v.DENIED, "req-2", {"guard": "freeze"}),
+        # A request the chain denied (bot.actions.flow.deny_request writes `applied`) ...
+        (230, bob, v.GUARD_DECIDED, "failover pg-billing", v.DENIED, "req-2",
+         {"stage": "submit", "decided_by": "freeze", "applied": True}),
+        # ... and an Approve click the chain refused (the clicker may not approve): the
+        # request stays open, so it is no denial (bot.actions.approval_decision._refuse).
+        (232, dave, v.GUARD_DECIDED, "switchover pg-orders", v.DENIED, "req-1",
+         {"stage": "approve", "decided_by": "approver"}),
+        # A denial that lost its move changed nothing.
+        (233, bob, v.GUARD_DECIDED, "switchover pg-orders", v.DENIED, "req-1",
+         {"stage": "approve", "decided_by": "lock", "applied": False}),
         (240, AUTOMATION, v.OPERATION_FINISHED, "reinit pg-orders-2", v.SUCCEEDED, "op-2", {}),
         # Automation's own verdict: fixed (post-check passed) ...
         (241, AUTOMATION, v.AUTOMATION_DECIDED, "pg-orders", v.SUCCEEDED, "inc-1", {}),
@@ -110,6 +120,7 @@ async def test_summary_figures_come_from_the_audit_log(db_url: str) -> None:
     assert facts.fixed_without_a_human == 1
     assert [e.target for e in facts.failed] == ["restart redis-sessions"]
     assert [e.target for e in facts.denied] == ["failover pg-billing"]
+    assert [e.actor for e in facts.refused_clicks] == ["UDAVE004"]
     assert [e.outcome for e in facts.approvals] == [v.APPROVED]
     assert len(facts.silences) == 1
     assert len(facts.notes) == 1
@@ -136,6 +147,9 @@ async def test_the_handoff_is_posted_once_to_the_channel_and_the_incoming_engine
         assert "Median time to ack*\\n20m" in text
         assert "restart redis-sessions → *failed*" in text
         assert "lag came back at 14:10" in text
+        denied = text.split("*Denied*", 1)[1].split("*", 1)[0]
+        assert "pg-billing" in denied and "pg-orders" not in denied
+        assert "<@UDAVE004> may not decide on switchover pg-orders" in text
         assert "posted late" not in text
         assert dm[0].text == channel[0].text
         # Posting again later in the shift does nothing more.
@@ -167,3 +181,18 @@ async def test_oncall_who_and_override(db_url: str) -> None:
         assert after.text.startswith("*db-primary*: <@UCAROL03> is on call")
         await h.command("bob", "/oncall override @UCAROL03 tomorrow")
         assert "Give the end as a duration" in (await h.wait_for_response("bob", count=2)).text
+
+
+async def test_an_override_reply_and_who_name_the_end_of_the_override(db_url: str) -> None:
+    # 11:00 in Berlin: the shift runs to 21:00, the override only to 13:00.
+    now = SHIFT_START + timedelta(hours=2)
+    async with BotHarness(db_url, clock=lambda: now, oncall={"rotations": [ROTATION]}) as h:
+        await h.command("bob", "/oncall override @UCAROL03 2h")
+        done = await h.wait_for_response("bob")
+        assert done.text == "<@UCAROL03> is on call for `db-primary` until Thu 26 Nov 13:00 CET."
+        await h.command("alice", "/oncall who")
+        who = await h.wait_for_response("alice")
+        assert who.text.startswith(
+            "*db-primary*: <@UCAROL03> is on call until Thu 26 Nov 13:00 CET; next"
+        )
+        assert "21:00" not in who.text.split("; next")[0]

@@ -19,7 +19,7 @@ from bot import messages
 from bot.mentions import escape, mention_user
 from bot.oncall.config import SLACK_USER, Rotation
 from bot.oncall.models import OncallOverride
-from bot.oncall.rotation import Shift, next_shift, on_call, shift_at
+from bot.oncall.rotation import Shift, next_shift, on_call, override_at, shift_at
 
 JUST_BEFORE = timedelta(microseconds=1)
 
@@ -45,6 +45,10 @@ class Roster(Protocol):
 
     def on_call(self, when: datetime) -> str | None:
         """A Slack user id, or a PagerDuty name for someone not mapped to Slack."""
+
+    def on_call_until(self, when: datetime) -> datetime | None:
+        """When whoever is on call at `when` stops being so: the end of the override that
+        put them there, else the end of the shift; None when nobody is on call then."""
 
 
 def is_slack_user(person: str) -> bool:
@@ -90,6 +94,10 @@ class ConfiguredRoster:
     def on_call(self, when: datetime) -> str | None:
         return on_call(self.rotation, when, self.overrides)
 
+    def on_call_until(self, when: datetime) -> datetime | None:
+        covering = override_at(self.rotation, when, self.overrides)
+        return covering[2] if covering is not None else shift_at(self.rotation, when).end
+
 
 @dataclass(frozen=True)
 class ScheduleRoster:
@@ -107,3 +115,8 @@ class ScheduleRoster:
     def on_call(self, when: datetime) -> str | None:
         found = self.shift(when)
         return found.scheduled if found is not None else None
+
+    def on_call_until(self, when: datetime) -> datetime | None:
+        # The outside schedule has its overrides folded into its shifts already.
+        found = self.shift(when)
+        return found.end if found is not None else None

@@ -64,14 +64,23 @@ def previous_shift(rotation: Rotation, shift: Shift) -> Shift:
     return shift_at(rotation, shift.start - timedelta(microseconds=1))
 
 
+def override_at(
+    rotation: Rotation, when: datetime, overrides: list[tuple[str, datetime, datetime]]
+) -> tuple[str, datetime, datetime] | None:
+    """The override that decides who is on call at `when`: the newest one set in Slack
+    covering it, else the newest one of app.yaml; None when the schedule decides."""
+    for user, start, end in reversed(overrides):
+        if start <= when < end:
+            return user, start, end
+    for override in reversed(rotation.overrides):
+        if override.start <= when < override.end:
+            return override.user, override.start, override.end
+    return None
+
+
 def on_call(
     rotation: Rotation, when: datetime, overrides: list[tuple[str, datetime, datetime]]
 ) -> str:
     """Who answers pages at `when`: the newest override covering it, else the scheduled member."""
-    for user, start, end in reversed(overrides):
-        if start <= when < end:
-            return user
-    for override in reversed(rotation.overrides):
-        if override.start <= when < override.end:
-            return override.user
-    return shift_at(rotation, when).scheduled
+    covering = override_at(rotation, when, overrides)
+    return covering[0] if covering is not None else shift_at(rotation, when).scheduled

@@ -61,7 +61,10 @@ class ShiftFacts:
     resolved: list[Event] = field(default_factory=list)
     actions: list[Event] = field(default_factory=list)
     approvals: list[Event] = field(default_factory=list)
+    # Requests the guard chain denied. A refused Approve/Deny click (the clicker may not
+    # decide) leaves the request open: it is not a denial and is kept apart.
     denied: list[Event] = field(default_factory=list)
+    refused_clicks: list[Event] = field(default_factory=list)
     failed: list[Event] = field(default_factory=list)
     break_glass: list[Event] = field(default_factory=list)
     silences: list[Event] = field(default_factory=list)
@@ -112,13 +115,29 @@ def _sort(facts: ShiftFacts, event: Event) -> None:
     elif action == v.APPROVAL_DECIDED:
         facts.approvals.append(event)
     elif action == v.GUARD_DECIDED and outcome == v.DENIED:
-        facts.denied.append(event)
+        _sort_denial(facts, event)
     elif action == v.BREAK_GLASS:
         facts.break_glass.append(event)
     elif action in (v.SILENCE_CREATED, v.SILENCE_EXPIRED):
         facts.silences.append(event)
     elif action == "incident.noted":
         facts.notes.append(event)
+
+
+def _sort_denial(facts: ShiftFacts, event: Event) -> None:
+    """A chain denial is a request denied only when it moved the request (`applied`,
+    bot.actions.flow.deny_request); one recorded without `applied` is a click the chain
+    refused (bot.actions.approval_decision), and one that did not apply changed nothing."""
+    try:
+        params = json.loads(event.params)
+    except ValueError:
+        params = {}
+    if not isinstance(params, dict):
+        params = {}
+    if params.get("applied") is True:
+        facts.denied.append(event)
+    elif "applied" not in params:
+        facts.refused_clicks.append(event)
 
 
 async def collect_facts(
