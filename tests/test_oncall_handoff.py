@@ -65,15 +65,36 @@ async def seed(h: BotHarness) -> None:
         (210, alice, v.OPERATION_FINISHED, "switchover pg-orders", v.SUCCEEDED, "op-1", {}),
         (220, bob, v.APPROVAL_DECIDED, "switchover pg-orders", v.APPROVED, "req-1", {}),
         # A request the chain denied (bot.actions.flow.deny_request writes `applied`) ...
-        (230, bob, v.GUARD_DECIDED, "failover pg-billing", v.DENIED, "req-2",
-         {"stage": "submit", "decided_by": "freeze", "applied": True}),
+        (
+            230,
+            bob,
+            v.GUARD_DECIDED,
+            "failover pg-billing",
+            v.DENIED,
+            "req-2",
+            {"stage": "submit", "decided_by": "freeze", "applied": True},
+        ),
         # ... and an Approve click the chain refused (the clicker may not approve): the
         # request stays open, so it is no denial (bot.actions.approval_decision._refuse).
-        (232, dave, v.GUARD_DECIDED, "switchover pg-orders", v.DENIED, "req-1",
-         {"stage": "approve", "decided_by": "approver"}),
+        (
+            232,
+            dave,
+            v.GUARD_DECIDED,
+            "switchover pg-orders",
+            v.DENIED,
+            "req-1",
+            {"stage": "approve", "decided_by": "approver"},
+        ),
         # A denial that lost its move changed nothing.
-        (233, bob, v.GUARD_DECIDED, "switchover pg-orders", v.DENIED, "req-1",
-         {"stage": "approve", "decided_by": "lock", "applied": False}),
+        (
+            233,
+            bob,
+            v.GUARD_DECIDED,
+            "switchover pg-orders",
+            v.DENIED,
+            "req-1",
+            {"stage": "approve", "decided_by": "lock", "applied": False},
+        ),
         (240, AUTOMATION, v.OPERATION_FINISHED, "reinit pg-orders-2", v.SUCCEEDED, "op-2", {}),
         # Automation's own verdict: fixed (post-check passed) ...
         (241, AUTOMATION, v.AUTOMATION_DECIDED, "pg-orders", v.SUCCEEDED, "inc-1", {}),
