@@ -34,6 +34,7 @@ from bot.monitoring.metrics import Metrics
 from bot.oncall import install as oncall_area
 from bot.outbox.worker import OutboxWorker
 from bot.parts import AppParts, Job, Step
+from bot.permissions import install as permissions_area
 from bot.permissions.check import check_permissions
 from bot.registry import CommandRegistry
 from bot.runtime import Runtime
@@ -157,6 +158,7 @@ def install_core(parts: AppParts) -> None:
 # their handoff sections and jobs are listed.
 AREAS: tuple[Callable[[AppParts], None], ...] = (
     install_core,
+    permissions_area.install,
     audit_area.install,
     actions_area.install,
     incidents_area.install,

@@ -18,7 +18,8 @@ BOT_SCOPES = [
     "usergroups:read",
     "users:read",
 ]
-BOT_EVENTS = ["app_mention"]
+# `subteam_members_changed`: a role's user group changed (bot/permissions/usergroups.py).
+BOT_EVENTS = ["app_mention", "subteam_members_changed"]
 
 
 def build_manifest(

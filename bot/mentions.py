@@ -34,6 +34,18 @@ def is_user_id(value: str) -> bool:
     return _USER_ID.fullmatch(value) is not None
 
 
+def is_group_id(value: str) -> bool:
+    return _GROUP_ID.fullmatch(value) is not None
+
+
+_GROUP_MENTION = re.compile(r"<!subteam\^(S[A-Z0-9]{2,20})>")
+
+
+def mentioned_groups(text: str) -> list[str]:
+    """The user groups a mention text made here names (e.g. an incident's stored mentions)."""
+    return _GROUP_MENTION.findall(text)
+
+
 def mention_user(user_id: str) -> str:
     """A live `<@U…>` mention; an id that is not one is shown as escaped code instead."""
     return f"<@{user_id}>" if is_user_id(user_id) else code(user_id)

@@ -74,7 +74,9 @@ def _impossible_approvals(config: Config) -> list[str]:
         if approval is None:
             continue
         roles = approval.roles or rule.roles
-        approvers = {user for role in roles if role in people for user in people[role].users}
+        if any(people[role].usergroups for role in roles if role in people):
+            continue  # a user group's members are known only once Slack is asked
+        approvers = {user for role in roles for user in people.people(role)}
         # The requester may hold an approving role and never approves their own request.
         if len(approvers) - 1 < approval.count:
             found.append(

@@ -27,6 +27,7 @@ from bot.registry import CommandRegistry
 from bot.runtime import (
     AreaHooks,
     AutomaticCheck,
+    EventHandler,
     IncidentChannel,
     IncidentMembership,
     PageFollowup,
@@ -56,6 +57,8 @@ class Hooks:
     handled_automatically: AutomaticCheck | None = None
     incident_membership: IncidentMembership | None = None
     incident_channel: IncidentChannel | None = None
+    # Events API event type -> its handler (e.g. `subteam_members_changed`).
+    events: dict[str, EventHandler] = field(default_factory=dict)
 
     def freeze(self, sections: Sequence[LiveSection]) -> AreaHooks:
         return AreaHooks(
@@ -65,6 +68,7 @@ class Hooks:
             incident_membership=self.incident_membership,
             incident_channel=self.incident_channel,
             handoff_sections=tuple(sections),
+            events=dict(self.events),
         )
 
 

@@ -8,10 +8,10 @@ handed over here as `hooks` (docs/architecture.md, "How an area plugs in").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,6 +24,7 @@ from bot.interactions import InteractionRegistry
 from bot.monitoring.metrics import Metrics
 from bot.oncall.schedules import Rosters
 from bot.oncall.summary import LiveSection
+from bot.permissions.group_cache import UserGroups
 from bot.permissions.scope import IncidentRef
 from bot.registry import CommandRegistry
 from bot.scheduler import Scheduler
@@ -69,6 +70,9 @@ IncidentMembership = Callable[["Runtime", "MembershipQuestion"], Awaitable[bool 
 # The channel an incident (or storm) lives in, None when there is no such one: the
 # permission step keeps incident work in that channel and its threads.
 IncidentChannel = Callable[["Runtime", IncidentRef], Awaitable[str | None]]
+# An Events API event (its `event` object) an area listens to, after Slack was acked and
+# the delivery found new (bot.slack_app).
+EventHandler = Callable[["Runtime", Mapping[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class AreaHooks:
     incident_membership: IncidentMembership | None = None
     incident_channel: IncidentChannel | None = None
     handoff_sections: Sequence[LiveSection] = ()
+    events: Mapping[str, EventHandler] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,8 @@ class Runtime:
     background: Background = field(default_factory=Background)
     # Who is on call, per rotation; PagerDuty answers are cached here, per replica.
     rosters: Rosters = field(default_factory=Rosters)
+    # Members of the configured Slack user groups, per replica (bot/permissions/usergroups.py).
+    usergroups: UserGroups = field(default_factory=UserGroups)
     # The bot's own metrics (GET /metrics); one registry per runtime, not the global one.
     metrics: Metrics = field(default_factory=Metrics)
     transports: OutsideTransports = field(default_factory=OutsideTransports)

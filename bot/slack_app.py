@@ -159,6 +159,19 @@ def _mention_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
     return on_mention
 
 
+def _event_listener(rt: Runtime, kind: str) -> Callable[..., Awaitable[None]]:
+    handle = rt.hooks.events[kind]
+
+    async def on_event(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        with rt.in_flight.held():
+            event = body.get("event")
+            if isinstance(event, dict) and await first_delivery(rt, body):
+                await handle(rt, event)
+
+    return on_event
+
+
 def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
     slack = rt.config.slack
     app = AsyncApp(
@@ -179,4 +192,6 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
         )
     app.action(re.compile(".+"))(answered_if_storage_fails(rt, _click_listener(rt)))
     app.event("app_mention")(answered_if_storage_fails(rt, _mention_listener(rt)))
+    for kind in rt.hooks.events:
+        app.event(kind)(_event_listener(rt, kind))
     return app

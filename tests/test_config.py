@@ -127,12 +127,12 @@ def test_check_config_reports_yaml_syntax_and_missing_file(
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_role_user_groups_are_refused_until_they_are_resolved() -> None:
+def test_role_user_groups_are_checked_as_slack_group_ids() -> None:
     raw = minimal()
     raw["roles"] = {"responder": {"users": ["UALICE01"], "usergroups": ["S0NIGHTS1"]}}
-    found = problems(raw)
-    assert found == {"roles.responder.usergroups": "user groups are not resolved into "
-                     "members yet: list the users"}  # fmt: skip
+    assert parse_config(raw, {}).roles["responder"].usergroups == ["S0NIGHTS1"]
+    raw["roles"] = {"responder": {"usergroups": ["nights"]}}
+    assert list(problems(raw)) == ["roles.responder.usergroups[0]"]
 
 
 def test_an_unknown_backend_type_names_the_known_ones() -> None:

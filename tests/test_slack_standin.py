@@ -12,9 +12,11 @@ import httpx
 import pytest
 
 import standins.slack as standin
+from bot.manifest import BOT_SCOPES
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
 from standins.slack import StandInState, start_standin
+from standins.slack.directory import INSTALLED_SCOPES
 
 CHANNEL = "C0DEMO001"
 OTHER = "C0DEMO002"
@@ -368,6 +370,42 @@ async def test_auth_users_and_usergroups(rig: Rig) -> None:
     assert await api_error(rig, "users.info", {"user": "UNOBODY1"}) == "user_not_found"
     payload = {"usergroup": "S0NOPE001"}
     assert await api_error(rig, "usergroups.users.list", payload) == "no_such_subteam"
+    assert await api_error(rig, "usergroups.users.list", {}) == "invalid_arguments"
+
+
+async def test_usergroups_need_the_usergroups_read_scope(rig: Rig) -> None:
+    rig.state.scopes.discard("usergroups:read")
+    raw = await rig.http.post(
+        "/api/usergroups.users.list",
+        json={"usergroup": "S0ONCALL1"},
+        headers={"Authorization": "Bearer xoxb-test"},
+    )
+    answer = raw.json()
+    assert (answer["ok"], answer["error"], answer["needed"]) == (
+        False, "missing_scope", "usergroups:read"
+    )  # fmt: skip
+    assert "usergroups:read" not in answer["provided"].split(",")
+
+
+def test_the_stand_in_is_installed_with_the_manifests_scopes() -> None:
+    assert sorted(INSTALLED_SCOPES) == sorted(BOT_SCOPES)
+
+
+async def test_a_permalink_names_the_message_and_its_thread(rig: Rig) -> None:
+    root = await rig.slack.call("chat.postMessage", {"channel": "C0DEMO001", "text": "card"})
+    reply = await rig.slack.call(
+        "chat.postMessage", {"channel": "C0DEMO001", "text": "r", "thread_ts": root["ts"]}
+    )
+    link = await rig.slack.call(
+        "chat.getPermalink", {"channel": "C0DEMO001", "message_ts": root["ts"]}
+    )
+    threaded = await rig.slack.call(
+        "chat.getPermalink", {"channel": "C0DEMO001", "message_ts": reply["ts"]}
+    )
+    assert link["permalink"].endswith("/archives/C0DEMO001/p" + root["ts"].replace(".", ""))
+    assert threaded["permalink"].endswith(f"?thread_ts={root['ts']}&cid=C0DEMO001")
+    payload = {"channel": "C0DEMO001", "message_ts": "1.000001"}
+    assert await api_error(rig, "chat.getPermalink", payload) == "message_not_found"
 
 
 # -- faults ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.actions.store import get_request, load_facts, view_of
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
-from bot.permissions.roles import bindings
+from bot.permissions.usergroups import role_book
 from bot.runtime import Runtime
 
 
@@ -36,7 +36,7 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
         facts = await load_facts(
             session, view, rt.config.policies, rt.clock(), audit_ready=audit_ready(rt)
         )
-    ctx = GuardContext("approve", view, rt.config.policies, bindings(rt.config), facts, clicker)
+    ctx = GuardContext("approve", view, rt.config.policies, role_book(rt), facts, clicker)
     return evaluate((Approver(),), ctx)
 
 

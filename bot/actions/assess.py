@@ -13,7 +13,7 @@ from bot.actions.journal import audit_ready
 from bot.actions.models import ActionRequest
 from bot.actions.port import action_backend
 from bot.actions.store import load_facts, view_of
-from bot.permissions.roles import bindings
+from bot.permissions.usergroups import role_book
 from bot.runtime import MembershipQuestion, Runtime
 from integrations.fleet.errors import FleetError
 
@@ -32,7 +32,7 @@ async def assess(
     policy = rt.config.policies
     async with rt.sessions() as session:
         facts = await load_facts(session, view, policy, rt.clock(), audit_ready=audit_ready(rt))
-    ctx = GuardContext(stage, view, policy, bindings(rt.config), facts, clicker)
+    ctx = GuardContext(stage, view, policy, role_book(rt), facts, clicker)
     if ctx.rule is not None and ctx.rule.require_incident:
         facts.incident_member = await incident_member(rt, view)
     pre = evaluate(guards.PRE_PLAN, ctx)

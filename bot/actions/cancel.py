@@ -21,7 +21,7 @@ from bot.actions.store import load_facts
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
-from bot.permissions.roles import bindings
+from bot.permissions.usergroups import role_book
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError, FleetRequestRejected
 
@@ -42,7 +42,7 @@ async def may_cancel(rt: Runtime, row: ActionRequest, actor: Person) -> ChainRes
             session, view, rt.config.policies, rt.clock(), audit_ready=audit_ready(rt)
         )
     result = evaluate(
-        CANCEL_GUARDS, GuardContext("submit", view, rt.config.policies, bindings(rt.config), facts)
+        CANCEL_GUARDS, GuardContext("submit", view, rt.config.policies, role_book(rt), facts)
     )
     if result.denial is None:
         return None

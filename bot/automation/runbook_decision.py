@@ -39,7 +39,7 @@ from bot.automation.store import SwitchState, Usage, decision_lock, usage
 from bot.db.unit_of_work import writing
 from bot.incidents.models import Incident, PageRecord
 from bot.incidents.thread import ThreadWriter
-from bot.permissions.roles import bindings
+from bot.permissions.usergroups import role_book
 from bot.runtime import Runtime
 
 AUTOMATION_PERSON = Person(AUTOMATION_ID, "Watchkeeper automation")
@@ -167,7 +167,7 @@ async def _dry_verdict(session: AsyncSession, rt: Runtime, match: Match) -> str:
     )
     policy = rt.config.policies
     facts = await load_facts(session, view, policy, rt.clock(), audit_ready=audit_ready(rt))
-    ctx = GuardContext("submit", view, policy, bindings(rt.config), facts)
+    ctx = GuardContext("submit", view, policy, role_book(rt), facts)
     denial = evaluate(guards.PRE_PLAN, ctx).denial
     return m.dry_run_denied(denial.verdict.reason) if denial else m.DRY_RUN_ALLOWED
 

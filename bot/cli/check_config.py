@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Mapping
@@ -12,12 +13,30 @@ from bot.composition import assemble
 from bot.config import Config, ConfigError, load_config
 from bot.operational_checks import operational_warnings
 from bot.permissions.check import check_permissions
+from bot.permissions.usergroups import check_online
 from bot.secrets_check import production_reason, report, weak_secrets
 from integrations.slack.sender import TEAM_ID as STANDIN_TEAM_ID
+from integrations.slack.web import SlackWebClient
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Slack: every user group the config names must be readable",
+    )
+
+
+async def _online_problems(config: Config) -> list[str]:
+    web = SlackWebClient(
+        config.slack.bot_token.get_secret_value(),
+        str(config.slack.api_url),
+        timeout=config.slack.timeout_seconds,
+    )
+    try:
+        return await check_online(config, web)
+    finally:
+        await web.aclose()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
     if weak:
         print(report(weak, production), file=sys.stderr)
         if production is not None:
+            return 1
+    if getattr(args, "online", False):
+        # A group that cannot be read grants nothing and pings nobody: an error here.
+        online = asyncio.run(_online_problems(config))
+        for problem in online:
+            print(f"error: {problem}", file=sys.stderr)
+        if online:
             return 1
     print(f"{args.config}: ok · slack mode {config.slack.mode} · fleet backends: {backends}")
     return 0

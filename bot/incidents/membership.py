@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from bot.db.models import PostedMessage
 from bot.incidents.models import OPEN_STATES, Incident, IncidentNote, Storm
-from bot.mentions import mention_user
+from bot.mentions import mention_user, mentioned_groups
 from bot.permissions.scope import IncidentRef
 from bot.runtime import MembershipQuestion, Runtime
 
@@ -35,7 +35,7 @@ async def thread_owner(rt: Runtime, channel: str, thread_ts: str) -> tuple[str, 
 async def incident_member(rt: Runtime, asked: MembershipQuestion) -> bool:
     """True when an open incident the request belongs to (by its thread, else by its target
     service) counts the requester in: they acknowledged it, own it, opened it, wrote in its
-    timeline, or its route mentions them by name."""
+    timeline, or its route mentions them by name or through a user group."""
     ids: list[int] = []
     if asked.thread_ts:
         found = await thread_owner(rt, asked.channel_id, asked.thread_ts)
@@ -48,6 +48,10 @@ async def incident_member(rt: Runtime, asked: MembershipQuestion) -> bool:
         for incident in await session.scalars(query.limit(20)):
             people = {incident.acknowledged_by, incident.assignee, incident.opened_by}
             if user in people or mention_user(user) in incident.mentions:
+                return True
+            # A user group the route mentioned counts its members, as Slack lists them now.
+            groups = mentioned_groups(incident.mentions)
+            if any(user in rt.usergroups.members_of(g) for g in groups):
                 return True
             wrote = await session.scalar(
                 select(IncidentNote.id)

@@ -19,8 +19,9 @@ from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.models import LIMITS
 from bot.audit.writer import append
 from bot.db.unit_of_work import writing
-from bot.permissions.roles import bindings, holds
+from bot.permissions.roles import holds
 from bot.permissions.scope import IncidentRef
+from bot.permissions.usergroups import role_book
 from bot.registry import CommandError
 from bot.runtime import Runtime
 
@@ -82,7 +83,7 @@ async def decide(rt: Runtime, ask: Ask, find: FindScope | None = None) -> Permit
     rule = rt.config.permissions.rule_for(ask.verb)
     if rule is None:
         return Permit(False, messages.verb_no_rule(ask.verb))
-    if not holds(bindings(rt.config), ask.user_id, rule[1]):
+    if not holds(role_book(rt), ask.user_id, rule[1]):
         return Permit(False, messages.verb_not_permitted(ask.verb, rule[1]))
     return await _place(rt, ask, find)
 

@@ -37,6 +37,18 @@ DEFAULT_CHANNELS: tuple[Channel, ...] = (
     Channel("C0DEMO002", "oncall"),
     Channel("C0DEMO003", "audit", is_private=True),
 )
+# What the app's manifest asks for (bot/manifest.py), as an installed app holds them.
+INSTALLED_SCOPES: tuple[str, ...] = (
+    "app_mentions:read",
+    "channels:read",
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "groups:read",
+    "im:write",
+    "usergroups:read",
+    "users:read",
+)
 DEFAULT_USERGROUPS: dict[str, list[str]] = {
     "S0ONCALL1": ["UALICE01", "UBOB0002"],
     "S0DBA0001": ["UCAROL03"],

@@ -173,9 +173,47 @@ def user_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
     return fail("user_not_found") if user is None else ok(user=user.to_json())
 
 
+def missing_scope(state: StandInState, needed: str) -> Answer | None:
+    """Slack's answer to a method the app has no scope for: the scope it needs, and what
+    the token was granted."""
+    if needed in state.scopes:
+        return None
+    return Answer(
+        {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": needed,
+            "provided": ",".join(sorted(state.scopes)),
+        }
+    )
+
+
 def usergroup_users(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
-    members = state.directory.usergroups.get(str(payload.get("usergroup") or ""))
+    """`{"ok": true, "users": ["U…", …]}`; `no_such_subteam` for an id the workspace has
+    not, `missing_scope` without `usergroups:read`, `invalid_arguments` without an id."""
+    refused_scope = missing_scope(state, "usergroups:read")
+    if refused_scope is not None:
+        return refused_scope
+    group = payload.get("usergroup")
+    if not isinstance(group, str) or not group:
+        return fail("invalid_arguments")
+    members = state.directory.usergroups.get(group)
     return fail("no_such_subteam") if members is None else ok(users=list(members))
+
+
+def get_permalink(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    """`{"ok": true, "channel": …, "permalink": …}` for a message the channel has; a reply's
+    link carries its thread, as Slack's does."""
+    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
+    if channel is None:
+        return fail("channel_not_found")
+    message = state.find_message(channel.id, str(payload.get("message_ts") or ""))
+    if message is None:
+        return fail("message_not_found")
+    link = f"{TEAM_URL}archives/{channel.id}/p{message.ts.replace('.', '')}"
+    if message.thread_ts is not None:
+        link += f"?thread_ts={message.thread_ts}&cid={channel.id}"
+    return ok(channel=channel.id, permalink=link)
 
 
 def conversation_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
@@ -191,5 +229,6 @@ METHODS: dict[str, Method] = {
     "views.open": open_view,
     "users.info": user_info,
     "usergroups.users.list": usergroup_users,
+    "chat.getPermalink": get_permalink,
     "conversations.info": conversation_info,
 }

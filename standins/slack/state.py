@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from standins.slack.directory import BOT_USER_ID, Directory
+from standins.slack.directory import BOT_USER_ID, INSTALLED_SCOPES, Directory
 from standins.slack.faults import ChannelPacer, Fault, FaultMode
 from standins.slack.models import (
     Call,
@@ -48,6 +48,9 @@ class StandInState:
         self._wall_clock = wall_clock
         self.directory = directory or Directory()
         self.directory.unknown_channels.update(unknown_channels)
+        # The bot scopes the app was installed with; a test revokes one to see Slack's
+        # `missing_scope` answer (the methods that need one check here).
+        self.scopes: set[str] = set(INSTALLED_SCOPES)
         self.enforce_pace = False
         self.pacer = ChannelPacer()
         self.fault = Fault("ok")
