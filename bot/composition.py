@@ -42,10 +42,17 @@ from bot.scheduler import Scheduler
 from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
 from bot.slack_trust import response_url_check
 from bot.transports import OutsideTransports
+from integrations.retry import retrying
 from integrations.slack.errors import SlackError
 from integrations.slack.web import SlackWebClient
 
 log = logging.getLogger(__name__)
+# auth.test at start is tried until Slack answers: 1 s, 2 s, ... at most a minute apart.
+IDENTITY_BACKOFF, IDENTITY_CAP = 1.0, 60.0
+
+
+def _slack_failed(failure: BaseException) -> bool:
+    return isinstance(failure, SlackError)
 
 
 async def _run_step(step: Step, rt: Runtime) -> None:
@@ -87,17 +94,13 @@ class Bot:
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
-        delay = 1.0
-        while self.identity.bot_user_id is None:
-            try:
-                answer = await self.web.call("auth.test", {})
-                self.identity.bot_user_id = answer.get("user_id")
-                self.identity.bot_id = answer.get("bot_id")
-                self.identity.team_id = answer.get("team_id")
-            except SlackError as exc:
-                log.warning("auth.test failed (%s); retrying in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+        policy = retrying(
+            retries=None, when=_slack_failed, backoff=IDENTITY_BACKOFF, cap=IDENTITY_CAP, log=log
+        )
+        answer = await policy(self.web.call, "auth.test", {})
+        self.identity.bot_user_id = answer.get("user_id")
+        self.identity.bot_id = answer.get("bot_id")
+        self.identity.team_id = answer.get("team_id")
 
     async def stop(self) -> None:
         """An orderly stop: no new jobs and the leader lease handed over at once; listeners

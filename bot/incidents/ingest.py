@@ -13,11 +13,11 @@ from the start, now finding the incident open and joining it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, stop_after_attempt
 
 from bot.db.unit_of_work import writing
 from bot.incidents import followup
@@ -27,6 +27,7 @@ from bot.incidents.pagestore import prepare as prepare_pages
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
 from integrations.pages import PageBatch
+from integrations.retry import Retries
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,7 @@ async def ingest(rt: Runtime, batch: PageBatch) -> int:
     if not batch.pages:
         return 0
     items = prepare_pages(rt.config, batch.pages)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            outcome = await _apply(rt, items, batch.delivery_id)
-            break
-        except (IntegrityError, DBAPIError) as exc:
-            if attempt == MAX_ATTEMPTS or not _retryable(exc):
-                raise
-            log.info("ingest attempt %d lost a race (%s); retrying", attempt, type(exc).__name__)
-            await asyncio.sleep(random.uniform(0, 0.02 * attempt))
+    outcome = await RUN_AGAIN_AFTER_LOST_RACE(_apply, rt, items, batch.delivery_id)
     if outcome.wrote:
         rt.wake_outbox()
     followup.after_ingest(
@@ -60,7 +53,9 @@ async def ingest(rt: Runtime, batch: PageBatch) -> int:
     return outcome.new_pages
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def _retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
     if isinstance(exc, IntegrityError):
         return True  # a concurrent open of the same group or storm
     if getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES:
@@ -86,3 +81,16 @@ async def _apply(rt: Runtime, items: list[Prepared], delivery_id: str | None) ->
         await w.finish()
         outcome.wrote = w.wrote
         return outcome
+
+
+# Up to MAX_ATTEMPTS tries; a short random pause, growing with each try, keeps the losers
+# of one race from meeting again.
+RUN_AGAIN_AFTER_LOST_RACE = Retries(
+    AsyncRetrying(
+        stop=stop_after_attempt(MAX_ATTEMPTS),
+        wait=lambda state: random.uniform(0, 0.02 * state.attempt_number),
+        retry=retry_if_exception(_retryable),
+        before_sleep=before_sleep_log(log, logging.INFO),
+        reraise=True,
+    )
+)

@@ -2,15 +2,14 @@
 
 Retries: reading silences, posting alerts (the same label set is the same alert) and
 expiring a silence are idempotent, so they are retried on connection errors and 5xx with
-a short jittered backoff. Creating a silence is not: a retry after a lost answer would
-leave two silences, so it is tried once and the caller decides.
+a short jittered backoff (`integrations.retry`). Creating a silence is not: a retry after
+a lost answer would leave two silences, so it is tried once and the caller decides.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -35,7 +34,9 @@ from integrations.alertmanager.models import (
     Silence,
     SilenceCreated,
 )
+from integrations.retry import retrying
 
+log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 MAX_REASON = 300
 _SILENCES = TypeAdapter(list[Silence])
@@ -185,30 +186,37 @@ class AlertmanagerClient:
         not_found: Callable[[], AlertmanagerError] | None = None,
     ) -> httpx.Response:
         what = f"{method} {path}"
-        attempts = 1 + (self._retries if retry else 0)
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
-            try:
-                response = await self._http.request(method, path, json=json, params=params)
-            except httpx.TimeoutException:
-                if last:
-                    raise AlertmanagerUnavailable(f"{what}: timed out") from None
-            except httpx.TransportError as exc:
-                if last:
-                    raise AlertmanagerUnavailable(f"{what}: {type(exc).__name__}") from None
-            else:
-                if response.status_code < 300:
-                    return response
-                if response.status_code < 500:
-                    raise _rejection(what, response, not_found)
-                if not_found is not None and "not found" in _reason(response).lower():
-                    # Alertmanager 0.25 answers DELETE of an unknown silence with a 500.
-                    raise not_found()
-                if last:
-                    reason = _reason(response)
-                    raise AlertmanagerUnavailable(f"{what}: HTTP {response.status_code} {reason}")
-            await asyncio.sleep(self._backoff * (2**attempt) * (0.5 + random.random()))
-        raise AssertionError("unreachable")  # pragma: no cover
+        policy = retrying(
+            retries=self._retries if retry else 0,
+            when=lambda failure: isinstance(failure, AlertmanagerUnavailable),
+            backoff=self._backoff,
+            log=log,
+        )
+        return await policy(self._once, method, path, what, json, params, not_found)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        json: Any,
+        params: Any,
+        not_found: Callable[[], AlertmanagerError] | None,
+    ) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, json=json, params=params)
+        except httpx.TimeoutException:
+            raise AlertmanagerUnavailable(f"{what}: timed out") from None
+        except httpx.TransportError as exc:
+            raise AlertmanagerUnavailable(f"{what}: {type(exc).__name__}") from None
+        if response.status_code < 300:
+            return response
+        if response.status_code < 500:
+            raise _rejection(what, response, not_found)
+        if not_found is not None and "not found" in _reason(response).lower():
+            # Alertmanager 0.25 answers DELETE of an unknown silence with a 500.
+            raise not_found()
+        raise AlertmanagerUnavailable(f"{what}: HTTP {response.status_code} {_reason(response)}")
 
 
 def _dump(model: BaseModel) -> Any:

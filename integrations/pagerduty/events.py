@@ -2,13 +2,13 @@
 
 Every event names its alert with a `dedup_key`, so sending the same event twice changes
 nothing at PagerDuty; that is what makes retrying safe here (on connection errors, 5xx
-and 429, with a short jittered backoff), unlike most POSTs.
+and 429, with a short jittered backoff or PagerDuty's Retry-After: `integrations.retry`),
+unlike most POSTs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import logging
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +17,6 @@ from pydantic import SecretStr, ValidationError
 
 from integrations.pagerduty.errors import (
     PagerDutyError,
-    PagerDutyRateLimited,
     PagerDutyRejected,
     PagerDutyUnavailable,
     rate_limited,
@@ -30,7 +29,9 @@ from integrations.pagerduty.models import (
     EventSeverity,
 )
 from integrations.pages import Severity
+from integrations.retry import retrying
 
+log = logging.getLogger(__name__)
 EVENTS_URL = "https://events.pagerduty.com"
 ENQUEUE_PATH = "/v2/enqueue"
 MAX_REASON = 300
@@ -114,27 +115,24 @@ class PagerDutyEvents:
             routing_key=self._routing_key, event_action=action, dedup_key=dedup_key, payload=payload
         )
         body = event.model_dump(mode="json", exclude_none=True)
-        for attempt in range(self._retries + 1):
-            last = attempt == self._retries
-            try:
-                response = await self._http.post(self._url, json=body)
-            except httpx.TimeoutException:
-                error: PagerDutyError = PagerDutyUnavailable(f"{action}: timed out")
-            except httpx.TransportError as exc:
-                error = PagerDutyUnavailable(f"{action}: {type(exc).__name__}")
-            else:
-                if response.status_code < 300:
-                    return _recorded_key(action, response, dedup_key)
-                error = _error(action, response)
-                if isinstance(error, PagerDutyRejected):
-                    raise error
-            if last:
-                raise error
-            delay = self._backoff * (2**attempt) * (0.5 + random.random())
-            if isinstance(error, PagerDutyRateLimited) and error.retry_after:
-                delay = max(delay, min(error.retry_after, 30.0))
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        policy = retrying(
+            retries=self._retries,
+            when=lambda failure: isinstance(failure, PagerDutyUnavailable),
+            backoff=self._backoff,
+            log=log,
+        )
+        return await policy(self._once, action, body, dedup_key)
+
+    async def _once(self, action: EventAction, body: dict[str, Any], dedup_key: str) -> str:
+        try:
+            response = await self._http.post(self._url, json=body)
+        except httpx.TimeoutException:
+            raise PagerDutyUnavailable(f"{action}: timed out") from None
+        except httpx.TransportError as exc:
+            raise PagerDutyUnavailable(f"{action}: {type(exc).__name__}") from None
+        if response.status_code < 300:
+            return _recorded_key(action, response, dedup_key)
+        raise _error(action, response)
 
 
 def _recorded_key(action: str, response: httpx.Response, sent: str) -> str:

@@ -1,16 +1,15 @@
 """`HttpFleet`: the `Fleet` port over the control-plane API of `docs/fleet-api.yaml`.
 
-Reads (GET) are retried on connection errors and 5xx with a short jittered backoff; a
-POST never is, because it may have started work; its Idempotency-Key is what makes a
-retry by the caller safe. Timeouts are not retried either: the caller has a budget
-(Slack's thread is waiting) and three timeouts would spend it three times.
+Reads (GET) are retried on connection errors and 5xx with a short jittered backoff
+(`integrations.retry`); a POST never is, because it may have started work; its
+Idempotency-Key is what makes a retry by the caller safe. Timeouts are not retried
+either: the caller has a budget (Slack's thread is waiting) and three timeouts would
+spend it three times.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
@@ -20,7 +19,6 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from integrations.fleet.errors import (
-    FleetError,
     FleetProtocolError,
     FleetTimeout,
     FleetUnavailable,
@@ -40,6 +38,7 @@ from integrations.fleet.models import (
     ServiceList,
     ServiceSummary,
 )
+from integrations.retry import retrying
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -211,32 +210,45 @@ class HttpFleet:
         headers: dict[str, str] | None,
     ) -> httpx.Response:
         """An answer below 500, or the `FleetUnavailable` the last attempt ended in."""
-        attempts = 1 + (self._retries if method == "GET" else 0)
         content = body.model_dump_json().encode() if body is not None else None
         if content is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
-        failure: FleetError = FleetUnavailable(f"{what}: not attempted")
-        for attempt in range(attempts):
-            try:
-                response = await self._http.request(
-                    method, path, params=params, content=content, headers=headers
-                )
-            except httpx.TimeoutException:
-                raise FleetTimeout(f"{what}: no answer within {self._timeout:g} s") from None
-            except httpx.TransportError as exc:
-                failure = FleetUnavailable(
-                    f"{what}: cannot reach the fleet API ({type(exc).__name__})"
-                )
-            else:
-                if response.status_code < 500:
-                    return response
-                _, reason = error_of(response)
-                failure = FleetUnavailable(f"{what}: {self._scrub(reason)}")
-            if attempt + 1 < attempts:
-                delay = self._backoff * 2**attempt * random.uniform(0.5, 1.5)
-                log.warning("%s; retry %d/%d in %.2f s", failure, attempt + 1, attempts - 1, delay)
-                await asyncio.sleep(delay)
-        raise failure
+        policy = retrying(
+            retries=self._retries if method == "GET" else 0,
+            when=_worth_another_try,
+            backoff=self._backoff,
+            log=log,
+        )
+        return await policy(self._once, method, path, what, params, content, headers)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Mapping[str, str | int] | None,
+        content: bytes | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
+        try:
+            response = await self._http.request(
+                method, path, params=params, content=content, headers=headers
+            )
+        except httpx.TimeoutException:
+            raise FleetTimeout(f"{what}: no answer within {self._timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise FleetUnavailable(
+                f"{what}: cannot reach the fleet API ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 500:
+            _, reason = error_of(response)
+            raise FleetUnavailable(f"{what}: {self._scrub(reason)}")
+        return response
+
+
+def _worth_another_try(failure: BaseException) -> bool:
+    # A timeout is not: the caller's budget would be spent once per try.
+    return isinstance(failure, FleetUnavailable) and not isinstance(failure, FleetTimeout)
 
 
 def _service(name: str) -> NotFound:
