@@ -245,19 +245,20 @@ async def open_bot(
     `transports` replaces the network of the clients of outside systems (tests)."""
     engine = create_engine(config.storage.url)
     await upgrade(engine)
-    fleet = await open_fleet(config.fleet)
+    metrics = Metrics(clock)
+    fleet = await open_fleet(config.fleet, observe=metrics.fleet_call)
     parts = assemble(config)
     parts.fleet = fleet.router
     if customize is not None:
         customize(parts)
     check_permissions(parts)
     owner = owner or replica_id(config)
-    metrics = Metrics()
     web = SlackWebClient(
         config.slack.bot_token.get_secret_value(),
         str(config.slack.api_url),
         timeout=config.slack.timeout_seconds,
         on_error=metrics.slack_error,
+        on_answer=metrics.slack_answered,
         response_url_allowed=response_url_check(str(config.slack.api_url)),
     )
     sessions = session_factory(engine)

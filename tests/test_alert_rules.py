@@ -31,7 +31,7 @@ def promtool(*args: str) -> str:
 
 
 def test_the_rules_load_and_their_unit_tests_pass() -> None:
-    assert "SUCCESS: 8 rules found" in promtool("check", "rules", "watchkeeper.rules.yml")
+    assert "SUCCESS: 9 rules found" in promtool("check", "rules", "watchkeeper.rules.yml")
     assert "SUCCESS" in promtool("test", "rules", "watchkeeper.rules.test.yml")
 
 

@@ -12,6 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.monitoring.metrics import Metrics
+from integrations.slack.errors import SlackApiError
 from tests.actions_support import PERMISSIONS, ROLES, policies
 from tests.harness import BotHarness, find_button
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
@@ -103,7 +104,8 @@ def test_each_runtime_counts_apart() -> None:
 
 def test_odd_slack_error_names_become_safe_labels() -> None:
     metrics = Metrics()
-    metrics.slack_error("chat.postMessage", 'bad"name\n{x}' + "y" * 200)
+    odd = SlackApiError("chat.postMessage", 'bad"name\n{x}' + "y" * 200)
+    metrics.slack_error("chat.postMessage", odd)
     text = metrics.render().decode()
     (error,) = [
         s.labels["error"]

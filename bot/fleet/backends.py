@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.fleet.config import FleetConfig, backend_module
 from bot.fleet.router import Fleet, FleetRouter
+from bot.fleet.watched import Observe
 
 
 @dataclass
@@ -19,7 +20,8 @@ class OpenFleet:
         await self.router.aclose()
 
 
-async def open_fleet(config: FleetConfig) -> OpenFleet:
+async def open_fleet(config: FleetConfig, *, observe: Observe | None = None) -> OpenFleet:
+    """The backends of `config` behind one router; `observe` hears how each call went."""
     opened: dict[str, Fleet] = {}
     try:
         for cfg in config.backends:
@@ -30,5 +32,7 @@ async def open_fleet(config: FleetConfig) -> OpenFleet:
         raise
     routes = [(cfg.name, list(cfg.services), opened[cfg.name]) for cfg in config.backends]
     kinds = {cfg.name: cfg.type for cfg in config.backends}
-    router = FleetRouter(routes, kinds=kinds, deadline=config.status_deadline_seconds)
+    router = FleetRouter(
+        routes, kinds=kinds, deadline=config.status_deadline_seconds, observe=observe
+    )
     return OpenFleet(router, opened)

@@ -11,9 +11,10 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Protocol, cast
 
-from integrations.fleet.errors import FleetError, ServiceNotFound
+from bot.fleet.watched import Observe, Watched
+from integrations.fleet.errors import FleetError, FleetTimeout, ServiceNotFound
 from integrations.fleet.models import Service, ServiceSummary
 
 
@@ -44,7 +45,8 @@ class BackendView:
 
 
 class FleetRouter:
-    """Routes by service name to the first backend whose patterns match."""
+    """Routes by service name to the first backend whose patterns match. With `observe`,
+    every call to a backend reports whether it answered (bot.fleet.watched)."""
 
     def __init__(
         self,
@@ -52,12 +54,23 @@ class FleetRouter:
         *,
         kinds: Mapping[str, str] | None = None,
         deadline: float = STATUS_DEADLINE,
+        observe: Observe | None = None,
     ) -> None:
-        # (name, patterns, backend); order is the order of app.yaml.
-        self._backends = list(backends)
         # Backend name -> its type (`patroni`, `http`, ...), for the overview.
         self._kinds = dict(kinds or {})
         self._deadline = deadline
+        self._observe = observe
+        # (name, patterns, backend); order is the order of app.yaml.
+        self._opened = list(backends)
+        self._backends = (
+            [(n, p, cast(Fleet, Watched(n, b, observe))) for n, p, b in backends]
+            if observe is not None
+            else self._opened
+        )
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _patterns, _backend in self._opened]
 
     def backend_for(self, service: str) -> Fleet | None:
 
@@ -89,17 +102,20 @@ class FleetRouter:
         catch-all backend listed later does not show it twice.
         """
 
-        async def read(backend: Fleet) -> list[ServiceSummary] | str:
+        async def read(name: str, backend: Fleet) -> list[ServiceSummary] | str:
             try:
                 return await asyncio.wait_for(backend.list_services(), self._deadline)
             except TimeoutError:
-                return f"no answer within {self._deadline:g} s"
+                late = f"no answer within {self._deadline:g} s"
+                if self._observe is not None:  # cut short, so the backend could not tell
+                    self._observe(name, FleetTimeout(f"{name}: {late}"))
+                return late
             except FleetError as exc:
                 return str(exc) or type(exc).__name__
             except Exception as exc:  # a backend's bug must not hide the other backends
                 return f"unexpected error ({type(exc).__name__})"
 
-        answers = await asyncio.gather(*(read(b) for _n, _p, b in self._backends))
+        answers = await asyncio.gather(*(read(n, b) for n, _p, b in self._backends))
         views: list[BackendView] = []
         seen: set[str] = set()
         for (name, patterns, _backend), answer in zip(self._backends, answers, strict=True):
@@ -117,6 +133,6 @@ class FleetRouter:
         return views
 
     async def aclose(self) -> None:
-        for _name, _patterns, backend in self._backends:
+        for _name, _patterns, backend in self._opened:
             with contextlib.suppress(FleetError):
                 await backend.aclose()

@@ -19,6 +19,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.build_info import commit, package_version
+from bot.clock import Clock, utcnow
+from bot.monitoring.reachability import FLEET_PREFIX, SLACK, Reachability
+from integrations.fleet.errors import FleetError, FleetProtocolError, FleetUnavailable
+from integrations.slack.errors import SlackError, SlackRateLimited, SlackUnavailable
+from integrations.slack.web import error_name
 
 if TYPE_CHECKING:
     from bot.monitoring.findings import Problem, Snapshot
@@ -34,9 +39,11 @@ def safe_label(value: str, limit: int = 60) -> str:
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = utcnow) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # Slack's and each fleet backend's, from the calls this replica makes.
+        self.reachability = Reachability(r, clock)
         # When this replica last saw the audit head published (/status shows it).
         self.checkpoint_current_at: datetime | None = None
         # Which build each replica runs, for dashboards during a rolling upgrade.
@@ -122,8 +129,25 @@ class Metrics:
 
     # -- where things happen ------------------------------------------------------------
 
-    def slack_error(self, method: str, error: str) -> None:
-        self.slack_api_errors.labels(safe_label(method, 40), safe_label(error)).inc()
+    def slack_answered(self, method: str) -> None:
+        del method  # any method that answers shows Slack reachable
+        self.reachability.answered(SLACK)
+
+    def slack_error(self, method: str, exc: SlackError) -> None:
+        self.slack_api_errors.labels(safe_label(method, 40), safe_label(error_name(exc))).inc()
+        # A 429 or an `ok: false` is Slack answering; only no answer (or a 5xx) is not.
+        if isinstance(exc, SlackUnavailable) and not isinstance(exc, SlackRateLimited):
+            self.reachability.failed(SLACK, str(exc))
+        else:
+            self.reachability.answered(SLACK)
+
+    def fleet_call(self, backend: str, exc: FleetError | None) -> None:
+        """How a call to a fleet backend went: None when it succeeded. A refusal or an
+        unknown service is an answer; no answer, or one no client can read, is not."""
+        if isinstance(exc, FleetUnavailable | FleetProtocolError):
+            self.reachability.failed(FLEET_PREFIX + backend, str(exc))
+        else:
+            self.reachability.answered(FLEET_PREFIX + backend)
 
     def guard_denied(self, guard: str) -> None:
         self.guard_denials.labels(safe_label(guard, 40)).inc()

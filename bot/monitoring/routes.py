@@ -7,8 +7,10 @@ stop the pages that are still arriving, exactly when they matter.
 
 /status is for people and uptime checks: everything the heartbeat knows (outbox depth and
 age, the scheduler leader, intake silence, the last audit checkpoint, paused automation)
-with the named problems; always 200 while the process answers, `"status": "degraded"`
-when anything is wrong. The same facts are in /metrics for alerting.
+and whether this replica reaches Slack and each fleet backend (from its own recent calls,
+bot.monitoring.reachability), with the named problems; always 200 while the process
+answers, `"status": "degraded"` when anything is wrong. The same facts are in /metrics
+for alerting.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.routing import Route
 from bot.http_body import bodiless
 from bot.monitoring.health import DATABASE, Health, assess
 from bot.monitoring.metrics import CONTENT_TYPE
+from bot.monitoring.reachability import reachability_json, unreachable_problems
 from bot.monitoring.recent import RecentHealth
 from bot.runtime import Runtime
 from integrations.webhooks import any_equal
@@ -74,8 +77,11 @@ def readyz(recent: RecentHealth) -> Endpoint:
 def status(rt: Runtime, recent: RecentHealth) -> Endpoint:
     async def endpoint(_: Request) -> Response:
         health = await recent.get()
-        body = {"status": "degraded" if health.problems else "ok", **_database(health)}
-        body["problems"] = [p.as_json() for p in health.problems]
+        problems = [p.as_json() for p in health.problems]
+        problems += [p.as_json() for p in unreachable_problems(rt.metrics.reachability)]
+        body = {"status": "degraded" if problems else "ok", **_database(health)}
+        body["problems"] = problems
+        body["reachability"] = reachability_json(rt.metrics.reachability)
         body["scheduler_leader_here"] = rt.scheduler.is_leader
         snap = health.snapshot
         if snap is not None:

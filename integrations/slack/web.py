@@ -38,14 +38,17 @@ class SlackWebClient:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        on_error: Callable[[str, str], None] | None = None,
+        on_error: Callable[[str, SlackError], None] | None = None,
+        on_answer: Callable[[str], None] | None = None,
         response_url_allowed: Callable[[str], bool] | None = None,
     ) -> None:
         self._token = token
         # Asked before every response_url post; a URL it refuses is never called.
         self._response_url_allowed = response_url_allowed
-        # Told `(method, error_name(exc))` of every failed call, e.g. to count them.
+        # Told `(method, exc)` of every failed call and `method` of every call that worked,
+        # e.g. to count errors and know whether Slack is reachable.
         self._on_error = on_error
+        self._on_answer = on_answer
         self._api_url = api_url if api_url.endswith("/") else api_url + "/"
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
@@ -70,11 +73,14 @@ class SlackWebClient:
         self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
     ) -> dict[str, Any]:
         try:
-            return await self._answer(method, url, payload, headers)
+            answer = await self._answer(method, url, payload, headers)
         except SlackError as exc:
             if self._on_error is not None:
-                self._on_error(method, error_name(exc))
+                self._on_error(method, exc)
             raise
+        if self._on_answer is not None:
+            self._on_answer(method)
+        return answer
 
     async def _answer(
         self, method: str, url: str, payload: dict[str, Any], headers: dict[str, str]
