@@ -7,6 +7,7 @@ outage explained, or an internal-error reference; never silence.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable
 
@@ -107,8 +108,12 @@ def _request_id() -> str:
 
 
 async def run_command(rt: Runtime, group: str, text: str, caller: Caller) -> None:
+    started = time.monotonic()
     with bound(request_id=_request_id()):
-        await _run_command(rt, group, text, caller)
+        try:
+            await _run_command(rt, group, text, caller)
+        finally:
+            rt.metrics.command_answered(group, time.monotonic() - started)
 
 
 async def _run_command(rt: Runtime, group: str, text: str, caller: Caller) -> None:

@@ -70,6 +70,9 @@ async def test_metrics_move_with_pages_denials_actions_and_slack_errors(db_url: 
             == 1
         )
         assert sample(after, "watchkeeper_guard_denials_total", guard="permission") == 1
+        # Two /fleet commands so far (carol's refused restart, bob's pause), each timed.
+        timed = sample(after, "watchkeeper_command_duration_seconds_count", command="fleet")
+        assert timed == 2
 
         # Slack answers 503 to every call: the outbox counts the errors and the backlog grows.
         h.state.set_fault("error_5xx", status=503)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # From a quick restart to a long failover or resize.
 ACTION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600)
+# Slack shows a slash command's user nothing for 3 s; the answer should come well before.
+COMMAND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30)
 _LABEL_SAFE = re.compile(r"[^a-z0-9_.:-]")
 
 
@@ -88,6 +90,13 @@ class Metrics:
             "watchkeeper_guard_denials",
             "Requests refused by the permission step (guard=permission) or the guard chain.",
             ["guard"],
+            registry=r,
+        )
+        self.command_duration = Histogram(
+            "watchkeeper_command_duration_seconds",
+            "Slash commands from the handler's start until the answer is queued, by group.",
+            ["command"],
+            buckets=COMMAND_BUCKETS,
             registry=r,
         )
         self.commands_turned_away = Counter(
@@ -155,6 +164,9 @@ class Metrics:
     def audit_checkpointed(self, at: datetime) -> None:
         self.audit_last_checkpoint.set(at.timestamp())
         self.checkpoint_current_at = at
+
+    def command_answered(self, group: str, seconds: float) -> None:
+        self.command_duration.labels(safe_label(group, 40)).observe(max(0.0, seconds))
 
     def action_finished(self, action: str, outcome: str, seconds: float) -> None:
         self.action_duration.labels(safe_label(action, 40), safe_label(outcome, 20)).observe(
