@@ -19,6 +19,7 @@ from bot.audit.actors import AUTOMATION
 from bot.automation.models import AutomationRun
 from bot.automation.store import SwitchState
 from bot.incidents import clients
+from bot.incidents.incident_blocks import paging_block
 from bot.incidents.models import Incident
 from bot.incidents.opening import Mentions
 from bot.incidents.routing import destination_named
@@ -53,8 +54,10 @@ class Report:
     # PagerDuty was marked to trigger: the caller kicks delivery after the commit.
     pagerduty: bool = False
 
-    def say(self, text: str, button: dict[str, Any] | None = None) -> None:
+    def say(self, text: str, button: dict[str, Any] | None = None, *, paging: str = "") -> None:
         out = [block_kit.section(text)]
+        if paging:
+            out.insert(0, paging_block(paging))
         if button is not None:
             out.append({"type": "actions", "elements": [button]})
         line = switch_line(self.switch)
@@ -78,7 +81,7 @@ class Report:
         who = await Mentions(rt, self.w.session, rt.clock()).text(destination) or incident.mentions
         # An incident automation took on opened mentioning no one; from here it is people's.
         incident.mentions = incident.mentions or who
-        self.say(m.automation_escalated(who, why))
+        self.say(m.automation_escalated(who, why), paging=who)
         wants_page = rt.config.automation.pagerduty and clients.pagerduty(rt) is not None
         if wants_page and incident.pagerduty_state is None:
             incident.pagerduty_state = "trigger"

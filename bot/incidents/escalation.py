@@ -20,6 +20,7 @@ from bot.audit.actors import AUTOMATION
 from bot.audit.writer import NewEntry
 from bot.db.unit_of_work import writing
 from bot.incidents import clients
+from bot.incidents.incident_blocks import escalation_reply
 from bot.incidents.models import TRIGGERED, Incident, Storm
 from bot.incidents.opening import Mentions
 from bot.incidents.routing import destination_named
@@ -64,7 +65,7 @@ async def escalate_due(rt: Runtime) -> int:
             incident.escalations += 1
             incident.next_escalation_at = _next(rt, now)
             minutes = int((now - incident.opened_at).total_seconds() // 60)
-            w.reply(incident, Message(text=messages.incident_escalated(who, minutes)))
+            w.reply(incident, escalation_reply(who, messages.incident_escalated(who, minutes)))
             if destination.pagerduty and incident.pagerduty_state is None:
                 incident.pagerduty_state = "trigger"
                 page = True
@@ -88,7 +89,7 @@ async def escalate_due(rt: Runtime) -> int:
             storm.next_escalation_at = _next(rt, now)
             minutes = int((now - storm.started_at).total_seconds() // 60)
             text = messages.incident_escalated(storm.mentions, minutes)
-            w.reply_to(storm.channel, storm.root_key, Message(text=text))
+            w.reply_to(storm.channel, storm.root_key, escalation_reply(storm.mentions, text))
         await w.finish()
     rt.wake_outbox()
     if page:

@@ -154,6 +154,18 @@ def _buttons(incident: Incident, suggestions: Suggestions) -> list[Block]:
     return out
 
 
+def paging_block(mentions: str) -> Block:
+    """Who a message pages, in its blocks where Slack shows it (a mention only in the
+    fallback `text` notifies but is seen nowhere on screen)."""
+    return block_kit.context(messages.paging(mentions))
+
+
+def escalation_reply(mentions: str, text: str) -> Message:
+    """An escalation in the thread: a new message, so its mentions ping again."""
+    out = [paging_block(mentions)] if mentions else []
+    return Message(text=text, blocks=[*out, block_kit.section(text)])
+
+
 def incident_root(
     incident: Incident, *, now: datetime, suggestions: Suggestions, with_mentions: bool = False
 ) -> Message:
@@ -176,6 +188,10 @@ def incident_root(
         block_kit.header(f"{icon} {incident.severity.upper()} · {escape(incident.title)}"),
         block_kit.fields(pairs),
     ]
+    if with_mentions and incident.mentions:
+        # At the top. Slack notifies for the post only; the same block in later edits
+        # (chat.update) keeps who was paged on screen without paging them again.
+        out.insert(0, paging_block(incident.mentions))
     about = escape(incident.summary) if incident.summary else "_no summary_"
     links = [f"<{incident.runbook_url}|Runbook>"] if incident.runbook_url else []
     links += [f"<{incident.source_url}|Source>"] if incident.source_url else []
@@ -254,6 +270,8 @@ def storm_root(
         block_kit.fields(pairs),
         block_kit.section(f"*Most frequent*\n{top}"),
     ]
+    if with_mentions and storm.mentions:
+        out.insert(0, paging_block(storm.mentions))
     if triggered or acked:
         value_id = str(storm.id)
         elements = [_button("Resolve all", "storm:resolve", value_id)]

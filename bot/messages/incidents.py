@@ -17,6 +17,12 @@ def incident_footer(incident_id: int, group_key: str, route: str) -> str:
     return f"Incident #{incident_id} · {group_key or 'opened by hand'} · route {route}"
 
 
+def paging(mentions: str) -> str:
+    """The context line at the top of a root or an escalation: who it pages. `mentions` is
+    made by bot.mentions from config and roster ids, never from page text."""
+    return f":rotating_light: Paging {mentions}"
+
+
 def incident_pages_title(count: int) -> str:
     return f"{count} alert update{'s' if count != 1 else ''}"
 
