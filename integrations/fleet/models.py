@@ -73,6 +73,8 @@ class Service(_Wire):
     maintenance_at: datetime | None = None
     # The latest leader changes, when the backend keeps them (Patroni's `/history`).
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Labels the control plane keeps (`team`, `tier`, ...): `tag:<key>=` in a selector.
+    tags: dict[str, str] = Field(default_factory=dict)
 
     @property
     def primary(self) -> Member | None:
@@ -84,12 +86,17 @@ class Service(_Wire):
 
 
 class ServiceSummary(_Wire):
-    """One line of the service list: enough for an overview and for name suggestions."""
+    """One line of the service list: enough for an overview, name suggestions and the
+    selector's fields (`plan`, `version` and `tags` are optional: a backend that does not
+    know them leaves them out, and terms on them then match nothing)."""
 
     name: str
     kind: ServiceKind
     region: str
     health: Health
+    plan: str | None = None
+    version: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class ServiceList(_Wire):

@@ -38,10 +38,14 @@ from integrations.fleet.models import (
     ServiceList,
     ServiceSummary,
 )
+from integrations.fleet.paging import MAX_PAGE
+from integrations.fleet.selector import Selector
 from integrations.retry import retrying
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
+# Query parameters; QueryParams when one repeats (`match=` per term).
+Params = Mapping[str, str | int] | httpx.QueryParams
 PAGE_SIZE = 200
 MAX_PAGES = 10_000
 
@@ -100,6 +104,18 @@ class HttpFleet:
             seen.add(page.next_cursor)
             cursor = page.next_cursor
         raise FleetProtocolError(f"GET /v1/services: more than {MAX_PAGES} pages")
+
+    async def find_services(
+        self, selector: Selector, *, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> ServiceList:
+        """One page of the services that match the selector's fleet terms, filtered by the
+        control plane (`match=` of docs/fleet-api.yaml); `next_cursor` continues it."""
+        pairs = [("limit", str(limit)), *(("match", str(t)) for t in selector.fleet_terms)]
+        if cursor:
+            pairs.append(("cursor", cursor))
+        return await self._call(
+            "GET", "/v1/services", ServiceList, params=httpx.QueryParams(tuple(pairs))
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -189,7 +205,7 @@ class HttpFleet:
         path: str,
         model: type[Model],
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Params | None = None,
         body: BaseModel | None = None,
         headers: dict[str, str] | None = None,
         not_found: NotFound | None = None,
@@ -205,7 +221,7 @@ class HttpFleet:
         method: str,
         path: str,
         what: str,
-        params: Mapping[str, str | int] | None,
+        params: Params | None,
         body: BaseModel | None,
         headers: dict[str, str] | None,
     ) -> httpx.Response:
@@ -226,7 +242,7 @@ class HttpFleet:
         method: str,
         path: str,
         what: str,
-        params: Mapping[str, str | int] | None,
+        params: Params | None,
         content: bytes | None,
         headers: dict[str, str] | None,
     ) -> httpx.Response:

@@ -27,8 +27,10 @@ from integrations.fleet.models import (
     ParamValue,
     Plan,
     Service,
+    ServiceList,
     ServiceSummary,
 )
+from integrations.fleet.paging import MAX_PAGE, page_of
 from integrations.fleet.patroni.actions import Draft, blueprint, resumed_draft
 from integrations.fleet.patroni.health import health_check
 from integrations.fleet.patroni.operations import OperationStore, fingerprint
@@ -40,6 +42,7 @@ from integrations.fleet.patroni.topology import (
     history_entries,
     to_service,
 )
+from integrations.fleet.selector import Selector
 
 
 def _utcnow() -> datetime:
@@ -126,6 +129,12 @@ class PatroniFleet:
             else ServiceSummary(name=n, kind="postgres", region=self._region, health="down")
             for n, a in zip(names, answers, strict=True)
         ]
+
+    async def find_services(
+        self, selector: Selector, *, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> ServiceList:
+        """Filtered here, from the few configured clusters (Patroni has no fleet listing)."""
+        return page_of(await self.list_services(), selector, cursor, limit)
 
     async def health_check(self, service: str) -> tuple[bool, str]:
         """The post-check: `(healthy, what was seen)`, from `/cluster` and each member."""

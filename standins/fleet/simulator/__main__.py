@@ -1,6 +1,9 @@
 """Run the simulated control plane as its own process (benchmarks, a shared demo fleet):
 
-python -m standins.fleet.simulator --port 8792 [--seed 7] [--size 240]
+python -m standins.fleet.simulator --port 8792 [--seed 7] [--size 240] [--generated]
+
+`--generated` serves a fleet made from the seed as it is touched (a million services
+fit; see standins/fleet/simulator/catalog.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--size", type=int, default=240)
     parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument(
+        "--generated", action="store_true", help="generate services as they are touched"
+    )
     args = parser.parse_args(argv)
-    fleet = FleetSimulation.seeded(args.seed, args.size)
+    if args.generated:
+        fleet = FleetSimulation.generated(args.seed, args.size)
+    else:
+        fleet = FleetSimulation.seeded(args.seed, args.size)
     uvicorn.run(create_app(fleet, args.token), host=args.host, port=args.port, log_level="warning")
 
 

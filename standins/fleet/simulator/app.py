@@ -28,6 +28,7 @@ from standins.fleet.simulator.state import ApiProblem
 Endpoint = Callable[[Request], Awaitable[Response]]
 Body = TypeVar("Body", bound=BaseModel)
 MAX_HEADER = 255
+MAX_MATCH = 20
 
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -100,7 +101,11 @@ class _Api:
             limit = int(request.query_params.get("limit", "50"))
         except ValueError:
             raise ApiProblem(400, "invalid_limit", "limit must be an integer") from None
-        return _json(self.sim.page(request.query_params.get("cursor") or None, limit))
+        match = request.query_params.getlist("match")
+        if len(match) > MAX_MATCH:
+            raise ApiProblem(400, "invalid_match", f"at most {MAX_MATCH} match terms")
+        page = self.sim.page_json(request.query_params.get("cursor") or None, limit, match)
+        return JSONResponse(page)
 
     async def get_service(self, request: Request) -> Response:
         return _json(self.sim.service(request.path_params["name"]))

@@ -6,12 +6,11 @@ is the state at "now". Refusals raise `ApiProblem`, which the app answers as JSO
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from integrations.fleet.models import (
     Operation,
@@ -21,29 +20,15 @@ from integrations.fleet.models import (
     Service,
     ServiceList,
 )
+from integrations.fleet.paging import MAX_PAGE, InvalidCursor
+from integrations.fleet.selector import Selector, SelectorError, parse_term
 from standins.fleet.simulator.actions import blueprint
+from standins.fleet.simulator.catalog import Catalog, GeneratedCatalog, SeededCatalog
 from standins.fleet.simulator.clock import Clock, utcnow
 from standins.fleet.simulator.faults import Faults
 from standins.fleet.simulator.operations import SimOperation
 from standins.fleet.simulator.seed import seed_fleet
 from standins.fleet.simulator.state import ApiProblem, SimMember, SimService
-
-MAX_PAGE = 200
-
-
-def _encode_cursor(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        name = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        name = ""
-    if not name:
-        raise ApiProblem(400, "invalid_cursor", "cursor is not one this API issued")
-    return name
 
 
 def _fingerprint(service: str, request: PlanRequest) -> str:
@@ -56,11 +41,16 @@ def _fingerprint(service: str, request: PlanRequest) -> str:
 
 
 class FleetSimulation:
-    def __init__(self, services: Iterable[SimService], *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        services: Iterable[SimService] = (),
+        *,
+        catalog: Catalog | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.clock = clock
         self.faults = Faults(clock)
-        self._services = {s.name: s for s in services}
-        self._names = sorted(self._services)
+        self.catalog: Catalog = catalog if catalog is not None else SeededCatalog(services)
         self._operations: dict[str, SimOperation] = {}
         self._keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (fingerprint, op id)
         self._ids = itertools.count(1)
@@ -69,14 +59,26 @@ class FleetSimulation:
     def seeded(cls, seed: int = 7, size: int = 240, *, clock: Clock = utcnow) -> FleetSimulation:
         return cls(seed_fleet(seed, size), clock=clock)
 
+    @classmethod
+    def generated(
+        cls, seed: int = 7, size: int = 1_000_000, *, clock: Clock = utcnow
+    ) -> FleetSimulation:
+        """A fleet of `size` services made from the seed as they are touched."""
+        return cls(catalog=GeneratedCatalog(seed, size), clock=clock)
+
     def tick(self) -> None:
         now = self.clock()
         for op in self._operations.values():
             if not op.finished:
-                op.advance(self._services[op.service], now)
+                op.advance(self._known(op.service), now)
+
+    def _known(self, name: str) -> SimService:
+        service = self.catalog.get(name)
+        assert service is not None  # an operation's service never leaves the fleet
+        return service
 
     def _service(self, name: str) -> SimService:
-        service = self._services.get(name)
+        service = self.catalog.get(name)
         if service is None:
             raise ApiProblem(404, "service_not_found", f"no service named {name}")
         return service
@@ -88,24 +90,36 @@ class FleetSimulation:
         return op
 
     def names(self) -> list[str]:
-        return list(self._names)
+        return self.catalog.names()
 
     def service(self, name: str) -> Service:
         self.tick()
         return self._service(name).to_model()
 
-    def page(self, cursor: str | None = None, limit: int = 50) -> ServiceList:
+    def page(
+        self, cursor: str | None = None, limit: int = 50, match: Sequence[str] = ()
+    ) -> ServiceList:
+        return ServiceList.model_validate(self.page_json(cursor, limit, match))
+
+    def page_json(
+        self, cursor: str | None = None, limit: int = 50, match: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """One page of the services that match every `match` term, as wire JSON."""
         if not 1 <= limit <= MAX_PAGE:
             raise ApiProblem(400, "invalid_limit", f"limit must be between 1 and {MAX_PAGE}")
+        try:
+            terms = tuple(parse_term(t) for t in match)
+        except SelectorError as exc:
+            raise ApiProblem(400, "invalid_match", str(exc)) from None
+        if any(not t.for_fleet for t in terms):
+            raise ApiProblem(400, "invalid_match", "incident is not a field of the fleet")
         self.tick()
-        after = _decode_cursor(cursor) if cursor else None
-        names = [n for n in self._names if after is None or n > after]
-        chunk = names[:limit]
-        more = len(names) > limit
-        return ServiceList(
-            items=[self._services[n].summary() for n in chunk],
-            next_cursor=_encode_cursor(chunk[-1]) if more else None,
-        )
+        try:
+            selector = Selector(terms) if terms else None
+            items, next_cursor = self.catalog.page(selector, cursor, limit)
+        except InvalidCursor:
+            raise ApiProblem(400, "invalid_cursor", "cursor is not one this API issued") from None
+        return {"items": items, "next_cursor": next_cursor}
 
     def plan(self, name: str, request: PlanRequest) -> Plan:
         self.tick()
@@ -174,7 +188,7 @@ class FleetSimulation:
             return op.to_model(self.clock())
         if op.finished:
             raise ApiProblem(409, "not_cancellable", f"operation {op.id} already {op.state}")
-        op.cancel(self._services[op.service], self.clock())
+        op.cancel(self._known(op.service), self.clock())
         op.cancelled_by = actor
         return op.to_model(self.clock())
 

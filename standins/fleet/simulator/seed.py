@@ -8,6 +8,7 @@ degraded, down or paused, as in any real fleet at 3 a.m.
 from __future__ import annotations
 
 import random
+import zlib
 
 from integrations.fleet.models import ServiceKind
 from standins.fleet.simulator.state import LAG_DEGRADED_BYTES, SimMember, SimService, host_for
@@ -40,9 +41,16 @@ ANCHORS: tuple[tuple[str, ServiceKind, str, str, str, int], ...] = (
     ("redis-sessions", "redis", "business-4", "eu-west-1", "7.2.5", 1),
     ("kafka-events", "kafka", "premium-8", "eu-west-1", "3.7.1", 0),
 )
+# Every service carries a `team` tag, drawn from its name so the seed's draws stay as
+# they were before tags existed.
+TEAMS = ("payments", "identity", "data", "platform", "growth")
 DEGRADED_SHARE = 0.04
 DOWN_SHARE = 0.01
 PAUSED_SHARE = 0.02
+
+
+def team_of(name: str) -> str:
+    return TEAMS[zlib.crc32(name.encode()) % len(TEAMS)]
 
 
 def _members(
@@ -73,8 +81,9 @@ def _service(rng: random.Random, name: str, kind: ServiceKind, region: str) -> S
         plan, replicas = rng.choice(KAFKA_PLANS), 0
     members = _members(rng, name, kind, region, replicas)
     return SimService(
-        name=name, kind=kind, plan=plan, region=region, version=version, members=members
-    )
+        name=name, kind=kind, plan=plan, region=region, version=version, members=members,
+        tags={"team": team_of(name)},
+    )  # fmt: skip
 
 
 def _spoil(rng: random.Random, service: SimService) -> None:
@@ -104,8 +113,9 @@ def seed_fleet(seed: int = 7, size: int = 240) -> list[SimService]:
     for name, kind, plan, region, version, replicas in ANCHORS:
         members = _members(rng, name, kind, region, replicas)
         services[name] = SimService(
-            name=name, kind=kind, plan=plan, region=region, version=version, members=members
-        )
+            name=name, kind=kind, plan=plan, region=region, version=version, members=members,
+            tags={"team": team_of(name)},
+        )  # fmt: skip
     kinds = list(KIND_WEIGHTS)
     weights = list(KIND_WEIGHTS.values())
     while len(services) < size:

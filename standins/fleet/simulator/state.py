@@ -75,6 +75,7 @@ class SimService:
     members: list[SimMember]
     paused: bool = False
     maintenance_at: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
     _by_name: dict[str, SimMember] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -121,9 +122,16 @@ class SimService:
             version=self.version,
             members=[m.to_model() for m in self.members],
             maintenance_at=self.maintenance_at,
+            tags=dict(self.tags),
         )
 
     def summary(self) -> ServiceSummary:
         return ServiceSummary(
-            name=self.name, kind=self.kind, region=self.region, health=self.health
+            name=self.name,
+            kind=self.kind,
+            region=self.region,
+            health=self.health,
+            plan=self.plan,
+            version=self.version,
+            tags=dict(self.tags),
         )
