@@ -5,11 +5,14 @@ from __future__ import annotations
 import difflib
 
 from bot import block_kit, messages
+from bot.fleet import find as fleet_find
+from bot.mentions import mention_user
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.registry import CommandError, CommandRegistry, Invocation
 from bot.runtime import Runtime
 from integrations.fleet.errors import ServiceNotFound
+from integrations.fleet.selector import SelectorError, parse_selector
 
 
 async def _suggest_service(rt: Runtime, name: str) -> str | None:
@@ -39,6 +42,31 @@ async def status(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=block_kit.status_text(service), blocks=block_kit.status_card(service))
 
 
+async def find(inv: Invocation, rt: Runtime) -> Message:
+    command = rt.command_name("fleet")
+    if not inv.args:
+        raise CommandError(messages.usage(command, messages.FIND_USAGE))
+    try:
+        selector = parse_selector(" ".join(inv.args))
+        found = await fleet_find.find(rt, selector)
+    except SelectorError as exc:
+        raise CommandError(messages.bad_selector(command, exc)) from None
+    if not found.count:
+        return Message(text=messages.nothing_found(str(selector)))
+    text = messages.find_answer(
+        str(selector), found.count, found.by, found.first, mention_user(inv.user_id)
+    )
+    await fleet_find.publish(
+        rt,
+        channel=inv.channel_id,
+        answer=Message(text=text, blocks=[block_kit.section(text)]),
+        csv_text=found.csv_text,
+        title=messages.find_csv_title(found.count),
+        filename="fleet-find.csv",
+    )
+    return Message(text=messages.find_posted(found.count))
+
+
 def register(registry: CommandRegistry[Runtime]) -> None:
     registry.group("fleet", "look after the fleet's data services")
     registry.add(
@@ -48,6 +76,14 @@ def register(registry: CommandRegistry[Runtime]) -> None:
         summary="a service's members, roles, health and lag; with no service, the fleet overview",
         verb="fleet.status",
     )(status)
+    registry.add(
+        "fleet",
+        "find",
+        usage="find <selector>",
+        summary="the services a selector names (engine= region= version<16.4 health= plan= "
+        "tag:team= incident= name~pg-*): count, breakdown, and the whole list as CSV",
+        verb="fleet.find",
+    )(find)
 
 
 def install(parts: AppParts) -> None:

@@ -14,8 +14,10 @@ from fnmatch import fnmatchcase
 from typing import Protocol, cast
 
 from bot.fleet.watched import Observe, Watched
-from integrations.fleet.errors import FleetError, FleetTimeout, ServiceNotFound
-from integrations.fleet.models import Service, ServiceSummary
+from integrations.fleet.errors import FleetError, FleetProtocolError, FleetTimeout, ServiceNotFound
+from integrations.fleet.models import Service, ServiceList, ServiceSummary
+from integrations.fleet.paging import MAX_PAGE, InvalidCursor, page_of
+from integrations.fleet.selector import Selector
 
 
 class Fleet(Protocol):
@@ -42,6 +44,42 @@ class BackendView:
     kind: str
     services: list[ServiceSummary] | None
     problem: str | None = None
+
+
+class FilteringFleet(Protocol):
+    """A backend that filters and pages itself (`find_services`); one that does not is
+    still searchable: `find_page` filters its `list_services` here."""
+
+    async def find_services(
+        self, selector: Selector, *, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> ServiceList: ...
+
+
+async def find_page(
+    backend: Fleet, selector: Selector, cursor: str | None, limit: int = MAX_PAGE
+) -> ServiceList:
+    """One page of the backend's services that match, by its own filter when it has one."""
+    finder = getattr(backend, "find_services", None)
+    if finder is None:
+        try:
+            return page_of(await backend.list_services(), selector, cursor, limit)
+        except InvalidCursor:
+            raise FleetProtocolError("a cursor of the service listing was lost") from None
+    page: ServiceList = await finder(selector, cursor=cursor, limit=limit)
+    return page
+
+
+def _router_cursor(index: int, cursor: str) -> str:
+    return f"{index}:{cursor}"
+
+
+def _split_cursor(cursor: str | None) -> tuple[int, str | None]:
+    if not cursor:
+        return 0, None
+    index, _, rest = cursor.partition(":")
+    if not index.isdecimal() or len(index) > 4:
+        raise ValueError("not a cursor of this router")
+    return int(index), rest or None
 
 
 class FleetRouter:
@@ -131,6 +169,30 @@ class FleetRouter:
             seen.update(s.name for s in mine)
             views.append(BackendView(name, kind, sorted(mine, key=lambda s: s.name)))
         return views
+
+    async def find_services(
+        self, selector: Selector, *, cursor: str | None = None, limit: int = MAX_PAGE
+    ) -> ServiceList:
+        """A page of the matches of every backend in the order of app.yaml, each service
+        from the backend that owns it. Every item is checked against the selector again:
+        a control plane that ignores a filter cannot widen the match."""
+        index, inner = _split_cursor(cursor)
+        while index < len(self._backends):
+            backend = self._backends[index][2]
+            page = await find_page(backend, selector, inner, limit)
+            items = [
+                s for s in page.items if selector.matches(s) and self.backend_for(s.name) is backend
+            ]
+            if page.next_cursor:
+                if page.next_cursor == inner:
+                    raise FleetProtocolError("the service listing's cursor did not move")
+                return ServiceList(items=items, next_cursor=_router_cursor(index, page.next_cursor))
+            index, inner = index + 1, None
+            if items or index == len(self._backends):
+                # The next backend's first page comes with the next call.
+                more = _router_cursor(index, "") if index < len(self._backends) else None
+                return ServiceList(items=items, next_cursor=more)
+        return ServiceList(items=[])
 
     async def aclose(self) -> None:
         for _name, _patterns, backend in self._opened:

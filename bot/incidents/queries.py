@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from bot.incidents.models import OPEN_STATES, Incident, Storm
+from bot.incidents.models import OPEN_STATES, Incident, PageRecord, Storm
 from bot.runtime import Runtime
 
 
@@ -56,3 +56,21 @@ async def service_to_repair(rt: Runtime, *, incident_id: int) -> str | None:
     if incident is None or not incident.service or not incident.is_open:
         return None
     return incident.service
+
+
+async def services_of_incident(rt: Runtime, *, incident_id: int) -> set[str] | None:
+    """The services attached to an incident: its own and those its pages name; None when
+    there is no such incident (the selector's `incident=` term, docs/campaigns.md)."""
+    async with rt.sessions() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return None
+        named = await session.scalars(
+            select(PageRecord.service)
+            .where(PageRecord.incident_id == incident_id, PageRecord.service.is_not(None))
+            .distinct()
+        )
+        services = {s for s in named if s}
+    if incident.service:
+        services.add(incident.service)
+    return services

@@ -16,6 +16,8 @@ from bot.clock import Clock, utcnow
 from bot.db.models import OutboxMessage
 
 RESPONSE_LANE_PREFIX = "resp:"
+# A file shared through Slack's external upload: three calls, one row (worker.py).
+UPLOAD = "files.upload.external"
 # A queued row replaced by a newer one before it was sent; the worker skips it.
 SUPERSEDED = "superseded"
 
@@ -132,3 +134,21 @@ def respond(
         **message.payload(),
     }
     session.add(_row(f"{RESPONSE_LANE_PREFIX}{channel}:{user}", "response_url", payload, clock))
+
+
+def upload(
+    session: AsyncSession,
+    *,
+    channel: str,
+    filename: str,
+    title: str,
+    content: str,
+    thread_key: str | None = None,
+    clock: Clock = utcnow,
+) -> OutboxMessage:
+    """A text file shared in the channel (in the thread of the message `thread_key` names),
+    paced in the channel's lane like a post."""
+    payload = {"channel": channel, "filename": filename, "title": title, "content": content}
+    row = _row(channel, UPLOAD, payload, clock, thread_key=thread_key)
+    session.add(row)
+    return row

@@ -37,7 +37,7 @@ from bot.db.models import OutboxMessage, PostedMessage
 from bot.db.unit_of_work import writing
 from bot.outbox.backlog import count_undelivered, due_lanes, read_backlog
 from bot.outbox.config import OutboxConfig
-from bot.outbox.enqueue import RESPONSE_LANE_PREFIX
+from bot.outbox.enqueue import RESPONSE_LANE_PREFIX, UPLOAD
 from bot.outbox.lanes import release_lane, take_lane
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
@@ -293,6 +293,14 @@ class OutboxWorker:
             url = payload.pop("response_url")
             await self._web.respond(url, payload)
             return {}
+        if method == UPLOAD:
+            return await self._web.upload_file(
+                channel=str(payload["channel"]),
+                thread_ts=payload.get("thread_ts"),
+                filename=str(payload["filename"]),
+                title=str(payload["title"]),
+                content=str(payload["content"]).encode(),
+            )
         return await self._web.call(method, payload)
 
     async def _record(self, session: AsyncSession, claim: _Claim, result: _Result) -> None:

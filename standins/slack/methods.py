@@ -221,7 +221,65 @@ def conversation_info(state: StandInState, payload: JsonDict, call_seq: int) -> 
     return fail("channel_not_found") if channel is None else ok(channel=channel.to_json())
 
 
+MAX_UPLOAD_BYTES = 1024**3  # Slack's limit for one file
+
+
+def _length(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
+        return int(value)
+    return None
+
+
+def get_upload_url(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    filename, raw_length = payload.get("filename"), payload.get("length")
+    if raw_length in (None, "", 0, "0") or not filename:
+        return fail("missing_argument")  # Slack: also what a length of 0 answers
+    length = _length(raw_length)
+    if not isinstance(filename, str) or length is None or length < 0:
+        return fail("invalid_arguments")
+    if length > MAX_UPLOAD_BYTES:
+        return fail("file_upload_size_restricted")
+    upload = state.reserve_upload(filename, length)
+    return ok(upload_url=f"{state.base_url}/upload/{upload.id}", file_id=upload.id)
+
+
+def complete_upload(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    files, well_formed = decode_json_field(payload, "files")
+    if not well_formed or not isinstance(files, list) or not files:
+        return fail("invalid_arguments")
+    if not all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in files):
+        return fail("invalid_arguments")
+    channel_id = payload.get("channel_id") or None
+    thread_ts = _thread_ts(payload)
+    if thread_ts is not None and channel_id is None:
+        return fail("invalid_arguments")  # a thread is in one channel
+    channel = None
+    if channel_id is not None:
+        channel = state.directory.resolve_channel(str(channel_id))
+        if channel is None:
+            return fail("channel_not_found")
+    uploads = [state.upload(f["id"]) for f in files]
+    if any(u is None or u.content is None or u.shared for u in uploads):
+        return fail("file_not_found")  # never reserved, its bytes never came, or shared
+    shared = []
+    for spec, upload in zip(files, uploads, strict=True):
+        assert upload is not None
+        title = spec.get("title")
+        state.share_upload(
+            call_seq, upload, title if isinstance(title, str) else None,
+            None if channel is None else channel.id, thread_ts,
+        )  # fmt: skip
+        shared.append(upload.to_json())
+    return ok(files=shared)
+
+
 METHODS: dict[str, Method] = {
+    "files.getUploadURLExternal": get_upload_url,
+    "files.completeUploadExternal": complete_upload,
     "auth.test": auth_test,
     "chat.postMessage": post_message,
     "chat.update": update_message,

@@ -166,3 +166,27 @@ class Event:
             "ts": self.ts,
             **self.data,
         }
+
+
+@dataclass
+class Upload:
+    """A file of the external upload: reserved (`files.getUploadURLExternal`), its bytes
+    received at the upload URL, then shared (`files.completeUploadExternal`)."""
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    shared: bool = False
+
+    def to_json(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "name": self.filename,
+            "title": self.title or self.filename,
+            "size": self.length,
+            "channels": [self.channel] if self.channel else [],
+        }

@@ -19,6 +19,8 @@ import asyncio
 import json
 import math
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import default
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -54,6 +56,7 @@ def create_app(state: StandInState) -> Starlette:
         routes=[
             Route("/api/{method}", api.web_api, methods=["GET", "POST"]),
             Route("/response/{token}", api.response_url, methods=["POST"]),
+            Route("/upload/{file_id}", api.upload, methods=["POST"]),
             Route("/_standin/calls", api.list_calls, methods=["GET"]),
             Route("/_standin/messages", api.list_events, methods=["GET"]),
             Route("/_standin/faults", api.faults, methods=["GET", "POST"]),
@@ -150,6 +153,8 @@ class _StandInApi:
         method = request.path_params["method"]
         payload, unreadable = await _read_payload(request)
 
+        self.state.base_url = str(request.base_url).rstrip("/")
+
         def decide(seq: int) -> Answer:
             if unreadable is not None:
                 return fail(unreadable)
@@ -186,6 +191,26 @@ class _StandInApi:
             return Answer(text="ok")
 
         return await self._answer("response_url", request, payload, decide)
+
+    async def upload(self, request: Request) -> Response:
+        """The upload URL of `files.getUploadURLExternal`: raw bytes or a multipart form
+        with one file, as Slack takes them; no token (the URL is the credential)."""
+        upload = self.state.upload(request.path_params["file_id"])
+        body = await request.body()
+        content = _file_part(request.headers.get("content-type", ""), body)
+
+        def decide(seq: int) -> Answer:
+            if upload is None or upload.shared or upload.content is not None:
+                return Answer(status=404, text="file_not_found", error_name="file_not_found")
+            if content is None or len(content) != upload.length:
+                # The length asked for is the length Slack expects to receive.
+                return Answer(status=400, text="invalid_length", error_name="invalid_length")
+            upload.content = content
+            return Answer(text=f"OK - {len(content)}")
+
+        return await self._answer(
+            "files.upload", request, {"file_id": upload and upload.id}, decide
+        )
 
     async def list_calls(self, request: Request) -> Response:
         since = _int_param(request, "since")
@@ -280,3 +305,22 @@ def _float_param(request: Request, key: str) -> float:
         return float(request.query_params.get(key, "0"))
     except ValueError:
         return 0.0
+
+
+def _file_part(content_type: str, body: bytes) -> bytes | None:
+    """The file's bytes: the body itself, or the one file part of a multipart form."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return body
+    message = BytesParser(policy=default).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if (
+            part.get_filename() is not None
+            or part.get_param("name", header="content-disposition") == "file"
+        ):
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else None
+    return None

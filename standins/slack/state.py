@@ -27,6 +27,7 @@ from standins.slack.models import (
     Message,
     ResponsePost,
     ResponseTarget,
+    Upload,
     User,
     View,
 )
@@ -65,6 +66,9 @@ class StandInState:
         self._post_times: dict[str, list[float]] = {}
         self._call_seq = 0
         self._last_ts_us = 0
+        self._uploads: dict[str, Upload] = {}
+        # Where the stand-in was last reached (upload URLs point there); set per request.
+        self.base_url = ""
 
     # -- workspace directory ---------------------------------------------------------
 
@@ -243,6 +247,30 @@ class StandInState:
         return post
 
     # -- queries, for tests and the observation routes ---------------------------------
+
+    # -- files (external upload) --------------------------------------------------------
+
+    def reserve_upload(self, filename: str, length: int) -> Upload:
+        upload = Upload(f"F{secrets.token_hex(5).upper()}", filename, length)
+        self._uploads[upload.id] = upload
+        return upload
+
+    def upload(self, file_id: str) -> Upload | None:
+        return self._uploads.get(file_id)
+
+    def share_upload(
+        self, call_seq: int, upload: Upload, title: str | None, channel: str | None,
+        thread_ts: str | None,
+    ) -> None:  # fmt: skip
+        upload.title, upload.channel, upload.thread_ts = title, channel, thread_ts
+        upload.shared = True
+        if channel is not None:
+            # Slack shows a shared file as a message of the bot in the channel or thread.
+            self.post_message(call_seq, channel, f"{title or upload.filename}", [], thread_ts)
+
+    def files(self) -> list[Upload]:
+        """The shared files, oldest first."""
+        return [u for u in self._uploads.values() if u.shared]
 
     def find_message(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self._messages.get(channel, []) if m.ts == ts), None)
