@@ -112,6 +112,8 @@ class SlackWebClient:
             error: SlackError = SlackUnavailable(f"{what}: {type(exc).__name__}")
         else:
             if response.status_code < 300:
+                if self._on_answer is not None:
+                    self._on_answer(what)
                 return
             if response.status_code == 429:
                 error = SlackRateLimited(what, _retry_after(response))
@@ -120,7 +122,7 @@ class SlackWebClient:
             else:
                 error = SlackApiError(what, f"http_{response.status_code}")
         if self._on_error is not None:
-            self._on_error(what, error_name(error))
+            self._on_error(what, error)
         raise error
 
     async def _post(
