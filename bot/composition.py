@@ -40,6 +40,7 @@ from bot.registry import CommandRegistry
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack_app import BotIdentity, build_bolt_app, forget_old_deliveries
+from bot.slack_socket import SocketModeLink
 from bot.slack_trust import response_url_check
 from bot.transports import OutsideTransports
 from integrations.retry import retrying
@@ -78,6 +79,8 @@ class Bot:
     # What every replica starts beside serving (the heartbeat, reconciliation, ...).
     at_start: list[Step] = field(default_factory=list)
     run_worker: bool = True
+    # Slack's requests over Socket Mode (`slack.mode: socket`); None in HTTP mode.
+    socket_link: SocketModeLink | None = None
     # How long `stop` lets work after Slack acks and the outbox finish (`serve` sets
     # server.drain_seconds; in-process tests stop at once).
     drain_seconds: float = 0.0
@@ -91,6 +94,9 @@ class Bot:
         self.runtime.scheduler.start()
         for step in self.at_start:
             self._tasks.append(asyncio.create_task(_run_step(step, self.runtime)))
+        if self.socket_link is not None:
+            # Not awaited: Slack may be unreachable at start, and the bot serves meanwhile.
+            self._tasks.append(asyncio.create_task(self.socket_link.run()))
 
     async def _learn_identity(self) -> None:
         # Slack may be down at start; the bot serves meanwhile and learns its id later.
@@ -111,6 +117,9 @@ class Bot:
         def left() -> float:
             return max(0.0, deadline - loop.time())
 
+        if self.socket_link is not None:
+            # No new envelopes; Slack sends what this replica did not ack to another one.
+            await self.socket_link.close()
         self.runtime.scheduler.shutdown()
         await self.runtime.scheduler.release()
         cut_short = await self.runtime.in_flight.drain(left())
@@ -279,9 +288,10 @@ async def open_bot(
     for step in parts.on_open:
         await step(runtime)
     identity = BotIdentity(config.slack.bot_token.get_secret_value())
+    bolt = build_bolt_app(runtime, identity)
     return Bot(
         runtime,
-        build_bolt_app(runtime, identity),
+        bolt,
         identity,
         worker,
         web,
@@ -289,4 +299,12 @@ async def open_bot(
         routes=[route for make in parts.routes for route in make(runtime)],
         at_start=list(parts.at_start),
         run_worker=run_worker,
+        socket_link=_socket_link(config, bolt),
     )
+
+
+def _socket_link(config: Config, bolt: AsyncApp) -> SocketModeLink | None:
+    if config.slack.mode != "socket":
+        return None
+    assert config.slack.app_token is not None  # the config refuses socket mode without it
+    return SocketModeLink(bolt, config.slack.app_token.get_secret_value())

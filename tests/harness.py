@@ -27,6 +27,7 @@ from bot.transports import OutsideTransports
 from integrations.slack.sender import SlackSender
 from standins.loopback import LoopbackServer
 from standins.slack import ResponsePost, StandInState, start_standin
+from standins.slack.socket_mode import through_socket
 from tests.conftest import base_config
 
 USERS = {
@@ -104,6 +105,7 @@ class BotHarness:
         # No checkpoint file unless the test names one: it would land in the checkout.
         raw["audit"].setdefault("checkpoint_file", None)
         self.config = parse_config(raw, self._env)
+        opened_before = self.state.socket_mode.opened
         self.bot = await open_bot(
             self.config,
             clock=self._clock or utcnow,
@@ -115,13 +117,18 @@ class BotHarness:
         await server.start()
         self._servers.append(server)
         self.url = server.url
+        # In Socket Mode what users do reaches the bot as envelopes over its WebSocket.
+        socket_mode = self.config.slack.mode == "socket"
         self.sender = SlackSender(
             server.url + "/slack/events",
             self.config.slack.signing_secret.get_secret_value(),
             response_url_for=lambda channel, user: self.state.new_response_url(
                 standin.url, channel, user
             ),
+            socket=through_socket(self.state.socket_mode) if socket_mode else None,
         )
+        if socket_mode:  # this replica's own connection, not another's on the same Slack
+            await self.wait_for(lambda: self.state.socket_mode.opened > opened_before)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,5 +1,6 @@
 """In Socket Mode Slack's requests arrive over the socket: the HTTP listener serves health,
-metrics and the configured hooks, and `/slack/events` does not exist there."""
+metrics and the configured hooks, and `/slack/events` does not exist there; the same
+command over the socket is answered."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 
 import httpx
 
-from tests.harness import BotHarness
+from integrations.slack.sender import SlackSender
+from tests.harness import USERS, BotHarness
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
 
 SOCKET_SLACK = {
@@ -21,10 +23,20 @@ SOCKET_SLACK = {
 async def test_socket_mode_has_no_http_request_url(db_url: str) -> None:
     async with BotHarness(db_url, slack=SOCKET_SLACK, intake=intake_section()) as h:
         # A correctly signed command: refused for its path, not its signature.
-        answer = await h.command("alice", "/fleet status pg-orders")
+        over_http = SlackSender(h.url + "/slack/events", SOCKET_SLACK["signing_secret"])
+        try:
+            answer = await over_http.command(
+                "/fleet", "status pg-orders",
+                user_id=USERS["alice"], user_name="alice", channel_id="C0DEMO001",
+            )  # fmt: skip
+        finally:
+            await over_http.aclose()
         assert answer.status_code == 404
         await h.quiet()
         assert h.state.responses() == []
+        # The same command as a Socket Mode envelope is answered.
+        assert (await h.command("alice", "/fleet status pg-orders")).status_code == 200
+        assert (await h.wait_for_response("alice")).text.startswith("pg-orders: ")
 
         async with httpx.AsyncClient(base_url=h.url) as client:
             assert (await client.get("/healthz")).status_code == 200

@@ -38,18 +38,8 @@ async def serve(config: Config, host: str, port: int) -> None:
     app = create_asgi_app(bot)
     _freeze_startup_objects()
     server = uvicorn.Server(server_config(app, config.server, host=host, port=port))
-    if config.slack.mode == "socket":
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        assert config.slack.app_token is not None  # the config refuses socket mode without it
-        socket_mode = AsyncSocketModeHandler(bot.bolt, config.slack.app_token.get_secret_value())
-        await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        try:
-            await _serve_until_stopped(server)
-        finally:
-            await socket_mode.close_async()  # type: ignore[no-untyped-call]
-    else:
-        await _serve_until_stopped(server)
+    # In Socket Mode the bot's start (the app's lifespan) opens the socket to Slack.
+    await _serve_until_stopped(server)
 
 
 def _freeze_startup_objects() -> None:

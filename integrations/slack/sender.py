@@ -2,7 +2,9 @@
 
 The demo console and the tests use it to talk to the bot exactly as Slack would:
 form-encoded slash commands, `payload=` interactions and JSON event callbacks, each signed
-with the app's signing secret.
+with the app's signing secret. With `socket=`, the same payloads go as Socket Mode
+envelopes instead (`slash_commands`, `interactive`, `events_api`), handed to Slack's side
+of the app's WebSocket (the local stand-in's `through_socket`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +24,10 @@ from integrations.slack.signing import sign
 # The local stand-in workspace's id, in every request sent from here; the demo profile's
 # `slack.team_id`.
 TEAM_ID = "T0WATCH01"
+
+# Socket Mode: (envelope type, payload) -> what the app acked, answered as the request URL
+# would answer (200 and the ack's payload as body).
+SocketDelivery = Callable[[str, dict[str, Any]], Awaitable[httpx.Response]]
 
 
 class SlackSender:
@@ -34,8 +40,10 @@ class SlackSender:
         now: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        socket: SocketDelivery | None = None,
     ) -> None:
         self._url = events_url
+        self._socket = socket
         self._secret = signing_secret
         self._response_url_for = response_url_for
         self._now = now
@@ -53,9 +61,18 @@ class SlackSender:
     def command_body(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
     ) -> bytes:
+        form = self.command_form(
+            command, text, user_id=user_id, user_name=user_name, channel_id=channel_id
+        )
+        return urlencode(form).encode()
+
+    def command_form(
+        self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
+    ) -> dict[str, str]:
+        """A slash command's fields: the form of its request, the payload of its envelope."""
         trigger = f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
         response_url = self._response_url_for(channel_id, user_id) if self._response_url_for else ""
-        form = {
+        return {
             "token": "deprecated-verification-token",
             "team_id": TEAM_ID,
             "team_domain": "watchkeeper-demo",
@@ -70,7 +87,6 @@ class SlackSender:
             "response_url": response_url,
             "trigger_id": trigger,
         }
-        return urlencode(form).encode()
 
     def action_body(self, payload: dict[str, Any]) -> bytes:
         return urlencode({"payload": json.dumps(payload)}).encode()
@@ -82,12 +98,16 @@ class SlackSender:
     async def command(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
     ) -> httpx.Response:
-        body = self.command_body(
+        form = self.command_form(
             command, text, user_id=user_id, user_name=user_name, channel_id=channel_id
         )
-        return await self.send(body, "application/x-www-form-urlencoded")
+        if self._socket is not None:
+            return await self._socket("slash_commands", form)
+        return await self.send(urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        if self._socket is not None:
+            return await self._socket("interactive", payload)
         return await self.send(self.action_body(payload), "application/x-www-form-urlencoded")
 
     def block_action_payload(
@@ -132,6 +152,8 @@ class SlackSender:
             "event_time": int(self._now()),
             "event": event,
         }
+        if self._socket is not None:
+            return await self._socket("events_api", envelope)
         return await self.send(json.dumps(envelope).encode(), "application/json")
 
     async def aclose(self) -> None:

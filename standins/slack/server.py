@@ -1,6 +1,8 @@
 """The stand-in's HTTP face: Slack's Web API, response_urls, and control routes.
 
-    POST /api/{method}              Web API (JSON or form body; Bearer xoxb-... token)
+    POST /api/{method}              Web API (JSON or form body; Bearer xoxb-... token;
+                                    apps.connections.open takes the xapp-... token)
+    WS   /link/?ticket=T            Socket Mode: one connection per apps.connections.open
     POST /response/{token}          a response_url; answers plain "ok" like Slack
     GET  /_standin/calls            calls answered after ?since=SEQ (&method=M)
     GET  /_standin/messages         feed events after ?since=SEQ (&channel=C, &wait=S)
@@ -8,6 +10,10 @@
     POST /_standin/faults           set a fault: {"mode": ..., "seconds": ..., ...}
     POST /_standin/pace             {"enabled": true, "per_second": 1, "burst": 3}
     POST /_standin/response_urls    {"channel", "user", "message_ts"?} -> {"response_url"}
+    GET  /_standin/socket           Socket Mode: connections, envelopes sent, acks, outcomes
+    POST /_standin/socket/deliver   {"type", "payload"} -> the delivery, once acked or given up
+    POST /_standin/socket/disconnect  {"reason": "refresh_requested"|"warning"|"link_disabled"}
+    POST /_standin/socket/drop      {"after_next_envelope": false}: close the connections
 
 A fault is decided before anything else and a faulted call changes nothing. A `hang`
 holds the request until the fault ends or the client disconnects.
@@ -27,7 +33,8 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from standins.slack.blockkit import validate_message
 from standins.slack.faults import Fault, FaultSpecError, fault_from_json
@@ -39,11 +46,15 @@ from standins.slack.methods import (
     rate_limited,
 )
 from standins.slack.models import JsonDict
+from standins.slack.socket_mode import DISCONNECT_REASONS, ENVELOPE_TYPES
 from standins.slack.state import StandInState
 
 HANG_POLL_SECONDS = 0.02
 MAX_LONG_POLL_SECONDS = 30.0
 FORM_TYPES = ("application/x-www-form-urlencoded", "text/plain", "")
+# Methods called with the app-level token (xapp-...) rather than the bot token.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+WS_POLICY_VIOLATION = 1008
 
 
 class _ClientGone(Exception):
@@ -62,6 +73,11 @@ def create_app(state: StandInState) -> Starlette:
             Route("/_standin/faults", api.faults, methods=["GET", "POST"]),
             Route("/_standin/pace", api.pace, methods=["POST"]),
             Route("/_standin/response_urls", api.mint_response_url, methods=["POST"]),
+            Route("/_standin/socket", api.socket_status, methods=["GET"]),
+            Route("/_standin/socket/deliver", api.socket_deliver, methods=["POST"]),
+            Route("/_standin/socket/disconnect", api.socket_disconnect, methods=["POST"]),
+            Route("/_standin/socket/drop", api.socket_drop, methods=["POST"]),
+            WebSocketRoute("/link/", api.socket_link),
         ]
     )
 
@@ -90,14 +106,25 @@ async def _read_payload(request: Request) -> tuple[JsonDict, str | None]:
     return payload, "invalid_post_type"
 
 
-def _auth_error(request: Request, payload: JsonDict) -> str | None:
+def _auth_error(request: Request, payload: JsonDict, method: str) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         token = str(payload.get("token") or "")
     if not token:
         return "not_authed"
-    return None if token.startswith("xoxb-") else "invalid_auth"
+    wanted = "xapp-" if method in APP_LEVEL_METHODS else "xoxb-"
+    if token.startswith(wanted):
+        return None
+    # Slack tells a real token of the wrong kind apart from a bad one.
+    other = token.startswith("xapp-") or token.startswith("xoxb-")
+    return "not_allowed_token_type" if other else "invalid_auth"
+
+
+def _socket_base(request: Request) -> str:
+    """Where this server's WebSocket is, as the client reached it (ws:// on http://)."""
+    base = str(request.base_url)
+    return "ws" + base[len("http") :] if base.startswith("http") else base
 
 
 def _fault_answer(fault: Fault) -> Answer:
@@ -152,6 +179,7 @@ class _StandInApi:
     async def web_api(self, request: Request) -> Response:
         method = request.path_params["method"]
         payload, unreadable = await _read_payload(request)
+        hub = self.state.socket_mode
 
         self.state.base_url = str(request.base_url).rstrip("/")
 
@@ -159,11 +187,13 @@ class _StandInApi:
             if unreadable is not None:
                 return fail(unreadable)
             implementation = METHODS.get(method)
-            if implementation is None:
+            if implementation is None and method not in APP_LEVEL_METHODS:
                 return fail("unknown_method")
-            auth_error = _auth_error(request, payload)
+            auth_error = _auth_error(request, payload, method)
             if auth_error is not None:
                 return fail(auth_error)
+            if implementation is None:  # apps.connections.open, the one app-level method
+                return Answer({"ok": True, "url": hub.new_url(_socket_base(request))})
             return implementation(self.state, payload, seq)
 
         return await self._answer(method, request, payload, decide)
@@ -283,6 +313,68 @@ class _StandInApi:
             None if message_ts is None else str(message_ts),
         )
         return JSONResponse({"ok": True, "response_url": url})
+
+    # -- Socket Mode ---------------------------------------------------------------
+
+    async def socket_link(self, websocket: WebSocket) -> None:
+        hub = self.state.socket_mode
+        if not hub.redeem(websocket.query_params.get("ticket", "")):
+            # Closed before the handshake completes: the client is answered 403.
+            await websocket.close(code=WS_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        connection = await hub.attach(_WebSocketLink(websocket))
+        try:
+            while True:
+                hub.receive(connection, await websocket.receive_text())
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the app went away, or the hub closed the socket under this loop
+        finally:
+            hub.detach(connection)
+
+    async def socket_status(self, request: Request) -> Response:
+        return JSONResponse({"ok": True, **self.state.socket_mode.to_json()})
+
+    async def socket_deliver(self, request: Request) -> Response:
+        spec = await _json_object(request)
+        if (
+            spec is None
+            or spec.get("type") not in ENVELOPE_TYPES
+            or not isinstance(spec.get("payload"), dict)
+        ):
+            types = ", ".join(ENVELOPE_TYPES)
+            return JSONResponse(
+                {"ok": False, "error": f"type (one of {types}) and payload (an object)"}, 400
+            )
+        delivery = await self.state.socket_mode.deliver(spec["type"], spec["payload"])
+        return JSONResponse({"ok": True, **delivery.to_json()})
+
+    async def socket_disconnect(self, request: Request) -> Response:
+        spec = await _json_object(request) or {}
+        reason = spec.get("reason", "refresh_requested")
+        if reason not in DISCONNECT_REASONS:
+            reasons = ", ".join(DISCONNECT_REASONS)
+            return JSONResponse({"ok": False, "error": f"reason is one of {reasons}"}, 400)
+        return JSONResponse({"ok": True, "asked": await self.state.socket_mode.disconnect(reason)})
+
+    async def socket_drop(self, request: Request) -> Response:
+        spec = await _json_object(request) or {}
+        hub = self.state.socket_mode
+        if spec.get("after_next_envelope"):
+            hub.cut_after_next_envelope()
+            return JSONResponse({"ok": True, "dropped": 0})
+        return JSONResponse({"ok": True, "dropped": await hub.drop()})
+
+
+class _WebSocketLink:
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def send(self, text: str) -> None:
+        await self._websocket.send_text(text)
+
+    async def close(self, code: int) -> None:
+        await self._websocket.close(code=code)
 
 
 async def _json_object(request: Request) -> dict[str, Any] | None:

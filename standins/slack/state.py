@@ -31,6 +31,7 @@ from standins.slack.models import (
     User,
     View,
 )
+from standins.slack.socket_mode import SocketModeHub
 
 RESPONSE_URL_USES = 5  # Slack: a response_url works up to five times ...
 RESPONSE_URL_LIFETIME = 30 * 60.0  # ... within thirty minutes
@@ -69,6 +70,8 @@ class StandInState:
         self._uploads: dict[str, Upload] = {}
         # Where the stand-in was last reached (upload URLs point there); set per request.
         self.base_url = ""
+        # The app's Socket Mode connections and the envelopes sent over them.
+        self.socket_mode = SocketModeHub(clock)
 
     # -- workspace directory ---------------------------------------------------------
 
