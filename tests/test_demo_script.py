@@ -22,9 +22,12 @@ def demo_config(tmp_path: Path) -> Path:
     return path
 
 
-def run_demo(config: Path, script: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_demo(
+    config: Path, script: Path, cwd: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "--config", str(config), "--script", str(script)],
+        [sys.executable, "-m", "bot.cli", "demo", "--config", str(config), "--script", str(script),
+         *options],
         capture_output=True, text=True, timeout=120, cwd=cwd, check=False,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """The demo console: type slash commands as a Slack user, see what the bot posts, click.
 
-Every line goes through the real path: a signed request to the bot's `/slack/events`,
-and the bot's answers land at the Slack stand-in, whose feed is rendered here.
+Every line goes through the real path: a signed request to the bot's `/slack/events`
+(or, with `demo --socket`, an envelope over the bot's Socket Mode WebSocket), and the
+bot's answers land at the Slack stand-in, whose feed is rendered here.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, SecretStr
 
 from bot.asgi import create_asgi_app
 from bot.composition import open_bot
@@ -18,11 +18,17 @@ from integrations.slack.sender import SlackSender
 from standins.fleet.simulator.backend import SimulatorFleet
 from standins.loopback import LoopbackServer
 from standins.slack import start_standin
+from standins.slack.socket_mode import through_socket
 
 BANNER = """\
 Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.
 You are {user} in #{channel}. Try `/fleet status pg-orders`, `/fleet status`, `/help`.
 Monitoring pages the bot now and then; `/page pg-orders` raises an incident now."""
+SOCKET_LINE = """\
+Slack's side reaches the bot over Socket Mode: each line you type travels as an envelope
+on the WebSocket the bot opened to the stand-in (apps.connections.open), not as an HTTP POST."""
+# The stand-in accepts any app-level token; this one is used when app.yaml sets none.
+STANDIN_APP_TOKEN = "xapp-1-A0WATCH01-standin-demo-app-token"
 AUTOMATION_LINE = """\
 Runbooks fix some pages by themselves ({runbooks}); `/fleet automation status` shows them,
 `/fleet automation pause` stops them all."""
@@ -31,13 +37,21 @@ Runbooks fix some pages by themselves ({runbooks}); `/fleet automation status` s
 def banner(config: Config, **where: str) -> str:
     automatic = [r.name for r in config.runbooks if r.mode == "auto"]
     text = BANNER.format(**where)
+    if config.slack.mode == "socket":
+        text += "\n" + SOCKET_LINE
     if automatic and config.automation.enabled:
         text += "\n" + AUTOMATION_LINE.format(runbooks=", ".join(automatic))
     return text
 
 
-def _pointed_at(config: Config, api_url: str) -> Config:
-    slack = config.slack.model_copy(update={"api_url": AnyHttpUrl(api_url)})
+def _pointed_at(config: Config, api_url: str, *, socket: bool) -> Config:
+    update: dict[str, object] = {"api_url": AnyHttpUrl(api_url)}
+    if socket:
+        token = config.slack.app_token
+        if token is None or not token.get_secret_value():
+            token = SecretStr(STANDIN_APP_TOKEN)
+        update.update(mode="socket", app_token=token)
+    slack = config.slack.model_copy(update=update)
     return config.model_copy(update={"slack": slack})
 
 
@@ -48,9 +62,9 @@ async def _read_line(prompt: str) -> str | None:
         return None
 
 
-async def demo(config: Config, script: Path | None) -> int:
+async def demo(config: Config, script: Path | None, *, socket: bool = False) -> int:
     standin, state = await start_standin(port=config.demo.standin_port)
-    config = _pointed_at(config, standin.url + "/api/")
+    config = _pointed_at(config, standin.url + "/api/", socket=socket)
     bot = await open_bot(config)
     server = LoopbackServer(create_asgi_app(bot), host=config.server.host, port=config.server.port)
     await server.start()
@@ -58,6 +72,8 @@ async def demo(config: Config, script: Path | None) -> int:
         server.url + "/slack/events",
         config.slack.signing_secret.get_secret_value(),
         response_url_for=lambda channel, user: state.new_response_url(standin.url, channel, user),
+        # Socket Mode: the stand-in delivers what the console sends over the bot's socket.
+        socket=through_socket(state.socket_mode) if socket else None,
     )
     simulator = next(
         (b.url for b in bot.fleet.backends.values() if isinstance(b, SimulatorFleet)), None
@@ -134,9 +150,9 @@ def _log_to_file(path: Path) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def run_demo(config: Config, script: Path | None) -> int:
+def run_demo(config: Config, script: Path | None, *, socket: bool = False) -> int:
     _log_to_file(Path("var/demo.log"))
     if script is not None and not script.is_file():
         print(f"no such script: {script}", file=sys.stderr)
         return 2
-    return asyncio.run(demo(config, script))
+    return asyncio.run(demo(config, script, socket=socket))
