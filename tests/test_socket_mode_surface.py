@@ -8,7 +8,8 @@ import json
 
 import httpx
 
-from integrations.slack.sender import SlackSender
+from bot import messages
+from integrations.slack.sender import TEAM_ID, SlackSender
 from tests.harness import USERS, BotHarness
 from tests.intake_helpers import AM_TOKEN, bearer, captured, intake_section
 
@@ -54,3 +55,24 @@ async def test_http_mode_serves_the_request_url(db_url: str) -> None:
         answer = await h.command("alice", "/fleet status pg-orders")
         assert answer.status_code == 200
         assert (await h.wait_for_response("alice")).text.startswith("pg-orders: ")
+
+
+async def test_every_envelope_is_acked_even_one_no_listener_takes(db_url: str) -> None:
+    async with BotHarness(db_url, slack={**SOCKET_SLACK, "team_id": TEAM_ID}) as h:
+        hub = h.state.socket_mode
+        # Bolt answers 404 for an event nobody listens to: still acked, so never resent.
+        unheard = await h.sender.event({"type": "reaction_added", "user": USERS["bob"]})
+        assert unheard.status_code == 200
+        # A command from another workspace is refused in the ack's payload, shown to its user.
+        form = h.sender.command_form(
+            "/fleet", "status pg-orders",
+            user_id=USERS["alice"], user_name="alice", channel_id="C0DEMO001",
+        )  # fmt: skip
+        foreign = await hub.deliver("slash_commands", {**form, "team_id": "T0OTHER99"})
+        assert foreign.acked and foreign.payload == {"text": messages.FOREIGN_WORKSPACE}
+        await h.quiet()
+        assert h.state.responses() == []
+        assert [(d.type, d.acked, d.attempts) for d in hub.deliveries] == [
+            ("events_api", True, 1),
+            ("slash_commands", True, 1),
+        ]
