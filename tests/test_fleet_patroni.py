@@ -27,6 +27,7 @@ from integrations.fleet.errors import (
 )
 from integrations.fleet.models import Operation
 from integrations.fleet.patroni import PatroniFleet
+from integrations.fleet.selector import parse_selector
 from tests.conftest import base_config
 from tests.patroni_cluster import PatroniCluster, patroni_cluster_fixture  # noqa: F401
 
@@ -77,6 +78,10 @@ async def test_status_shows_the_leader_and_a_replica_with_its_lag(
         "postgres",
         "healthy",
     )
+    # The selector is answered here, from the configured clusters (docs/fleet-api.yaml).
+    found = await fleet.find_services(parse_selector("engine=postgres health=healthy"))
+    assert [s.name for s in found.items] == [patroni_cluster.name]
+    assert not (await fleet.find_services(parse_selector("health=down"))).items
     with pytest.raises(ServiceNotFound):
         await fleet.get_service("pg-unknown")
 
