@@ -7,11 +7,13 @@ from typing import Any
 
 from bot.fleet.router import BackendView
 from bot.mentions import code, escape
-from integrations.fleet.models import Service, ServiceSummary
+from integrations.fleet.models import ConsumerGroup, Service, ServiceSummary, Topic
 
 Block = dict[str, Any]
 
 SECTION_LIMIT = 3000
+# Topics and consumer groups listed on a status card; the rest are counted.
+LISTED = 15
 HEALTH_ICON = {
     "healthy": ":large_green_circle:",
     "degraded": ":large_yellow_circle:",
@@ -52,10 +54,46 @@ def _lag(lag: int | None) -> str:
     return f"{lag} TiB"
 
 
+def _listed(title: str, lines: list[str]) -> Block:
+    more = len(lines) - LISTED
+    shown = lines[:LISTED] + ([f"… and {more} more"] if more > 0 else [])
+    return section(f"*{title}*\n" + ("\n".join(shown) if shown else "none"))
+
+
+def _topic_line(t: Topic) -> str:
+    # Topic names and config values are the cluster's words: shown as code.
+    line = f"{code(t.name)} {t.partitions} partitions × {t.replication_factor}"
+    if t.offline:
+        line += f" · *{t.offline} offline*"
+    if t.under_replicated:
+        line += f" · *{t.under_replicated} under-replicated*"
+    if "retention.ms" in t.configs:
+        line += f" · retention.ms {code(t.configs['retention.ms'])}"
+    return line
+
+
+def _group_line(g: ConsumerGroup) -> str:
+    if g.lag is None:
+        return f"{code(g.name)} lag unknown: {escape(g.error or 'no answer')}"
+    topics = ", ".join(f"{code(t)} {n}" for t, n in g.lag_by_topic.items())
+    return f"{code(g.name)} {escape(g.state)} · {g.members} members · lag {g.lag} messages" + (
+        f" ({topics})" if topics else ""
+    )
+
+
 def status_card(service: Service) -> list[Block]:
     primary = service.primary
     state = f"{HEALTH_ICON[service.health]} {service.health}" + (
         " · *paused*" if service.paused else ""
+    )
+    # Kafka has no primary; its controller is what an engineer looks for first.
+    leader = (
+        ("Controller", code(service.controller))
+        if service.controller
+        else (
+            "Primary",
+            code(primary.name) if primary else "none",
+        )
     )
     blocks: list[Block] = [
         header(f"{service.name} ({service.kind})"),
@@ -63,7 +101,7 @@ def status_card(service: Service) -> list[Block]:
             [
                 ("Health", state),
                 # The fleet's words, shown as typed.
-                ("Primary", code(primary.name) if primary else "none"),
+                leader,
                 ("Region", escape(service.region)),
                 ("Plan", escape(service.plan)),
             ]
@@ -87,12 +125,18 @@ def status_card(service: Service) -> list[Block]:
             for h in service.history
         ]
         blocks.append(section("*Leader history* (newest first)\n" + "\n".join(past)))
+    if service.topics:
+        blocks.append(_listed("Topics", [_topic_line(t) for t in service.topics]))
+    if service.consumer_groups:
+        blocks.append(_listed("Consumer groups", [_group_line(g) for g in service.consumer_groups]))
     if service.version:
         blocks.append(context(f"version {escape(service.version)}"))
     return blocks
 
 
 def status_text(service: Service) -> str:
+    if service.controller:
+        return f"{service.name}: {service.health}, controller {service.controller}"
     primary = service.primary
     return f"{service.name}: {service.health}, primary {primary.name if primary else 'none'}"
 

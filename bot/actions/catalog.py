@@ -21,12 +21,23 @@ RISK_ORDER: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
 # What an action takes away while it runs, for the capacity floor: nothing, the one
 # member it names, or one member at a time (rolling), always a healthy one when it can.
 CapacityLoss = Literal["none", "member", "one"]
-ParamKind = Literal["member", "mode", "datetime"]
+ParamKind = Literal[
+    "member", "mode", "datetime", "topic", "config", "value", "group", "offset", "broker", "rate"
+]
 
 # Service and member names: plain words; no glob characters, so a target is exactly one
 # service and never a pattern that could match "everything".
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MODES = ("run", "schedule")
+# Kafka's own rules for topic names (legal characters, at most 249); consumer group ids may
+# hold anything, but only these characters are accepted here, so a typed id is never markup.
+KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+CONFIG_KEY = re.compile(r"[a-z][a-z0-9.]{0,99}")
+# Config values: numbers, words and lists (`delete,compact`); the backend checks each key's
+# own rule (docs/backends.md, "Kafka").
+CONFIG_VALUE = re.compile(r"[A-Za-z0-9._,:-]{1,100}")
+OFFSET_WORDS = ("earliest", "latest")
+DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class InvalidRequest(ValueError):
@@ -133,6 +144,45 @@ CATALOG: dict[str, ActionSpec] = {
             "medium",
             "issue new service credentials and revoke the old ones",
         ),
+        ActionSpec(
+            "topic-config",
+            "topic-config",
+            "high",
+            "Kafka: change one topic config, e.g. retention.ms",
+            (
+                ParamSpec("topic", "topic", required=True),
+                ParamSpec("config", "config", required=True, help="e.g. retention.ms"),
+                ParamSpec("value", "value", required=True),
+            ),
+        ),
+        ActionSpec(
+            "offset-reset",
+            "offset-reset",
+            "high",
+            "Kafka: move a stopped consumer group's offsets on a topic to earliest, latest or N",
+            (
+                ParamSpec("group", "group", required=True),
+                ParamSpec("topic", "topic", required=True),
+                ParamSpec("to", "offset", required=True, help="earliest, latest or an offset"),
+            ),
+        ),
+        ActionSpec(
+            "elect-leaders",
+            "elect-leaders",
+            "medium",
+            "Kafka: move partition leadership back to the preferred replicas",
+            (ParamSpec("topic", "topic", help="one topic; default every topic"),),
+        ),
+        ActionSpec(
+            "drain-broker",
+            "drain-broker",
+            "medium",
+            "Kafka: move every replica off a broker (partition reassignment, throttled)",
+            (
+                ParamSpec("broker", "broker", required=True, help="the broker id"),
+                ParamSpec("throttle", "rate", help="replication bytes/s while moving"),
+            ),
+        ),
         ActionSpec("cancel", None, "low", "cancel a pending request or a running operation"),
     )
 }
@@ -153,8 +203,34 @@ def check_target(target: str) -> str:
     return target
 
 
+def _kafka_typed(spec: ParamSpec, text: str) -> ParamValue:
+    """Kafka parameters: outside input, so each has a strict shape (docs/backends.md)."""
+    if spec.kind in ("topic", "group"):
+        if not KAFKA_NAME.fullmatch(text) or text in (".", ".."):
+            raise InvalidRequest(f"{spec.name}: {code(text)} is not a Kafka {spec.kind} name")
+        return text
+    if spec.kind == "config":
+        if not CONFIG_KEY.fullmatch(text):
+            raise InvalidRequest(f"{spec.name}: {code(text)} is not a config name")
+        return text
+    if spec.kind == "value":
+        if not CONFIG_VALUE.fullmatch(text):
+            raise InvalidRequest(f"{spec.name}: {code(text)} is not a config value I accept")
+        return text
+    if spec.kind == "offset":
+        if text in OFFSET_WORDS or DIGITS.fullmatch(text):
+            return text
+        raise InvalidRequest(f"{spec.name}: must be earliest, latest or an offset (a number)")
+    # broker ids and byte rates: whole numbers
+    if not DIGITS.fullmatch(text) or (spec.kind == "rate" and int(text) == 0):
+        raise InvalidRequest(f"{spec.name}: {code(text)} is not a positive whole number")
+    return int(text)
+
+
 def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
     text = str(raw) if raw is not None else ""
+    if spec.kind not in ("member", "mode", "datetime"):
+        return _kafka_typed(spec, text)
     if spec.kind == "member":
         if not NAME.fullmatch(text):
             raise InvalidRequest(f"{spec.name}: {code(text)} is not a member name")

@@ -20,6 +20,9 @@ def _change_holds(change: Change, service: Service) -> Check | None:
             return m.check_paused(service.name, bool(change.after)), service.paused == change.after
         if change.attribute == "version" and service.version is not None:
             return m.check_version(service.name, str(change.after)), service.version == change.after
+        if change.attribute in service.facts:
+            seen = service.facts[change.attribute]
+            return m.check_fact(change.attribute, change.after), seen == change.after
         return None
     member = next((x for x in service.members if x.name == change.member), None)
     if member is None:

@@ -167,6 +167,11 @@ def check_version(service: str, version: str) -> str:
     return f"{code(service)} runs version {version}"
 
 
+def check_fact(attribute: str, after: object) -> str:
+    # Both words come from the fleet's plan: shown as code, never as markup.
+    return f"{code(attribute)} is {code(str(after))}"
+
+
 def check_member_missing(member: str) -> str:
     return f"{code(member)} is in the cluster"
 

@@ -25,6 +25,11 @@ Action = Literal[
     "pause",
     "resume",
     "rotate-credentials",
+    # Kafka (the `kafka` backend; docs/backends.md, "Kafka").
+    "topic-config",
+    "offset-reset",
+    "elect-leaders",
+    "drain-broker",
 ]
 ACTIONS: tuple[Action, ...] = get_args(Action)
 Risk = Literal["low", "medium", "high"]
@@ -60,6 +65,32 @@ class HistoryEntry(_Wire):
     leader: str | None = None
 
 
+class Topic(_Wire):
+    """A Kafka topic as the cluster's metadata shows it."""
+
+    name: str
+    partitions: int = Field(ge=0)
+    replication_factor: int = Field(ge=0)
+    # Partitions whose in-sync replicas are fewer than their replicas / that have no leader.
+    under_replicated: int = Field(default=0, ge=0)
+    offline: int = Field(default=0, ge=0)
+    # The topic configs Watchkeeper can change (retention.ms, ...), as the broker reports them.
+    configs: dict[str, str] = Field(default_factory=dict)
+
+
+class ConsumerGroup(_Wire):
+    """A Kafka consumer group named in the backend's config, and how far behind it is."""
+
+    name: str
+    state: str
+    members: int = Field(ge=0)
+    # Messages between the committed offsets and the log ends, summed and per topic;
+    # None when it could not be read (`error` says why).
+    lag: int | None = Field(default=None, ge=0)
+    lag_by_topic: dict[str, int] = Field(default_factory=dict)
+    error: str | None = None
+
+
 class Service(_Wire):
     name: str
     kind: ServiceKind
@@ -75,6 +106,13 @@ class Service(_Wire):
     history: list[HistoryEntry] = Field(default_factory=list)
     # Labels the control plane keeps (`team`, `tier`, ...): `tag:<key>=` in a selector.
     tags: dict[str, str] = Field(default_factory=dict)
+    # Kafka: the controller broker, the topics and the watched consumer groups.
+    controller: str | None = None
+    topics: list[Topic] = Field(default_factory=list)
+    consumer_groups: list[ConsumerGroup] = Field(default_factory=list)
+    # Observed values a plan's service-level `Change` may name (its `attribute`), so the
+    # post-check can compare them with the promised `after` (a topic's retention.ms, ...).
+    facts: dict[str, str | int | bool | None] = Field(default_factory=dict)
 
     @property
     def primary(self) -> Member | None:

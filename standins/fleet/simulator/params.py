@@ -66,6 +66,11 @@ def _check_maintenance(params: dict[str, str], now: datetime) -> None:
 def validate_params(service: SimService, request: PlanRequest, now: datetime) -> dict[str, str]:
     """The request's parameters as strings, or an `ApiProblem` naming the first fault."""
     action = request.action
+    if action not in PARAMS:
+        # The Kafka repairs of the `kafka` backend: the simulator does not model them.
+        raise ApiProblem(
+            422, "action_not_supported", f"{action} is not something the simulator does"
+        )
     if action in UNSUPPORTED[service.kind]:
         raise ApiProblem(
             422, "action_not_supported", f"{action} does not apply to a {service.kind} service"

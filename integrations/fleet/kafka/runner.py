@@ -1,0 +1,222 @@
+"""Running an operation's steps against the cluster, and judging each from what it answers.
+
+A call step sends one request and reads the broker's per-resource or per-partition error
+codes: any error fails the step with the broker's words (`NOT_CONTROLLER (41)`). A wait
+step polls the cluster until what the step promised is there, or gives up after its
+timeout. A step marked `always` (taking a throttle off) runs even after a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from integrations.fleet.errors import FleetError
+from integrations.fleet.kafka.admin import KafkaAdmin, error_name
+from integrations.fleet.kafka.operations import OperationRecord, StepRecord
+from integrations.fleet.kafka.plans import Draft
+from integrations.fleet.kafka.snapshot import (
+    committed_offsets,
+    group_members,
+    read_configs,
+    read_metadata,
+)
+
+ELECTION_NOT_NEEDED = 84
+
+
+class StepFailed(Exception):
+    pass
+
+
+def _codes(answer: dict[Any, Any]) -> list[str]:
+    """`NAME (code)` of every error class in a {TopicPartition: error class or None} answer."""
+    found = []
+    for tp, err in answer.items():
+        code = getattr(err, "errno", 0) if err is not None else 0
+        if code:
+            found.append(f"{tp.topic}-{tp.partition}: {error_name(code)}")
+    return found
+
+
+def _config_verdicts(answer: dict[str, Any]) -> list[str]:
+    return [
+        f"{kind} {name}: {verdict}"
+        for kind, results in answer.items()
+        for name, verdict in results.items()
+        if verdict != "OK"
+    ]
+
+
+class Runner:
+    def __init__(self, admin: KafkaAdmin, poll_interval: float) -> None:
+        self._admin = admin
+        self._poll = poll_interval
+        self._calls: dict[str, Callable[[Draft], Awaitable[None]]] = {
+            "alter_config": self._alter_config,
+            "reset_offsets": self._reset_offsets,
+            "elect": self._elect,
+            "set_throttle": self._set_throttle,
+            "reassign": self._reassign,
+            "clear_throttle": self._clear_throttle,
+        }
+        self._waits: dict[str, Callable[[Draft], Awaitable[bool]]] = {
+            "wait_config": self._config_holds,
+            "wait_offsets": self._offsets_hold,
+            "wait_preferred": self._preferred_lead,
+            "wait_reassigned": self._reassigned,
+        }
+
+    async def run(self, record: OperationRecord, clock: Callable[[], Any]) -> None:
+        for step in record.steps:
+            if record.state == "cancelled" or (record.state == "failed" and not step.spec.always):
+                step.state = "cancelled"
+                continue
+            step.state, step.began = "running", time.monotonic()
+            if record.state == "pending":
+                record.state = "running"
+            record.updated_at = clock()
+            try:
+                await self._step(record, step)
+            except (StepFailed, FleetError) as exc:
+                step.state = "failed"
+                if record.state != "failed":
+                    record.state, record.error = "failed", f"{step.spec.name}: {exc}"
+            else:
+                step.state = "succeeded"
+            record.updated_at = clock()
+        if record.state == "running":
+            record.state = "succeeded"
+        record.updated_at = clock()
+
+    async def _step(self, record: OperationRecord, step: StepRecord) -> None:
+        call = self._calls.get(step.spec.do)
+        if call is not None:
+            await call(record.draft)
+            return
+        check = self._waits[step.spec.do]
+        deadline = step.began + step.spec.timeout if step.began else time.monotonic()
+        last = "not seen yet"
+        while True:
+            try:
+                if await check(record.draft):
+                    return
+            except FleetError as exc:
+                last = str(exc)
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"not done within {step.spec.timeout:g} s ({last})")
+            await asyncio.sleep(self._poll)
+
+    # -- calls -------------------------------------------------------------------------
+
+    async def _alter(self, what: str, resources: list[ConfigResource]) -> None:
+        answer = await self._admin.call(
+            what,
+            lambda c: c.alter_configs(resources, raise_on_unknown=False, incremental=True),
+        )
+        refused = _config_verdicts(answer)
+        if refused:
+            raise StepFailed("; ".join(refused))
+
+    async def _alter_config(self, draft: Draft) -> None:
+        assert draft.topic and draft.config
+        key, value = draft.config
+        resource = ConfigResource(ConfigResourceType.TOPIC, draft.topic, configs={key: value})
+        await self._alter("IncrementalAlterConfigs", [resource])
+
+    async def _reset_offsets(self, draft: Draft) -> None:
+        assert draft.group
+        group = draft.group
+        # Checked again right before the commit: a consumer may have joined since the plan.
+        state, active = await group_members(self._admin, group)
+        if active:
+            raise StepFailed(f"{group} has {active} active member(s) now ({state}); nothing sent")
+        offsets = {tp: OffsetAndMetadata(o, "", None) for tp, o in draft.offsets.items()}
+        answer = await self._admin.call(
+            "OffsetCommit", lambda c: c.alter_group_offsets(group, offsets)
+        )
+        failed = _codes(answer)
+        if failed:
+            raise StepFailed("the broker refused: " + "; ".join(failed))
+
+    async def _elect(self, draft: Draft) -> None:
+        wanted: dict[str, list[int]] = {}
+        for tp in draft.elect:
+            wanted.setdefault(tp.topic, []).append(tp.partition)
+        response = await self._admin.call(
+            "ElectLeaders", lambda c: c.elect_leaders(0, wanted, raise_errors=False)
+        )
+        top = getattr(response, "error_code", 0)
+        if top:
+            raise StepFailed(f"the controller answered {error_name(top)}")
+        failed = []
+        for result in response.replica_election_results:
+            for partition in result.partition_result:
+                code = partition.error_code
+                if code and code != ELECTION_NOT_NEEDED:
+                    failed.append(f"{result.topic}-{partition.partition_id}: {error_name(code)}")
+        if failed:
+            raise StepFailed("the controller answered " + "; ".join(failed))
+
+    def _throttle_resources(self, draft: Draft, *, clear: bool) -> list[ConfigResource]:
+        def entries(values: dict[str, str]) -> dict[str, Any]:
+            if clear:
+                return {k: (AlterConfigOp.DELETE, None) for k in values}
+            return dict(values)
+
+        return [
+            ConfigResource(ConfigResourceType.BROKER, b, configs=entries(v))
+            for b, v in draft.throttle_brokers.items()
+        ] + [
+            ConfigResource(ConfigResourceType.TOPIC, t, configs=entries(v))
+            for t, v in draft.throttle_topics.items()
+        ]
+
+    async def _set_throttle(self, draft: Draft) -> None:
+        await self._alter("IncrementalAlterConfigs", self._throttle_resources(draft, clear=False))
+
+    async def _clear_throttle(self, draft: Draft) -> None:
+        await self._alter("IncrementalAlterConfigs", self._throttle_resources(draft, clear=True))
+
+    async def _reassign(self, draft: Draft) -> None:
+        moves = dict(draft.moves)
+        answer = await self._admin.call(
+            "AlterPartitionReassignments", lambda c: c.alter_partition_reassignments(moves)
+        )
+        failed = _codes(answer)
+        if failed:
+            raise StepFailed("the controller refused: " + "; ".join(failed))
+
+    # -- waits -------------------------------------------------------------------------
+
+    async def _config_holds(self, draft: Draft) -> bool:
+        assert draft.topic and draft.config
+        key, value = draft.config
+        seen = (await read_configs(self._admin, [draft.topic])).get(draft.topic, {}).get(key)
+        return seen == value
+
+    async def _offsets_hold(self, draft: Draft) -> bool:
+        assert draft.group
+        seen = await committed_offsets(self._admin, draft.group)
+        return all(seen.get(tp) == o for tp, o in draft.offsets.items())
+
+    async def _preferred_lead(self, draft: Draft) -> bool:
+        meta = await read_metadata(self._admin)
+        led = {p.tp: p.on_preferred for p in meta.partitions}
+        return all(led.get(tp, False) for tp in draft.elect)
+
+    async def _reassigned(self, draft: Draft) -> bool:
+        moving: list[TopicPartition] = list(draft.moves)
+        pending = await self._admin.call(
+            "ListPartitionReassignments", lambda c: c.list_partition_reassignments(moving)
+        )
+        if any(v.get("adding_replicas") or v.get("removing_replicas") for v in pending.values()):
+            return False
+        meta = await read_metadata(self._admin)
+        now = {p.tp: list(p.replicas) for p in meta.partitions}
+        return all(sorted(now.get(tp, [])) == sorted(new) for tp, new in draft.moves.items())
