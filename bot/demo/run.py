@@ -13,6 +13,7 @@ from bot.asgi import create_asgi_app
 from bot.composition import open_bot
 from bot.config import Config
 from bot.demo.console import Console, ConsoleError
+from bot.demo.fresh import start_afresh
 from bot.incidents.demo import DemoPager
 from integrations.slack.sender import SlackSender
 from standins.fleet.simulator.backend import SimulatorFleet
@@ -155,4 +156,10 @@ def run_demo(config: Config, script: Path | None, *, socket: bool = False) -> in
     if script is not None and not script.is_file():
         print(f"no such script: {script}", file=sys.stderr)
         return 2
+    moved = start_afresh(config)
+    if moved:
+        where = moved[0].parent
+        logging.getLogger(__name__).info("the previous demo run's files are in %s", where)
+        if script is None:
+            print(f"A new demo world; the previous run's database and checkpoints are in {where}/.")
     return asyncio.run(demo(config, script, socket=socket))
