@@ -122,7 +122,7 @@ def preview_card(row: ActionRequest, preview: Preview, *, note: str, buttons: bo
 
 
 def approval_card(
-    row: ActionRequest, preview: Preview | None, *, status: str, open_: bool
+    row: ActionRequest, preview: Preview | None, *, status: str, open_: bool, approvers: str = ""
 ) -> Message:
     # Once decided, the card stops asking: it names the action, like an announcement.
     title = (
@@ -131,6 +131,9 @@ def approval_card(
         else m.announcement_title(row.action, row.target, row.break_glass)
     )
     body = [b.header(title), b.section(status), *_plan_blocks(row, preview), _context(row)]
+    if open_ and approvers:
+        # Who can approve, on top where Slack shows it: posting the card pings them.
+        body.insert(0, b.context(m.approvers_line(approvers)))
     if open_:
         body.append(
             {
@@ -150,11 +153,12 @@ def announcement_card(row: ActionRequest, preview: Preview | None, *, status: st
     return Message(text=f"{title}: {status}", blocks=body)
 
 
-def card(row: ActionRequest, status: str, *, open_: bool = False) -> Message:
-    """The public card of a request in its current state."""
+def card(row: ActionRequest, status: str, *, open_: bool = False, approvers: str = "") -> Message:
+    """The public card of a request in its current state; an open approval card names
+    `approvers` (mentions made by bot.actions.approvers)."""
     preview = Preview.load(row.plan)
     if row.approvals_required:
-        return approval_card(row, preview, status=status, open_=open_)
+        return approval_card(row, preview, status=status, open_=open_, approvers=approvers)
     return announcement_card(row, preview, status=status)
 
 

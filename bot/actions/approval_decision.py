@@ -20,7 +20,7 @@ from bot.actions.guards import Approver
 from bot.actions.journal import audit_ready, chain_params, record, record_alone
 from bot.actions.lifecycle import RequestState
 from bot.actions.models import ActionApproval, ActionRequest
-from bot.actions.moves import AuditStep, Say, move
+from bot.actions.moves import AuditStep, Say, expired_say, move
 from bot.actions.store import get_request, load_facts, view_of
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
@@ -64,7 +64,7 @@ async def _expire(rt: Runtime, row: ActionRequest, clicker: Person) -> Message:
             expect=(RequestState.CONFIRMED,),
             facts={"detail": m.ACTION_APPROVAL_EXPIRED},
             audit=AuditStep(clicker, v.APPROVAL_DECIDED, v.EXPIRED),
-            say=Say(card=m.ACTION_APPROVAL_EXPIRED),
+            say=expired_say(row, m.ACTION_APPROVAL_EXPIRED),
         )
     rt.wake_outbox()
     return Message(text=m.decision_refused(m.ACTION_APPROVAL_EXPIRED))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as m
 from bot.actions import action_blocks, notify
+from bot.actions.approvers import approvers_for, ask_directly
 from bot.actions.assess import Assessment
 from bot.actions.guard_chain import Person
 from bot.actions.guards import approval_required, approver_roles
@@ -70,7 +71,9 @@ async def await_approval(
     if stage == "approve":  # recorded, but more approvals are needed
         async with writing(rt.sessions) as session:
             status = m.card_waiting(verdict.result.reason(), row.expires_at)
-            await notify.update_card(session, rt, row, action_blocks.card(row, status, open_=True))
+            asked = await approvers_for(rt, session, roles, row.requester_id, rt.clock())
+            shown = action_blocks.card(row, status, open_=True, approvers=asked.mentions())
+            await notify.update_card(session, rt, row, shown)
         rt.wake_outbox()
         return Message(text=m.approval_recorded(verdict.result.reason()))
     expires = (
@@ -105,7 +108,10 @@ async def await_approval(
             return Message(text=m.action_already(row.id, RequestState.CONFIRMED))
         await announce_break_glass(session, rt, row, actor, stage)
         status = m.card_waiting(verdict.result.reason(), expires, requester=row.requester_id)
-        await notify.post_card(session, rt, row, action_blocks.card(row, status, open_=True))
+        asked = await approvers_for(rt, session, roles, row.requester_id, rt.clock())
+        shown = action_blocks.card(row, status, open_=True, approvers=asked.mentions())
+        await notify.post_card(session, rt, row, shown)
+        ask_directly(session, rt, row, asked)
     rt.wake_outbox()
     where = m.where_card(row.channel_id, row.thread_ts)
     if stage == "submit" and verdict.preview is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import messages as m
 from bot.actions import action_blocks, notify
 from bot.actions.guard_chain import Person
 from bot.actions.journal import record
@@ -52,6 +53,15 @@ class Say:
     card: str | None = None
     thread: Message | None = None
     progress: Message | None = None
+
+
+def expired_say(row: ActionRequest, card: str = m.ACTION_REQUEST_EXPIRED) -> Say | None:
+    """What a lapsed request tells Slack: its card says so, and an approval request says so
+    in its thread too, where the people asked to approve were mentioned."""
+    if not row.card_posted:
+        return None
+    lapsed = Message(text=m.approval_lapsed(row.action, row.target))
+    return Say(card=card, thread=lapsed if row.approvals_required else None)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.actions.guard_chain import Person
 from bot.actions.journal import observe_duration
 from bot.actions.lifecycle import PENDING, RUNNING, RequestState
 from bot.actions.models import ActionRequest
-from bot.actions.moves import AuditStep, Moved, Say, move
+from bot.actions.moves import AuditStep, Moved, Say, expired_say, move
 from bot.actions.port import ResumableFleet, action_backend
 from bot.actions.postcheck import Check, passed, post_check
 from bot.actions.reconcile import lost_contact, reconcile
@@ -218,7 +218,7 @@ async def expire_stale(rt: Runtime) -> int:
                     v.EXPIRED,
                     extra={"was": row.state},
                 ),
-                say=Say(card=m.ACTION_REQUEST_EXPIRED) if row.card_posted else None,
+                say=expired_say(row),
             )
     rt.wake_outbox()
     return len(rows)

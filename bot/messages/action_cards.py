@@ -283,3 +283,31 @@ def lock_line(lock: LockView) -> str:
         f":lock: {code(lock.resource)} by {person(lock.owner_id)} ({code(lock.action)}, request "
         f"{code(lock.request_id)}) since {at_utc(lock.since)}, until {at_utc(lock.expires_at)}"
     )
+
+
+def approvers_line(mentions: str) -> str:
+    """On top of an approval card and of its reminder: who can approve (mentions made by
+    bot.mentions from roster and config ids)."""
+    return f":bell: Can approve: {mentions}"
+
+
+def approval_dm(requester: str, action: str, target: str, link: str) -> str:
+    # `link` is the card's permalink, filled in by the outbox when it sends this.
+    return (
+        f"{person(requester)} asks for your approval: {code(action)} on {code(target)}. "
+        f"<{link}|Open the approval card>"
+    )
+
+
+def approval_reminder(action: str, target: str, expires: datetime | None) -> str:
+    return (
+        f":hourglass_flowing_sand: Still waiting for an approval of {code(action)} on "
+        f"{code(target)}; it lapses at {at_utc(expires)}."
+    )
+
+
+def approval_lapsed(action: str, target: str) -> str:
+    return (
+        f":alarm_clock: Nobody approved {code(action)} on {code(target)} in time: the request "
+        "expired and its lock is released. Run the command again if it is still needed."
+    )

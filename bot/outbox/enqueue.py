@@ -95,6 +95,28 @@ async def update(
     return row
 
 
+# A message that links another of ours: `LINK_SLOT` in its text is replaced, when it is
+# sent, by the permalink Slack gives (chat.getPermalink) for the message keyed `link_key`.
+# The linked message may sit in another lane and go out later: the worker waits for it.
+LINK_SLOT = "{permalink}"
+LINK_FIELD = "link_key"
+
+
+def post_linking(
+    session: AsyncSession,
+    *,
+    channel: str,
+    message: Message,
+    link_key: str,
+    clock: Clock = utcnow,
+) -> OutboxMessage:
+    """`post`, with `LINK_SLOT` in `message` filled by the permalink of `link_key`'s message."""
+    payload = {"channel": channel, **message.payload(), LINK_FIELD: link_key}
+    row = _row(channel, "chat.postMessage", payload, clock)
+    session.add(row)
+    return row
+
+
 def ephemeral(
     session: AsyncSession,
     *,

@@ -37,12 +37,16 @@ from bot.db.models import OutboxMessage, PostedMessage
 from bot.db.unit_of_work import writing
 from bot.outbox.backlog import count_undelivered, due_lanes, read_backlog
 from bot.outbox.config import OutboxConfig
-from bot.outbox.enqueue import RESPONSE_LANE_PREFIX, UPLOAD
+from bot.outbox.enqueue import LINK_FIELD, LINK_SLOT, RESPONSE_LANE_PREFIX, UPLOAD
 from bot.outbox.lanes import release_lane, take_lane
 from integrations.slack.errors import SlackApiError, SlackRateLimited, SlackUnavailable
 from integrations.slack.web import SlackWebClient
 
 log = logging.getLogger(__name__)
+
+# A message linking another waits for it this long (its lane may be paced, Slack down),
+# then fails rather than hold its lane for ever.
+LINK_GIVE_UP = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class _Claim:
     message_key: str | None
     attempts: int
     resolved: bool
+    # (channel, ts) of the message whose permalink fills `LINK_SLOT`
+    # (bot.outbox.enqueue.post_linking).
+    link: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,13 +217,23 @@ class OutboxWorker:
             if head is None or head.next_attempt_at > now:
                 await release_lane(session, lane, owner=self._owner, next_send_at=None)
                 return None
+            payload: dict[str, Any] = json.loads(head.payload)
+            link_key = payload.pop(LINK_FIELD, None)
+            linked = None if link_key is None else await session.get(PostedMessage, link_key)
+            if link_key is not None and linked is None:
+                # The message it links is in another lane and not posted yet: not due
+                # until it is (a later pass), failed once it is clearly never coming.
+                if now - head.created_at > LINK_GIVE_UP:
+                    head.status, head.last_error = "failed", "linked message was never posted"
+                await release_lane(session, lane, owner=self._owner, next_send_at=None)
+                return None
             # 'sending' stops coalescing into a payload that is already on its way.
             head.status = "sending"
-            payload: dict[str, Any] = json.loads(head.payload)
             resolved = await self._resolve_refs(session, payload, head.thread_key, head.target_key)
             return _Claim(
-                lane, head.id, head.method, payload, head.message_key, head.attempts, resolved
-            )
+                lane, head.id, head.method, payload, head.message_key, head.attempts, resolved,
+                link=None if linked is None else (linked.channel, linked.ts),
+            )  # fmt: skip
 
     async def _deliver_lane(self, lane: str) -> int:
         claim = await self._claim_head(lane)
@@ -249,7 +266,10 @@ class OutboxWorker:
             return _Result("failed", error="referenced message was never posted")
         pace = now + timedelta(seconds=self._interval(claim.lane))
         try:
-            answer = await self._call(claim.method, dict(claim.payload))
+            payload = dict(claim.payload)
+            if claim.link is not None:
+                payload = await self._with_permalink(payload, *claim.link)
+            answer = await self._call(claim.method, payload)
         except SlackRateLimited as exc:
             retry_at = self._clock() + timedelta(seconds=exc.retry_after)
             return _Result("pending", error=str(exc), retry_at=retry_at, wait_until=retry_at)
@@ -287,6 +307,16 @@ class OutboxWorker:
             payload[field] = posted.ts
             payload["channel"] = posted.channel
         return True
+
+    async def _with_permalink(
+        self, payload: dict[str, Any], channel: str, ts: str
+    ) -> dict[str, Any]:
+        """The payload with `LINK_SLOT` replaced by the linked message's permalink."""
+        answer = await self._web.call("chat.getPermalink", {"channel": channel, "message_ts": ts})
+        link = str(answer.get("permalink") or "")
+        filled = json.dumps(payload).replace(LINK_SLOT, link.replace('"', ""))
+        result: dict[str, Any] = json.loads(filled)
+        return result
 
     async def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         if method == "response_url":
