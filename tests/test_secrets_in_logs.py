@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from bot.config import ConfigError, parse_config
-from bot.logs import configure_logging
+from bot.logs import JsonFormatter, configure_logging
 from integrations.grafana import DEFAULT_HEADER as GRAFANA_HEADER
 from integrations.grafana import sign as grafana_sign
 from integrations.slack.signing import sign
@@ -64,10 +64,12 @@ class Everything(logging.Handler):
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
         self._formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+        # `logging.format: json` too: the ids in context and the traceback as one string.
+        self._json = JsonFormatter()
 
     def emit(self, record: logging.LogRecord) -> None:
         text = self._formatter.format(record)  # message, args, traceback, stack
-        self.lines.append(f"{text} {record.__dict__!r}")
+        self.lines.append(f"{text} {self._json.format(record)} {record.__dict__!r}")
 
 
 @pytest.fixture
@@ -118,7 +120,8 @@ def sections(pd_url: str) -> dict[str, object]:
                     "name": "sim",
                     "type": "simulator",
                     "url": "http://127.0.0.1:0",
-                    "token": s["fleet_token"],
+                    # Fleet credentials are only accepted from the environment.
+                    "token": "${WK_TEST_FLEET_TOKEN:-" + s["fleet_token"] + "}",
                 }
             ]
         },
