@@ -15,9 +15,12 @@ from bot.demo.fresh import start_afresh
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def demo_config(tmp_path: Path) -> Path:
+def demo_config(tmp_path: Path, *, in_var: bool = False) -> Path:
+    """The shipped profile on free ports; its database in `tmp_path`, or with `in_var`
+    where `make demo` keeps it: `./var/` of the working directory."""
     raw = yaml.safe_load((ROOT / "app.yaml").read_text())
-    raw["storage"]["url"] = f"sqlite+aiosqlite:///{tmp_path}/demo.db"
+    if not in_var:
+        raw["storage"]["url"] = f"sqlite+aiosqlite:///{tmp_path}/demo.db"
     raw["server"]["port"] = 0
     raw["demo"]["standin_port"] = 0
     raw["fleet"]["backends"][0]["url"] = "http://127.0.0.1:0"
@@ -60,21 +63,9 @@ def test_a_failing_line_makes_the_demo_exit_non_zero(tmp_path: Path) -> None:
     assert "Fleet:" not in result.stdout  # it stopped at the failing line
 
 
-def used_var_config(tmp_path: Path) -> Path:
-    """The shipped profile as `make demo` runs it, its state in `./var/` of the working
-    directory (SQLite file, audit checkpoints, log); only the ports are free ones."""
-    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
-    raw["server"]["port"] = 0
-    raw["demo"]["standin_port"] = 0
-    raw["fleet"]["backends"][0]["url"] = "http://127.0.0.1:0"
-    path = tmp_path / "app.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "docs/demo").glob("*.txt")))
 def test_each_demo_script_runs_again_on_a_used_var(tmp_path: Path, name: str) -> None:
-    config = used_var_config(tmp_path)
+    config = demo_config(tmp_path, in_var=True)
     for run in ("fresh", "used"):
         result = run_demo(config, ROOT / "docs/demo" / name, tmp_path)
         assert result.returncode == 0, f"{run} var/: {result.stderr}{result.stdout[-3000:]}"
