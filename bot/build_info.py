@@ -36,14 +36,30 @@ def commit() -> str:
 
 def _checkout_commit(git: Path) -> str | None:
     try:
-        head = (git / "HEAD").read_text().strip()
+        own, common = _git_dirs(git)
+        head = (own / "HEAD").read_text().strip()
         if head.startswith("ref: "):
             ref = head[5:]
-            loose = git / ref
-            head = loose.read_text().strip() if loose.is_file() else _packed(git, ref) or ""
+            loose = common / ref
+            head = loose.read_text().strip() if loose.is_file() else _packed(common, ref) or ""
     except OSError:
         return None
     return head[:12] if _SHA.fullmatch(head) else None
+
+
+def _git_dirs(git: Path) -> tuple[Path, Path]:
+    """The checkout's own git directory (HEAD) and the one its refs are in: the same for
+    a clone; for a `git worktree`, `.git` is a file naming its own directory, whose
+    `commondir` names the repository's."""
+    if not git.is_file():
+        return git, git
+    pointer = git.read_text().strip()
+    if not pointer.startswith("gitdir: "):
+        raise OSError(f"{git} is not a git pointer")
+    own = (git.parent / pointer[8:]).resolve()
+    common_file = own / "commondir"
+    common = (own / common_file.read_text().strip()).resolve() if common_file.is_file() else own
+    return own, common
 
 
 def _packed(git: Path, ref: str) -> str | None:

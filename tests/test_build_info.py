@@ -52,6 +52,20 @@ def test_a_checkout_commit_is_read_from_git_without_running_git(
     assert build_info._checkout_commit(git) == SHA[:12]
 
 
+def test_a_worktree_checkout_reads_its_own_head_and_the_shared_refs(tmp_path: Path) -> None:
+    repo = tmp_path / "repo" / ".git"
+    own = repo / "worktrees" / "wt"
+    (repo / "refs" / "heads").mkdir(parents=True)
+    own.mkdir(parents=True)
+    (repo / "refs" / "heads" / "feature").write_text(SHA + "\n")
+    (own / "HEAD").write_text("ref: refs/heads/feature\n")
+    (own / "commondir").write_text("../..\n")
+    checkout = tmp_path / "wt"
+    checkout.mkdir()
+    (checkout / ".git").write_text(f"gitdir: {own}\n")
+    assert build_info._checkout_commit(checkout / ".git") == SHA[:12]
+
+
 def test_no_checkout_and_no_variable_says_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
