@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from bot.fleet.router import BackendView
@@ -38,6 +39,13 @@ def fields(pairs: list[tuple[str, str]]) -> Block:
         "type": "section",
         "fields": [{"type": "mrkdwn", "text": clip(f"*{k}*\n{v}", 2000)} for k, v in pairs[:10]],
     }
+
+
+def slack_date(when: datetime) -> str:
+    """Shown in each reader's own time zone by Slack; the fallback is UTC."""
+    return (
+        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+    )
 
 
 def context(markdown: str) -> Block:

@@ -4,6 +4,7 @@ resolved by command; and a suggested repair action runs through the guarded flow
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,9 @@ def test_the_shipped_incident_script_shows_a_thread_from_page_to_resolution(
     out = demo_output(tmp_path, ROOT / "docs/demo/incident.txt")
     assert "(Alertmanager pages the bot: PostgresReplicaDown on pg-orders" in out
     assert "== :red_circle: CRITICAL · PostgresReplicaDown ==" in out
-    assert "*Fleet now* — :large_yellow_circle: degraded" in out
+    assert re.search(r"\*Fleet now\* · [0-9-]+ [0-9:]+ UTC — :large_yellow_circle: degraded", out)
+    assert re.search(r"\*Fleet at resolution\* · [0-9-]+ [0-9:]+ UTC — ", out)
+    assert "(:rotating_light: Paging @S0DBA0001 " in out
     assert "Resolved by @UBOB0002" in out
 
 

@@ -5,38 +5,16 @@ whose own blocks carry the mentions (docs/incidents.md, "Who is paged")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.incidents.escalation import escalate_due
 from standins.slack.models import Event
 from tests.harness import BotHarness
 from tests.incident_helpers import Clock, replies, roots
-from tests.intake_helpers import captured, intake_section
+from tests.intake_helpers import intake_section
+from tests.paging_support import CHANNEL, NOW, ROTATION, ROUTING, deliver
 
-CHANNEL = "C0DBA0001"
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-# bob's turn on 26 November (shift 24 since the start; members alternate).
-ROTATION = {
-    "name": "databases",
-    "channel": "C0ONCALL1",
-    "members": ["UBOB0002", "UALICE01"],
-    "timezone": "UTC",
-    "handoffs": ["09:00"],
-    "start": "2026-11-02",
-}
-ROUTING = {
-    "routes": [
-        {
-            "name": "databases",
-            "match": {"kind": "postgres"},
-            "channel": CHANNEL,
-            "mention": ["S0DBA0001"],
-            "oncall": "databases",
-            "escalate_after_minutes": 10,
-        }
-    ]
-}
 PAGED = ":rotating_light: Paging <!subteam^S0DBA0001> <@UBOB0002>"
 
 
@@ -51,12 +29,6 @@ def pinging(events: list[Event]) -> list[Event]:
 def first_block(blocks: list[dict[str, Any]]) -> str:
     assert blocks[0]["type"] == "context"
     return str(blocks[0]["elements"][0]["text"])
-
-
-async def deliver(h: BotHarness, name: str) -> None:
-    headers, body = captured(name)
-    answer = await h.sender._http.post(h.url + "/hooks/alertmanager", json=body, headers=headers)
-    assert answer.status_code == 200, answer.text
 
 
 async def test_a_page_pings_the_on_call_visibly_and_updates_never_ping_again(db_url: str) -> None:

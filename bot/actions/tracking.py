@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from bot import messages as m
 from bot.actions import action_blocks
@@ -28,7 +30,9 @@ from bot.actions.reconcile import lost_contact, reconcile
 from bot.actions.resume import resume
 from bot.actions.store import renew_lock, requests_in
 from bot.audit import vocabulary as v
+from bot.block_kit import slack_date
 from bot.db.unit_of_work import writing
+from bot.fleet.snapshot import read_at, snapshot_of, state_line, unreadable
 from bot.log_context import bound
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError, OperationNotFound
@@ -113,28 +117,50 @@ async def _progress(rt: Runtime, row: ActionRequest, op: Operation) -> None:
     rt.wake_outbox()
 
 
-async def _checks(rt: Runtime, row: ActionRequest) -> list[Check]:
-    """The post-check, tried a few times: a cluster may take a moment to show its new state."""
+async def _checks(rt: Runtime, row: ActionRequest) -> tuple[list[Check], dict[str, Any]]:
+    """The post-check, tried a few times: a cluster may take a moment to show its new state;
+    and the service as last read, for the final card."""
     preview = Preview.load(row.plan)
     backend = action_backend(rt.fleet, row.target)
     floor = rt.config.policies.min_healthy_members
     checks: list[Check] = []
+    view: dict[str, Any] = {}
     for attempt in range(POST_CHECK_TRIES):
         try:
             service = await backend.get_service(row.target)
         except FleetError as exc:
             checks = [(m.check_unreadable(str(exc)), False)]
+            view = unreadable(type(exc).__name__, rt.clock())
         else:
             checks = post_check(preview, service, floor)
+            view = snapshot_of(service, rt.clock())
         if passed(checks) or attempt + 1 == POST_CHECK_TRIES:
-            return checks
+            return checks, view
         await asyncio.sleep(POST_CHECK_PAUSE)
-    return checks
+    return checks, view
+
+
+async def _final_view(rt: Runtime, row: ActionRequest) -> dict[str, Any]:
+    """The service as it is when an operation ended without a post-check."""
+    try:
+        service = await action_backend(rt.fleet, row.target).get_service(row.target)
+    except FleetError as exc:
+        return unreadable(type(exc).__name__, rt.clock())
+    return snapshot_of(service, rt.clock())
+
+
+def fleet_at_end(view: dict[str, Any]) -> str:
+    """The final card's line: the fleet's state then, labelled with when it was read."""
+    at = read_at(json.dumps(view))
+    return m.fleet_at_end(slack_date(at) if at else "?", state_line(json.dumps(view)))
 
 
 async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
     ended = RequestState(op.state)
-    checks = await _checks(rt, row) if ended == RequestState.SUCCEEDED else []
+    if ended == RequestState.SUCCEEDED:
+        checks, view = await _checks(rt, row)
+    else:
+        checks, view = [], await _final_view(rt, row)
     text = m.operation_result(
         op.id,
         row.action,
@@ -150,7 +176,7 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
         return Say(
             progress=action_blocks.progress(row, op),
             thread=action_blocks.result(text, checks, seqs),
-            card=text,
+            card=f"{text}\n{fleet_at_end(view)}",
         )
 
     async with writing(rt.sessions) as session:

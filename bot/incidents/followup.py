@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db.unit_of_work import writing
-from bot.incidents.models import Incident
+from bot.fleet.snapshot import same_state, snapshot_of, unreadable
+from bot.incidents.models import OPEN_STATES, Incident
 from bot.incidents.thread import ThreadWriter
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError, ServiceNotFound
@@ -27,6 +28,8 @@ FLEET_TIMEOUT_SECONDS = 5.0
 PARALLEL_READS = 8
 ANNOUNCE_SECONDS = 1.0
 ANNOUNCE_CHUNK = 8
+# Open incidents whose fleet state the watch re-reads per run, newest first.
+WATCHED = 200
 
 
 def after_ingest(
@@ -94,30 +97,25 @@ async def announce_deferred(rt: Runtime, limit: int = 500) -> int:
 
 
 async def snapshot(rt: Runtime, service: str) -> dict[str, Any]:
-    """The service as the root shows it: health, primary, replicas with lag."""
+    """The service as the root shows it: health, primary, replicas with lag, and when."""
+    now = rt.clock()
     try:
         found = await asyncio.wait_for(rt.fleet.get_service(service), FLEET_TIMEOUT_SECONDS)
     except ServiceNotFound:
-        return {"ok": False, "error": "not a service of the fleet"}
+        return unreadable("not a service of the fleet", now)
     except TimeoutError:
-        return {"ok": False, "error": "the fleet API did not answer in time"}
+        return unreadable("the fleet API did not answer in time", now)
     except FleetError as exc:
-        return {"ok": False, "error": type(exc).__name__}
-    return {
-        "ok": True,
-        "health": found.health,
-        "paused": found.paused,
-        "region": found.region,
-        "kind": found.kind,
-        "members": [
-            {"name": m.name, "role": m.role, "healthy": m.healthy, "lag": m.lag_bytes}
-            for m in found.members
-        ],
-    }
+        return unreadable(type(exc).__name__, now)
+    return snapshot_of(found, now)
 
 
-async def refresh_fleet_state(rt: Runtime, incident_ids: list[int]) -> int:
-    """Fetch and show the fleet state of these incidents; returns how many were updated."""
+async def refresh_fleet_state(
+    rt: Runtime, incident_ids: list[int], *, only_changed: bool = False
+) -> int:
+    """Fetch and show the fleet state of these incidents; returns how many were updated.
+    `only_changed`: a root whose fleet state is the same as shown is left alone (the
+    fleet watch), so an unchanged fleet costs no Slack call."""
     async with rt.sessions() as session:
         rows = await session.execute(
             select(Incident.id, Incident.service).where(
@@ -145,6 +143,10 @@ async def refresh_fleet_state(rt: Runtime, incident_ids: list[int]) -> int:
         count = 0
         for incident in incidents:
             view = views[services[incident.id]]
+            if only_changed and (
+                incident.fleet_due_at is not None or same_state(incident.fleet_state, view)
+            ):
+                continue  # unchanged, or a first read or resolution read is under way
             incident.fleet_state = json.dumps(view, sort_keys=True)
             incident.fleet_due_at = None
             if view.get("ok"):
@@ -155,6 +157,33 @@ async def refresh_fleet_state(rt: Runtime, incident_ids: list[int]) -> int:
         await w.finish()
     rt.wake_outbox()
     return count
+
+
+async def watch_open(rt: Runtime, limit: int = WATCHED) -> int:
+    """The fleet watch (a leader job): re-read the services of open incidents and edit
+    the roots whose fleet state changed. Each edit supersedes the root's edit still
+    waiting in the outbox (bot.incidents.thread), so one update per root is pending."""
+    async with rt.sessions() as session:
+        ids = list(
+            await session.scalars(
+                select(Incident.id)
+                .where(
+                    Incident.status.in_(OPEN_STATES),
+                    Incident.service.is_not(None),
+                    Incident.has_thread.is_(True),
+                )
+                .order_by(Incident.id.desc())
+                .limit(limit)
+            )
+        )
+    return await refresh_fleet_state(rt, ids, only_changed=True) if ids else 0
+
+
+def after_resolve(rt: Runtime, incident_ids: list[int]) -> None:
+    """Read the fleet as it is at resolution (the sweep does it, through `fleet_due_at`,
+    if this replica dies first)."""
+    if incident_ids:
+        rt.background.spawn(refresh_fleet_state(rt, incident_ids), "fleet state at resolution")
 
 
 async def refresh_due(rt: Runtime, limit: int = 50) -> int:

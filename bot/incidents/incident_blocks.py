@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot import block_kit, messages
-from bot.block_kit import Block
+from bot.block_kit import Block, slack_date
+from bot.fleet.snapshot import read_at, state_line
 from bot.incidents.models import ACKNOWLEDGED, RESOLVED, Incident, Storm
 from bot.mentions import code, escape, is_user_id, mention_user
 from bot.outbox import Message
@@ -24,15 +24,7 @@ SEVERITY_ICON = {
     "warning": ":large_yellow_circle:",
     "info": ":large_blue_circle:",
 }
-HEALTH_ICON = {"healthy": ":large_green_circle:", "degraded": ":large_yellow_circle:"}
 SILENCE_CHOICES = ("1h", "4h")
-
-
-def slack_date(when: datetime) -> str:
-    """Shown in each reader's own time zone by Slack; the fallback is UTC."""
-    return (
-        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
-    )
 
 
 def duration(seconds: float) -> str:
@@ -51,17 +43,6 @@ def who(actor: str | None) -> str:
     return mention_user(actor) if is_user_id(actor) else code(actor)
 
 
-def size(value: int | None) -> str:
-    if value is None:
-        return "–"
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if amount < 1024:
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return f"{amount:.1f} TiB"
-
-
 def status_line(incident: Incident) -> str:
     if incident.status == RESOLVED and incident.resolved_at is not None:
         when = slack_date(incident.resolved_at)
@@ -74,31 +55,15 @@ def status_line(incident: Incident) -> str:
     return ":rotating_light: Triggered — not acknowledged"
 
 
-def fleet_line(snapshot_json: str | None) -> str:
-    if snapshot_json is None:
-        return "_checking the fleet…_"
-    snap: dict[str, Any] = json.loads(snapshot_json)
-    if not snap.get("ok"):
-        return f"_fleet state unavailable: {escape(str(snap.get('error', 'unknown')))}_"
-    health = str(snap.get("health", "unknown"))
-    parts = [f"{HEALTH_ICON.get(health, ':red_circle:')} {escape(health)}"]
-    if snap.get("paused"):
-        parts.append("*paused*")
-    members: list[dict[str, Any]] = snap.get("members", [])
-    brokers = [m for m in members if m.get("role") in ("broker", "controller")]
-    if brokers:
-        healthy = sum(1 for m in brokers if m.get("healthy"))
-        parts.append(f"brokers {healthy}/{len(brokers)} healthy")
-    primary = next((m for m in members if m.get("role") == "primary"), None)
-    if primary is not None:
-        sick = "" if primary.get("healthy") else " *unhealthy*"
-        parts.append(f"primary {code(str(primary['name']))}{sick}")
-    elif not brokers:
-        parts.append("*no primary*")
-    for member in [m for m in members if m.get("role") == "replica"][:6]:
-        sick = "" if member.get("healthy") else " *unhealthy*"
-        parts.append(f"replica {code(str(member['name']))} lag {size(member.get('lag'))}{sick}")
-    return " · ".join(parts)
+def fleet_section(incident: Incident) -> str:
+    """The fleet's state with the time it was read: "now" while the incident is open (the
+    fleet watch keeps it current), as it was at resolution once resolved."""
+    at = read_at(incident.fleet_state)
+    when = f" · {slack_date(at)}" if at is not None else ""
+    line = state_line(incident.fleet_state)
+    if incident.status == RESOLVED:
+        return f"*{messages.FLEET_AT_RESOLUTION}*{when} — {line}"
+    return f"*{messages.FLEET_NOW}*{when} — {line}"
 
 
 def headline(incident: Incident) -> str:
@@ -197,7 +162,7 @@ def incident_root(
     links += [f"<{incident.source_url}|Source>"] if incident.source_url else []
     out.append(block_kit.section(about + ("\n" + " · ".join(links) if links else "")))
     if incident.service:
-        out.append(block_kit.section(f"*Fleet now* — {fleet_line(incident.fleet_state)}"))
+        out.append(block_kit.section(fleet_section(incident)))
     buttons = _buttons(incident, suggestions)
     if buttons:
         out.append({"type": "actions", "block_id": f"incident-{incident.id}", "elements": buttons})

@@ -204,6 +204,8 @@ def _resolve_by_source(incident: Incident, now: datetime) -> None:
     incident.resolved_at = now
     incident.resolved_by = incident.source
     incident.next_escalation_at = None
+    if incident.service:  # the fleet at resolution is read after commit (followup)
+        incident.fleet_due_at = now
     if incident.pagerduty_state in ("trigger", "sent"):
         incident.pagerduty_state = "resolve"
 

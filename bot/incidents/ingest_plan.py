@@ -176,6 +176,7 @@ def _thread_news(
             refresh.append(update.incident)
         if update.resolved:
             replies.append(Message(text=messages.incident_resolved_by_source(before.source)))
+            refresh.append(update.incident)  # the root shows the fleet at resolution
         news.append(ThreadNews(update.incident, "now", lines, tuple(replies)))
     return tuple(news), tuple(refresh)
 

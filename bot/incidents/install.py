@@ -26,6 +26,10 @@ DELIVERY_MEMORY = timedelta(days=7)
 HANDOFF_LINES = 8
 
 
+# How often open roots' "Fleet now" is re-read (and edited when it changed).
+FLEET_WATCH_SECONDS = 60
+
+
 def install(parts: AppParts) -> None:
     parts.hooks.page_sink = ingest
     # Guarded actions whose policy says `require_incident` ask us who is in one.
@@ -39,6 +43,7 @@ def install(parts: AppParts) -> None:
             Job("incidents-silences", 30, silences.expire_due),
             Job("incidents-storms", 5, sweep_storms),
             Job("incidents-fleet-state", 20, followup.refresh_due),
+            Job("incidents-fleet-watch", FLEET_WATCH_SECONDS, followup.watch_open),
             Job("incidents-pagerduty", 60, escalation.deliver_pagerduty),
             Job("incidents-forget-deliveries", 3600, forget_deliveries),
         )

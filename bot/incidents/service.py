@@ -107,6 +107,8 @@ async def _resolve(
     incident.resolved_by = user
     incident.next_escalation_at = None
     incident.updated_at = now
+    if incident.service:  # the fleet at resolution is read after commit (followup)
+        incident.fleet_due_at = now
     if incident.pagerduty_state in ("trigger", "sent"):
         incident.pagerduty_state = "resolve"
     if not quiet:
@@ -129,17 +131,19 @@ async def acknowledge(rt: Runtime, *, incident_id: int, user: str) -> str:
 
 
 async def resolve(rt: Runtime, *, incident_id: int, user: str) -> str:
-    pagerduty = False
+    pagerduty = resolved = False
 
     async def change(w: ThreadWriter, incident: Incident, now: datetime) -> str:
-        nonlocal pagerduty
+        nonlocal pagerduty, resolved
         if not await _resolve(w, incident, now, user):
             return messages.incident_already_resolved(incident.id)
-        pagerduty = incident.pagerduty_state == "resolve"
+        pagerduty, resolved = incident.pagerduty_state == "resolve", True
         await _show(w, incident)
         return messages.incident_resolved_answer(incident.id)
 
     answer = await _change(rt, incident_id, change)
+    if resolved:
+        followup.after_resolve(rt, [incident_id])
     if pagerduty:
         followup.kick_pagerduty(rt)
     return answer
@@ -220,6 +224,7 @@ async def storm_change(rt: Runtime, *, storm_id: int, user: str, resolve_all: bo
             .with_for_update()
         )
         changed, pagerduty = 0, False
+        resolved: list[int] = []
         for incident in incidents:
             # Folded incidents speak through the storm: one reply below, not one each.
             step = _resolve if resolve_all else _acknowledge
@@ -228,6 +233,8 @@ async def storm_change(rt: Runtime, *, storm_id: int, user: str, resolve_all: bo
                 await w.refresh_incident(incident)
             changed += done
             pagerduty |= incident.pagerduty_state == "resolve"
+            if done and resolve_all:
+                resolved.append(incident.id)
         if not resolve_all:
             storm.acknowledged_by = user
         storm.next_escalation_at = None
@@ -236,6 +243,7 @@ async def storm_change(rt: Runtime, *, storm_id: int, user: str, resolve_all: bo
         await storms.show(w, storm)
         await w.finish()
     rt.wake_outbox()
+    followup.after_resolve(rt, resolved)
     if pagerduty:
         followup.kick_pagerduty(rt)
     return text

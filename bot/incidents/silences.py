@@ -18,9 +18,9 @@ from sqlalchemy import select
 from bot import messages
 from bot.audit import vocabulary as v
 from bot.audit.actors import AUTOMATION, Actor
+from bot.block_kit import slack_date
 from bot.db.unit_of_work import writing
 from bot.incidents import clients
-from bot.incidents.incident_blocks import slack_date
 from bot.incidents.models import Incident, Silence
 from bot.incidents.service import locked_incident
 from bot.incidents.thread import ThreadWriter, audit_target

@@ -311,3 +311,9 @@ def approval_lapsed(action: str, target: str) -> str:
         f":alarm_clock: Nobody approved {code(action)} on {code(target)} in time: the request "
         "expired and its lock is released. Run the command again if it is still needed."
     )
+
+
+def fleet_at_end(when: str, state: str) -> str:
+    """On a finished action's card: the service as read when it ended (`state` rendered
+    by bot.fleet.snapshot, its outside words escaped)."""
+    return f"*Fleet at the end* · {when} — {state}"

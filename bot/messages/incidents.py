@@ -17,6 +17,10 @@ def incident_footer(incident_id: int, group_key: str, route: str) -> str:
     return f"Incident #{incident_id} · {group_key or 'opened by hand'} · route {route}"
 
 
+FLEET_NOW = "Fleet now"
+FLEET_AT_RESOLUTION = "Fleet at resolution"
+
+
 def paging(mentions: str) -> str:
     """The context line at the top of a root or an escalation: who it pages. `mentions` is
     made by bot.mentions from config and roster ids, never from page text."""
