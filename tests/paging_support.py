@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import httpx
 
 from tests.harness import BotHarness
-from tests.intake_helpers import captured
+from tests.incident_helpers import Clock
+from tests.intake_helpers import captured, intake_section
 
 CHANNEL = "C0DBA0001"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -41,3 +42,14 @@ async def deliver(h: BotHarness, name: str) -> None:
     async with httpx.AsyncClient() as http:
         answer = await http.post(h.url + "/hooks/alertmanager", json=body, headers=headers)
     assert answer.status_code == 200, answer.text
+
+
+def paged_bot(db_url: str, clock: Clock) -> BotHarness:
+    """The bot with Alertmanager's webhook open, the route above and its rotation."""
+    return BotHarness(
+        db_url,
+        clock=clock,
+        intake=intake_section(),
+        routing=ROUTING,
+        oncall={"rotations": [ROTATION]},
+    )

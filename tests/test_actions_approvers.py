@@ -6,23 +6,15 @@ reminder and expiry jobs are run as their scheduler tick runs them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from tests import paging_support
 from tests.actions_support import PERMISSIONS, ROLES, card, in_thread, policies, text_of
 from tests.harness import CHANNEL, USERS, BotHarness, find_button
 from tests.incident_helpers import Clock
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-# bob's turn on 26 November (shift 24 since the start; members alternate).
-ROTATION = {
-    "name": "databases",
-    "channel": "C0ONCALL1",
-    "members": ["UBOB0002", "UCAROL03"],
-    "timezone": "UTC",
-    "handoffs": ["09:00"],
-    "start": "2026-11-02",
-}
+# bob is on call now; carol, his partner in the rotation, approves nothing.
+ROTATION = {**paging_support.ROTATION, "members": ["UBOB0002", "UCAROL03"]}
 
 
 def harness(db_url: str, clock: Clock, **sections: Any) -> BotHarness:
@@ -58,7 +50,7 @@ def top_line(message: Any) -> str:
 async def test_the_on_call_approver_is_pinged_messaged_and_reminded_then_told_it_lapsed(
     db_url: str,
 ) -> None:
-    clock = Clock(NOW)
+    clock = Clock(paging_support.NOW)
     async with harness(db_url, clock) as h:
         approval = await request_switchover(h)
         # Responders are alice (asking), bob and dave; bob is the one on call now.
@@ -94,7 +86,7 @@ async def test_the_on_call_approver_is_pinged_messaged_and_reminded_then_told_it
 
 
 async def test_with_no_approver_on_call_the_roles_user_group_is_asked(db_url: str) -> None:
-    clock = Clock(NOW)
+    clock = Clock(paging_support.NOW)
     roles = {
         **ROLES,
         # The stand-in's S0ONCALL1 holds alice and bob; dave is named, and not on call.

@@ -10,10 +10,8 @@ from typing import Any
 
 from bot.incidents.escalation import escalate_due
 from standins.slack.models import Event
-from tests.harness import BotHarness
 from tests.incident_helpers import Clock, replies, roots
-from tests.intake_helpers import intake_section
-from tests.paging_support import CHANNEL, NOW, ROTATION, ROUTING, deliver
+from tests.paging_support import CHANNEL, NOW, deliver, paged_bot
 
 PAGED = ":rotating_light: Paging <!subteam^S0DBA0001> <@UBOB0002>"
 
@@ -33,13 +31,7 @@ def first_block(blocks: list[dict[str, Any]]) -> str:
 
 async def test_a_page_pings_the_on_call_visibly_and_updates_never_ping_again(db_url: str) -> None:
     clock = Clock(NOW)
-    async with BotHarness(
-        db_url,
-        clock=clock,
-        intake=intake_section(),
-        routing=ROUTING,
-        oncall={"rotations": [ROTATION]},
-    ) as h:
+    async with paged_bot(db_url, clock) as h:
         await deliver(h, "firing-single")
         await h.quiet()
         [root] = roots(h.state, CHANNEL)
@@ -62,13 +54,7 @@ async def test_a_page_pings_the_on_call_visibly_and_updates_never_ping_again(db_
 
 async def test_an_escalation_pings_in_its_own_blocks(db_url: str) -> None:
     clock = Clock(NOW)
-    async with BotHarness(
-        db_url,
-        clock=clock,
-        intake=intake_section(),
-        routing=ROUTING,
-        oncall={"rotations": [ROTATION]},
-    ) as h:
+    async with paged_bot(db_url, clock) as h:
         await deliver(h, "firing-single")
         await h.quiet()
         seen = h.state.last_event_seq

@@ -5,16 +5,12 @@ at resolution with its time, and a finished action's card shows the service at t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from tests import actions_support
 from tests.actions_support import card, sim_control, text_of
 from tests.harness import BotHarness, find_button
 from tests.incident_helpers import Clock, block_text, roots
-from tests.intake_helpers import intake_section
-from tests.paging_support import CHANNEL, ROTATION, ROUTING, deliver
+from tests.paging_support import CHANNEL, NOW, deliver, paged_bot
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 # How Slack is asked to show NOW in each reader's own time zone.
 DATED = f"<!date^{int(NOW.timestamp())}^"
 
@@ -31,13 +27,7 @@ async def tick(h: BotHarness, job: str) -> None:
 
 async def test_open_roots_follow_the_fleet_and_resolved_roots_keep_it_dated(db_url: str) -> None:
     clock = Clock(NOW)
-    async with BotHarness(
-        db_url,
-        clock=clock,
-        intake=intake_section(),
-        routing=ROUTING,
-        oncall={"rotations": [ROTATION]},
-    ) as h:
+    async with paged_bot(db_url, clock) as h:
         await deliver(h, "firing-single")  # PostgresPrimaryDown on pg-billing
         await h.quiet()
         assert fleet_text(h).startswith(f"*Fleet now* · {DATED}")
