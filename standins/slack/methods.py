@@ -120,13 +120,19 @@ def post_message(state: StandInState, payload: JsonDict, call_seq: int) -> Answe
     return ok(channel=channel.id, ts=message.ts, message=_message_json(message))
 
 
-def update_message(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+def _existing(state: StandInState, payload: JsonDict, ts_field: str) -> Message | Answer:
+    """The message a call names by `channel` and `ts_field`, or Slack's error for it."""
     channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
     if channel is None:
         return fail("channel_not_found")
-    message = state.find_message(channel.id, str(payload.get("ts") or ""))
-    if message is None:
-        return fail("message_not_found")
+    message = state.find_message(channel.id, str(payload.get(ts_field) or ""))
+    return fail("message_not_found") if message is None else message
+
+
+def update_message(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    message = _existing(state, payload, "ts")
+    if isinstance(message, Answer):
+        return message
     blocks, well_formed = decode_json_field(payload, "blocks")
     if not well_formed:
         return fail("invalid_blocks_format")
@@ -134,7 +140,9 @@ def update_message(state: StandInState, payload: JsonDict, call_seq: int) -> Ans
     if problem is not None:
         return refused(problem)
     state.update_message(call_seq, message, _text(payload), blocks)
-    return ok(channel=channel.id, ts=message.ts, text=message.text, message=_message_json(message))
+    return ok(
+        channel=message.channel, ts=message.ts, text=message.text, message=_message_json(message)
+    )
 
 
 def post_ephemeral(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
@@ -204,16 +212,13 @@ def usergroup_users(state: StandInState, payload: JsonDict, call_seq: int) -> An
 def get_permalink(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
     """`{"ok": true, "channel": …, "permalink": …}` for a message the channel has; a reply's
     link carries its thread, as Slack's does."""
-    channel = state.directory.resolve_channel(str(payload.get("channel") or ""))
-    if channel is None:
-        return fail("channel_not_found")
-    message = state.find_message(channel.id, str(payload.get("message_ts") or ""))
-    if message is None:
-        return fail("message_not_found")
-    link = f"{TEAM_URL}archives/{channel.id}/p{message.ts.replace('.', '')}"
+    message = _existing(state, payload, "message_ts")
+    if isinstance(message, Answer):
+        return message
+    link = f"{TEAM_URL}archives/{message.channel}/p{message.ts.replace('.', '')}"
     if message.thread_ts is not None:
-        link += f"?thread_ts={message.thread_ts}&cid={channel.id}"
-    return ok(channel=channel.id, permalink=link)
+        link += f"?thread_ts={message.thread_ts}&cid={message.channel}"
+    return ok(channel=message.channel, permalink=link)
 
 
 def conversation_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
