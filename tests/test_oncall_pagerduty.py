@@ -80,8 +80,8 @@ async def test_who_is_on_call_now_and_next_comes_from_pagerduty(
         reply = await h.wait_for_response("carol")
         # 23:00 and 11:00 UTC are midnight and noon in Berlin.
         assert reply.text == (
-            "*platform*: <@UALICE01> is on call until Fri 00:00 CET; "
-            "next *Dana D* until Fri 12:00 CET."
+            "*platform*: <@UALICE01> is on call until Fri 27 Nov 00:00 CET; "
+            "next *Dana D* until Fri 27 Nov 12:00 CET."
         )
         # A new incident routed to the rotation mentions whoever PagerDuty says.
         async with h.bot.runtime.sessions() as session:
