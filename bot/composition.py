@@ -31,6 +31,7 @@ from bot.incidents import install as incidents_area
 from bot.intake import install as intake_area
 from bot.monitoring import install as monitoring_area
 from bot.monitoring.metrics import Metrics
+from bot.monitoring.reachability import SLACK_SOCKET
 from bot.oncall import install as oncall_area
 from bot.outbox.worker import OutboxWorker
 from bot.parts import AppParts, Job, Step
@@ -299,12 +300,18 @@ async def open_bot(
         routes=[route for make in parts.routes for route in make(runtime)],
         at_start=list(parts.at_start),
         run_worker=run_worker,
-        socket_link=_socket_link(config, bolt),
+        socket_link=_socket_link(config, bolt, metrics),
     )
 
 
-def _socket_link(config: Config, bolt: AsyncApp) -> SocketModeLink | None:
+def _socket_link(config: Config, bolt: AsyncApp, metrics: Metrics) -> SocketModeLink | None:
     if config.slack.mode != "socket":
         return None
     assert config.slack.app_token is not None  # the config refuses socket mode without it
-    return SocketModeLink(bolt, config.slack.app_token.get_secret_value())
+    reach = metrics.reachability
+    return SocketModeLink(
+        bolt,
+        config.slack.app_token.get_secret_value(),
+        connected=lambda: reach.answered(SLACK_SOCKET),
+        lost=lambda why: reach.failed(SLACK_SOCKET, why),
+    )

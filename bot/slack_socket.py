@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import (
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # How often the client pings Slack; a connection silent for four of these is replaced.
 PING_SECONDS = 10.0
+# How often whether the socket is open is reported (read from the client, no network).
+WATCH_SECONDS = 2.0
 
 
 class _AckingHandler(AsyncSocketModeHandler):
@@ -51,22 +54,46 @@ class _AckingHandler(AsyncSocketModeHandler):
 
 
 class SocketModeLink:
-    """The bot's Socket Mode connection: `run` connects (retrying while Slack is away)
-    and returns; the client then reconnects by itself; `close` ends it for good."""
+    """The bot's Socket Mode connection: `run` connects (retrying while Slack is away),
+    after which the client reconnects by itself, and reports every `WATCH_SECONDS` whether
+    a socket is open (`/status`, docs/monitoring.md); `close` ends it for good."""
 
-    def __init__(self, bolt: AsyncApp, app_token: str, *, ping_seconds: float = PING_SECONDS):
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        app_token: str,
+        *,
+        connected: Callable[[], None],
+        lost: Callable[[str], None],
+        ping_seconds: float = PING_SECONDS,
+    ):
         self._bolt = bolt
         self._app_token = app_token
+        self._connected = connected
+        self._lost = lost
         self._ping_seconds = ping_seconds
         self._handler: _AckingHandler | None = None
 
     async def run(self) -> None:
         # Built here, inside the running loop: the client starts its reader task at once.
-        self._handler = _AckingHandler(
+        handler = self._handler = _AckingHandler(
             self._bolt, self._app_token, ping_interval=self._ping_seconds
         )
-        await self._handler.connect_async()  # type: ignore[no-untyped-call]
+        connecting = asyncio.create_task(self._connect(handler))
+        try:
+            while True:
+                await asyncio.sleep(WATCH_SECONDS)
+                if await handler.client.is_connected():
+                    self._connected()
+                else:
+                    self._lost("no open Socket Mode connection to Slack")
+        finally:
+            connecting.cancel()
+
+    async def _connect(self, handler: _AckingHandler) -> None:
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("Socket Mode connected")
+        self._connected()
 
     async def close(self) -> None:
         handler, self._handler = self._handler, None

@@ -5,6 +5,8 @@ command over the socket is answered."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
+from typing import Any
 
 import httpx
 
@@ -76,3 +78,27 @@ async def test_every_envelope_is_acked_even_one_no_listener_takes(db_url: str) -
             ("events_api", True, 1),
             ("slash_commands", True, 1),
         ]
+
+
+async def test_status_shows_whether_the_socket_to_slack_is_open(db_url: str) -> None:
+    async with BotHarness(db_url, slack=SOCKET_SLACK) as h, httpx.AsyncClient() as client:
+
+        async def socket_state() -> dict[str, Any]:
+            body = (await client.get(h.url + "/status")).json()
+            state: dict[str, Any] = body["reachability"]["slack_socket"]
+            state["problems"] = [p["problem"] for p in body["problems"]]
+            return state
+
+        up = await h.eventually(lambda: _when(socket_state(), reachable=True))
+        assert "unreachable:slack_socket" not in up["problems"]
+        # Slack drops the socket and will not hand out a new URL: the bot cannot reconnect.
+        h.state.set_fault("error_5xx", methods=["apps.connections.open"])
+        await h.state.socket_mode.drop()
+        down = await h.eventually(lambda: _when(socket_state(), reachable=False))
+        assert down["last_failure"] == "no open Socket Mode connection to Slack"
+        assert "unreachable:slack_socket" in down["problems"]
+
+
+async def _when(state: Awaitable[dict[str, Any]], **wanted: object) -> dict[str, Any] | None:
+    found = await state
+    return found if all(found.get(k) == v for k, v in wanted.items()) else None

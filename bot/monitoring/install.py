@@ -5,7 +5,7 @@ dependencies whose reachability they show, and the heartbeat every replica runs
 from __future__ import annotations
 
 from bot.monitoring.heartbeat import HealthMonitor
-from bot.monitoring.reachability import FLEET_PREFIX, SLACK
+from bot.monitoring.reachability import FLEET_PREFIX, SLACK, SLACK_SOCKET
 from bot.monitoring.routes import monitoring_routes
 from bot.parts import AppParts
 from bot.runtime import Runtime
@@ -18,8 +18,11 @@ def install(parts: AppParts) -> None:
 
 
 async def expect_dependencies(rt: Runtime) -> None:
-    """Slack and every fleet backend are listed on /status from the start, before any call."""
+    """Slack (and its socket in Socket Mode) and every fleet backend are listed on /status
+    from the start, before any call."""
     rt.metrics.reachability.expect(SLACK)
+    if rt.config.slack.mode == "socket":
+        rt.metrics.reachability.expect(SLACK_SOCKET)
     for name in rt.fleet.names:
         rt.metrics.reachability.expect(FLEET_PREFIX + name)
 

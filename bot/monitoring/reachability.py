@@ -22,6 +22,8 @@ from bot.clock import Clock, utcnow
 from bot.monitoring.findings import Problem
 
 SLACK = "slack"
+# Socket Mode only: whether the bot's WebSocket to Slack is open (bot/slack_socket.py).
+SLACK_SOCKET = "slack_socket"
 FLEET_PREFIX = "fleet:"
 UNREACHABLE = "unreachable:"
 MAX_REASON = 200
@@ -111,9 +113,10 @@ def unreachable_problems(reach: Reachability) -> list[Problem]:
 
 
 def reachability_json(reach: Reachability) -> dict[str, Any]:
-    """`{"slack": {...}, "fleet": {"<backend>": {...}}}` for /status."""
+    """`{"slack": {...}, "fleet": {"<backend>": {...}}}` for /status, and `slack_socket`
+    in Socket Mode."""
     contacts = reach.contacts()
-    return {
+    shown: dict[str, Any] = {
         "slack": contacts.get(SLACK, Contact()).as_json(),
         "fleet": {
             name.removeprefix(FLEET_PREFIX): c.as_json()
@@ -121,3 +124,6 @@ def reachability_json(reach: Reachability) -> dict[str, Any]:
             if name.startswith(FLEET_PREFIX)
         },
     }
+    if SLACK_SOCKET in contacts:
+        shown[SLACK_SOCKET] = contacts[SLACK_SOCKET].as_json()
+    return shown
