@@ -23,6 +23,8 @@ Type what a Slack user would type:
   /as bob                      act as another user (known: {users})
   /in C0OPS0001                switch channel
   3                            click button number 3
+  /socket drop|refresh         (demo --socket) Slack drops the bot's socket, or asks it to
+                               move to a new one; the bot connects again by itself
   /wait 2                      let 2 seconds pass (scripts)
   /expect TEXT                 fail unless a message with TEXT arrived since the last line
   /quit                        leave"""
@@ -45,6 +47,7 @@ class Console:
         channel: str,
         out: Callable[[str], None] = print,
         pager: Callable[[str], Awaitable[str]] | None = None,
+        socket: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._sender = sender
         self._state = state
@@ -58,6 +61,8 @@ class Console:
         self._recent: list[str] = []
         # `/page ...`: the demo's simulated monitoring (bot/incidents/demo.py).
         self._pager = pager
+        # `/socket ...`: Slack moving the bot's Socket Mode connection (demo --socket only).
+        self._socket = socket
 
     def prompt(self) -> str:
         return f"{self.user}@#{self.channel}> "
@@ -83,6 +88,8 @@ class Console:
             self._expect(rest)
         elif word == "/page":
             await self._page(rest)
+        elif word == "/socket":
+            await self._move_socket(rest)
         elif line.isdecimal():
             await self._click(int(line))
         elif word.startswith("/"):
@@ -127,6 +134,14 @@ class Console:
         except ValueError as exc:
             raise ConsoleError(str(exc)) from None
         await self._settle()
+
+    async def _move_socket(self, how: str) -> None:
+        if self._socket is None:
+            raise ConsoleError("/socket needs the demo in Socket Mode (demo --socket)")
+        try:
+            self._out(await self._socket(how))
+        except ValueError as exc:
+            raise ConsoleError(str(exc)) from None
 
     def show_arrivals(self) -> bool:
         """Show what the bot posted since the last line (pages arrive on their own)."""

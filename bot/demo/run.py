@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import AnyHttpUrl, SecretStr
@@ -19,7 +20,7 @@ from integrations.slack.sender import SlackSender
 from standins.fleet.simulator.backend import SimulatorFleet
 from standins.loopback import LoopbackServer
 from standins.slack import start_standin
-from standins.slack.socket_mode import through_socket
+from standins.slack.socket_mode import SocketModeHub, through_socket
 
 BANNER = """\
 Watchkeeper demo: the bot on {bot}, Slack's stand-in on {slack}, a simulated fleet.
@@ -43,6 +44,21 @@ def banner(config: Config, **where: str) -> str:
     if automatic and config.automation.enabled:
         text += "\n" + AUTOMATION_LINE.format(runbooks=", ".join(automatic))
     return text
+
+
+def socket_switch(hub: SocketModeHub) -> Callable[[str], Awaitable[str]]:
+    """The console's `/socket drop|refresh`: Slack's two ways of moving a connection."""
+
+    async def move(how: str) -> str:
+        if how == "drop":
+            count = await hub.drop()
+            return f"(Slack dropped {count} socket(s) without warning; the bot reconnects)"
+        if how == "refresh":
+            count = await hub.disconnect("refresh_requested")
+            return f"(Slack sent `disconnect: refresh_requested` on {count} socket(s))"
+        raise ValueError(f"/socket drop or /socket refresh, not {how!r}")
+
+    return move
 
 
 def _pointed_at(config: Config, api_url: str, *, socket: bool) -> Config:
@@ -83,6 +99,7 @@ async def demo(config: Config, script: Path | None, *, socket: bool = False) -> 
     console = Console(
         sender, state, dict(config.demo.users), config.channels.default,
         pager=pager.console_line,
+        socket=socket_switch(state.socket_mode) if socket else None,
     )  # fmt: skip
     background: list[asyncio.Task[None]] = []
     try:
