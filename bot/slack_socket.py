@@ -42,7 +42,14 @@ class _AckingHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         start = time.time()
-        answer = await run_async_bolt_app(self.app, req)
+        try:
+            answer = await run_async_bolt_app(self.app, req)
+        except Exception as exc:
+            # Bolt reads ids out of the payload before any listener and raises on one it
+            # cannot read (`"team": 5`): as over HTTP (bot/asgi.py), the sender's error.
+            log.info("Socket Mode %s envelope unreadable (%s); acked", req.type, type(exc).__name__)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
         if answer.status == 200:
             await send_async_response(client, req, answer, start)
             return

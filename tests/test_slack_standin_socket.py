@@ -185,6 +185,7 @@ async def test_the_control_routes_deliver_drop_and_report(
             client.post("/_standin/socket/deliver", json={"type": "events_api", "payload": {}})
         )
         envelope = await receive(ws)
+        await ws.send(b"\x00")  # a binary frame
         await ws.send("not an ack")  # read in order: before the ack that ends the delivery
         await ws.send(json.dumps({"envelope_id": envelope["envelope_id"]}))
         delivered = (await sending).json()
@@ -195,7 +196,7 @@ async def test_the_control_routes_deliver_drop_and_report(
         status = (await client.get("/_standin/socket")).json()
     assert (status["connections"], status["opened"]) == (0, 1)
     assert [a["counted"] for a in status["acks"]] == [True]
-    assert state.socket_mode.unreadable == ["not an ack"]
+    assert state.socket_mode.unreadable == ["b'\\x00'", "not an ack"]
 
 
 def test_a_hub_refuses_an_unknown_envelope_type() -> None:

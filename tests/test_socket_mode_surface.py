@@ -102,3 +102,19 @@ async def test_status_shows_whether_the_socket_to_slack_is_open(db_url: str) -> 
 async def _when(state: Awaitable[dict[str, Any]], **wanted: object) -> dict[str, Any] | None:
     found = await state
     return found if all(found.get(k) == v for k, v in wanted.items()) else None
+
+
+async def test_an_envelope_bolt_cannot_read_is_acked_and_changes_nothing(db_url: str) -> None:
+    async with BotHarness(db_url, slack=SOCKET_SLACK) as h:
+        hub = h.state.socket_mode
+        unreadable = [
+            {"type": "block_actions", "team": 5, "actions": []},
+            {"type": "block_actions", "actions": [{"action_id": {}}], "user": "x"},
+            {"command": "/fleet", "text": ["status"], "team_id": 7},
+        ]
+        for payload in unreadable:
+            kind = "slash_commands" if "command" in payload else "interactive"
+            delivery = await hub.deliver(kind, payload)
+            assert (delivery.acked, delivery.attempts) == (True, 1), payload
+        await h.quiet()
+        assert h.state.responses() == [] and h.state.events() == []

@@ -326,7 +326,13 @@ class _StandInApi:
         connection = await hub.attach(_WebSocketLink(websocket))
         try:
             while True:
-                hub.receive(connection, await websocket.receive_text())
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:  # a binary frame: Slack reads only text
+                    text = repr(message.get("bytes"))
+                hub.receive(connection, text)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the app went away, or the hub closed the socket under this loop
         finally:
