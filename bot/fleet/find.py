@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import outbox
@@ -21,13 +23,13 @@ from integrations.fleet.selector import Selector
 BREAKDOWN = ("engine", "region", "version", "health")
 CSV_COLUMNS = ("name", "engine", "region", "version", "health", "plan", "tags")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 
 
 def csv_cell(value: str) -> str:
     """A cell a spreadsheet shows as text: a leading formula character is neutralised
     with a quote, as OWASP recommends for CSV injection."""
-    return f"'{value}" if value.startswith(_FORMULA_START) else value
+    return f"'{value}" if value[:1] in _FORMULA_START else value
 
 
 @dataclass
@@ -40,29 +42,54 @@ class Found:
     digest: str = ""
 
 
-def _row(s: ServiceSummary) -> list[str]:
-    tags = ";".join(f"{k}={v}" for k, v in sorted(s.tags.items()))
-    values = (s.name, s.kind, s.region, s.version or "", s.health, s.plan or "", tags)
-    return [csv_cell(v) for v in values]
+# What a match shares with many others: everything but its name. The CSV text and the
+# breakdown are worked out once per distinct profile, not once per match.
+Profile = tuple[str, str, str | None, str, str | None, tuple[tuple[str, str], ...]]
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/][A-Za-z0-9_.:/\-]*")
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([csv_cell(c) for c in cells])
+    return out.getvalue()
+
+
+def _name_cell(name: str) -> str:
+    # Most names need neither quoting nor neutralising; the rest go through the writer.
+    return name if _PLAIN.fullmatch(name) else _csv_line([name])[:-1]
+
+
+def _tail(profile: Profile) -> str:
+    """`,engine,region,...\n`: the rest of the line of a match with this profile."""
+    kind, region, version, health, plan, tags = profile
+    joined = ";".join(f"{k}={v}" for k, v in tags)
+    return "," + _csv_line([kind, region, version or "", health, plan or "", joined])
 
 
 async def find(rt: Runtime, selector: Selector, *, first: int = 10) -> Found:
     found = Found()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    lines = [_csv_line(CSV_COLUMNS)]
     names: list[str] = []
+    profiles: Counter[Profile] = Counter()
+    tails: dict[Profile, str] = {}
     async for s in matching(rt, selector):
-        found.count += 1
         names.append(s.name)
-        found.by["engine"][s.kind] += 1
-        found.by["region"][s.region] += 1
-        found.by["version"][s.version or "unknown"] += 1
-        found.by["health"][s.health] += 1
+        tags = tuple(sorted(s.tags.items())) if s.tags else ()
+        profile = (s.kind, s.region, s.version, s.health, s.plan, tags)
+        profiles[profile] += 1
+        tail = tails.get(profile)
+        if tail is None:
+            tail = tails[profile] = _tail(profile)
+        lines.append(_name_cell(s.name) + tail)
         if len(found.first) < first:
             found.first.append(s)
-        writer.writerow(_row(s))
-    found.csv_text = out.getvalue()
+    for (kind, region, version, health, _plan, _tags), n in profiles.items():
+        found.by["engine"][kind] += n
+        found.by["region"][region] += n
+        found.by["version"][version or "unknown"] += n
+        found.by["health"][health] += n
+    found.count = len(names)
+    found.csv_text = "".join(lines)
     found.digest = target_digest(names)
     return found
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol, cast
@@ -170,6 +170,13 @@ class FleetRouter:
             views.append(BackendView(name, kind, sorted(mine, key=lambda s: s.name)))
         return views
 
+    def _owned_by(self, index: int) -> Callable[[str], bool]:
+        """Whether a name belongs to backend `index` (the first whose patterns match it)."""
+        _name, patterns, backend = self._backends[index]
+        if index == 0 and "*" in patterns:
+            return lambda _service: True  # the first backend claims every name
+        return lambda service: self.backend_for(service) is backend
+
     async def find_services(
         self, selector: Selector, *, cursor: str | None = None, limit: int = MAX_PAGE
     ) -> ServiceList:
@@ -180,9 +187,8 @@ class FleetRouter:
         while index < len(self._backends):
             backend = self._backends[index][2]
             page = await find_page(backend, selector, inner, limit)
-            items = [
-                s for s in page.items if selector.matches(s) and self.backend_for(s.name) is backend
-            ]
+            owns = self._owned_by(index)
+            items = [s for s in page.items if selector.matches(s) and owns(s.name)]
             if page.next_cursor:
                 if page.next_cursor == inner:
                     raise FleetProtocolError("the service listing's cursor did not move")

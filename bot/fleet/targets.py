@@ -8,13 +8,14 @@ the incident store, then checked against the fleet terms one by one.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
 
 from bot.incidents.queries import services_of_incident
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetProtocolError, ServiceNotFound
-from integrations.fleet.models import Service, ServiceSummary
+from integrations.fleet.models import Service, ServiceList, ServiceSummary
 from integrations.fleet.paging import MAX_PAGE
 from integrations.fleet.selector import Selector, SelectorError
 
@@ -59,19 +60,32 @@ async def matching(rt: Runtime, selector: Selector) -> AsyncIterator[ServiceSumm
             if selector.matches(summary):
                 yield summary
         return
-    cursor: str | None = None
     # A control plane that lists a service on two pages must not make it two targets.
     seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        page = await rt.fleet.find_services(selector, cursor=cursor, limit=MAX_PAGE)
-        for summary in page.items:
-            if summary.name not in seen:
-                seen.add(summary.name)
-                yield summary
-        if not page.next_cursor:
-            return
-        cursor = page.next_cursor
+    # The next page is asked for before this one is handled, so the control plane
+    # filters while the bot reads (docs/benchmarks.md, "/fleet find").
+    pending = asyncio.ensure_future(_page(rt, selector, None))
+    try:
+        for _ in range(MAX_PAGES):
+            page = await pending
+            if page.next_cursor:
+                pending = asyncio.ensure_future(_page(rt, selector, page.next_cursor))
+            for summary in page.items:
+                if summary.name not in seen:
+                    seen.add(summary.name)
+                    yield summary
+            if not page.next_cursor:
+                return
+    finally:
+        # A page asked for and no longer wanted (the caller stopped, or a page failed):
+        # cancelled, and whatever it ended in read here so it is not reported as lost.
+        pending.cancel()
+        await asyncio.gather(pending, return_exceptions=True)
     raise FleetProtocolError(f"the service listing went on past {MAX_PAGES} pages")
+
+
+async def _page(rt: Runtime, selector: Selector, cursor: str | None) -> ServiceList:
+    return await rt.fleet.find_services(selector, cursor=cursor, limit=MAX_PAGE)
 
 
 def target_digest(names: Iterable[str]) -> str:

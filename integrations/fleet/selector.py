@@ -20,10 +20,13 @@ pure: parsing never raises anything but `SelectorError`, whatever the text.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from dataclasses import field as dataclass_field
+from fnmatch import translate
 from typing import Literal, Protocol
 
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "~"]
@@ -34,11 +37,15 @@ FIELDS = ("engine", "region", "version", "health", "plan", "name", "incident")
 TAG_PREFIX = "tag:"
 # The fields the fleet knows (everything but `incident`, which the bot resolves).
 FLEET_FIELDS = frozenset(FIELDS) - {"incident"}
+# The fields whose values many services share (a listing judges them per combination).
+SHARED_FIELDS = ("engine", "region", "version", "health", "plan")
+_shared_values = operator.attrgetter("kind", "region", "version", "health", "plan")
 
 MAX_TEXT = 1000
 MAX_TERMS = 20
 MAX_VALUE = 200
 MAX_WILDCARDS = 8
+MAX_REMEMBERED = 4096
 _TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/]{0,62}")
 # Printable, no whitespace, no quotes or markup characters that could mean something else
 # in Slack or a URL; names, regions, plans, versions and tag values fit in this.
@@ -59,6 +66,7 @@ class SelectorError(ValueError):
 Version = tuple[int, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_version(text: str | None) -> Version | None:
     """`16.4` -> (16, 4); trailing zeros dropped so 16.4 == 16.4.0; None if not a version."""
     if text is None or not _VERSION.fullmatch(text):
@@ -84,11 +92,11 @@ class Described(Protocol):
 
 def field_value(service: Described, field: str) -> str | None:
     """The service's value of a fleet field (`tag:key` included); None when unknown."""
+    if field == "engine":
+        return service.kind
     if field.startswith(TAG_PREFIX):
         tags: Mapping[str, str] = getattr(service, "tags", None) or {}
         return tags.get(field[len(TAG_PREFIX) :])
-    if field == "engine":
-        return service.kind
     value = getattr(service, field, None)
     return value if isinstance(value, str) else None
 
@@ -98,6 +106,19 @@ class Term:
     field: str
     op: Op
     value: str
+    # A listing checks every item it receives against every term, so a term is prepared
+    # once: its glob compiled, and the answers for the few values a field other than
+    # `name` takes (engines, regions, versions, ...) remembered, up to MAX_REMEMBERED.
+    _glob: Callable[[str], object] | None = dataclass_field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _known: dict[str | None, bool] = dataclass_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.op == "~":
+            object.__setattr__(self, "_glob", re.compile(translate(self.value)).match)
 
     def __str__(self) -> str:
         return f"{self.field}{self.op}{self.value}"
@@ -117,8 +138,8 @@ class Term:
         """Whether a service whose field is `actual` satisfies this term."""
         if actual is None:
             return self.op == "!="
-        if self.op == "~":
-            return fnmatchcase(actual, self.value)
+        if self._glob is not None:
+            return self._glob(actual) is not None
         if self.field == "version":
             mine, theirs = parse_version(self.value), parse_version(actual)
             if mine is not None and theirs is not None:
@@ -132,7 +153,14 @@ class Term:
         return False  # ordering on a field that is not a version was refused at parse
 
     def matches(self, service: Described) -> bool:
-        return self.holds(field_value(service, self.field))
+        actual = field_value(service, self.field)
+        known = self._known.get(actual)
+        if known is not None:
+            return known
+        answer = self.holds(actual)
+        if self.field != "name" and len(self._known) < MAX_REMEMBERED:
+            self._known[actual] = answer
+        return answer
 
 
 def _compare(a: Version, op: Op, b: Version) -> bool:
@@ -151,13 +179,29 @@ def _compare(a: Version, op: Op, b: Version) -> bool:
 @dataclass(frozen=True)
 class Selector:
     terms: tuple[Term, ...]
+    _fleet: tuple[Term, ...] = dataclass_field(init=False, repr=False, compare=False)
+    # Terms on the fields a service shares with many others (engine, region, version,
+    # health, plan) are judged once per combination of their values; names and tags
+    # term by term.
+    _shared: tuple[Term, ...] = dataclass_field(init=False, repr=False, compare=False)
+    _own: tuple[Term, ...] = dataclass_field(init=False, repr=False, compare=False)
+    _known: dict[object, bool] = dataclass_field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        fleet = tuple(t for t in self.terms if t.for_fleet)
+        shared = tuple(t for t in fleet if t.field in SHARED_FIELDS)
+        object.__setattr__(self, "_fleet", fleet)
+        object.__setattr__(self, "_shared", shared)
+        object.__setattr__(self, "_own", tuple(t for t in fleet if t not in shared))
 
     def __str__(self) -> str:
         return " ".join(str(t) for t in self.terms)
 
     @property
     def fleet_terms(self) -> tuple[Term, ...]:
-        return tuple(t for t in self.terms if t.for_fleet)
+        return self._fleet
 
     @property
     def incident_terms(self) -> tuple[Term, ...]:
@@ -165,7 +209,19 @@ class Selector:
 
     def matches(self, service: Described) -> bool:
         """Whether every fleet term holds (incident terms are the bot's to resolve)."""
-        return all(t.matches(service) for t in self.terms if t.for_fleet)
+        if self._shared:
+            try:
+                key: object = _shared_values(service)
+            except AttributeError:  # a description without `plan` or `version`
+                key = tuple(field_value(service, f) for f in SHARED_FIELDS)
+            known = self._known.get(key)
+            if known is None:
+                known = all(t.matches(service) for t in self._shared)
+                if len(self._known) < MAX_REMEMBERED:
+                    self._known[key] = known
+            if not known:
+                return False
+        return all(t.matches(service) for t in self._own)
 
 
 def _split(term: str) -> tuple[str, Op, str]:

@@ -105,7 +105,7 @@ class _Api:
         if len(match) > MAX_MATCH:
             raise ApiProblem(400, "invalid_match", f"at most {MAX_MATCH} match terms")
         page = self.sim.page_json(request.query_params.get("cursor") or None, limit, match)
-        return JSONResponse(page)
+        return Response(page, media_type="application/json")
 
     async def get_service(self, request: Request) -> Response:
         return _json(self.sim.service(request.path_params["name"]))

@@ -18,6 +18,7 @@ cursor of `integrations.fleet.paging`: each match exactly once.
 from __future__ import annotations
 
 import itertools
+import json
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -37,7 +38,8 @@ from standins.fleet.simulator.seed import (
 )
 from standins.fleet.simulator.state import LAG_DEGRADED_BYTES, SimMember, SimService, host_for
 
-Wire = dict[str, Any]
+# One service of a listing, already encoded as the JSON object the API answers with.
+Wire = str
 
 
 class Catalog(Protocol):
@@ -49,7 +51,8 @@ class Catalog(Protocol):
     def page(
         self, selector: Selector | None, cursor: str | None, limit: int
     ) -> tuple[list[Wire], str | None]:
-        """The matches after `cursor`, as wire JSON, and the next cursor (None at the end)."""
+        """The matches after `cursor`, each encoded as JSON, and the next cursor (None at
+        the end)."""
 
 
 class SeededCatalog:
@@ -68,7 +71,7 @@ class SeededCatalog:
     ) -> tuple[list[Wire], str | None]:
         summaries = (self._services[n].summary() for n in self._names)
         found = page_of(summaries, selector, cursor, limit)
-        return [s.model_dump(mode="json") for s in found.items], found.next_cursor
+        return [s.model_dump_json() for s in found.items], found.next_cursor
 
 
 class Profile(NamedTuple):
@@ -142,6 +145,13 @@ class GeneratedCatalog:
             words.append(x % len(WORDS))
         self._codes = codes
         self._words = words
+        # Everything but the name of a profile's services, encoded once.
+        self._tails = [
+            json.dumps({"kind": p.kind, "region": p.region, "health": p.health, "plan": p.plan,
+                        "version": p.version, "tags": {"team": p.team}},
+                       separators=(",", ":"))[1:]
+            for p in self.profiles
+        ]  # fmt: skip
         self.overrides: dict[int, SimService] = {}
         self._masks: dict[str, bytearray] = {}
 
@@ -229,11 +239,8 @@ class GeneratedCatalog:
         return [self.name_of(i) for i in range(self.size)]
 
     def _wire(self, index: int) -> Wire:
-        p = self._profile(index)
-        return {
-            "name": self.name_of(index), "kind": p.kind, "region": p.region,
-            "health": p.health, "plan": p.plan, "version": p.version, "tags": {"team": p.team},
-        }  # fmt: skip
+        # A generated name is letters, digits and dashes: nothing in it needs escaping.
+        return f'{{"name":"{self.name_of(index)}",{self._tails[self._codes[index]]}'
 
     # -- the filtered pass -------------------------------------------------------------
 
@@ -278,7 +285,7 @@ class GeneratedCatalog:
                 summary = touched.summary()
                 if selector is not None and not selector.matches(summary):
                     continue
-                item = summary.model_dump(mode="json")
+                item = summary.model_dump_json()
             else:
                 if by_name and not all(t.holds(self.name_of(index)) for t in by_name):
                     continue

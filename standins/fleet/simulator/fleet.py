@@ -10,7 +10,6 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from integrations.fleet.models import (
     Operation,
@@ -99,12 +98,13 @@ class FleetSimulation:
     def page(
         self, cursor: str | None = None, limit: int = 50, match: Sequence[str] = ()
     ) -> ServiceList:
-        return ServiceList.model_validate(self.page_json(cursor, limit, match))
+        return ServiceList.model_validate_json(self.page_json(cursor, limit, match))
 
     def page_json(
         self, cursor: str | None = None, limit: int = 50, match: Sequence[str] = ()
-    ) -> dict[str, Any]:
-        """One page of the services that match every `match` term, as wire JSON."""
+    ) -> str:
+        """One page of the services that match every `match` term, as the JSON answer
+        (built from items encoded once: a million-service fleet is listed fast)."""
         if not 1 <= limit <= MAX_PAGE:
             raise ApiProblem(400, "invalid_limit", f"limit must be between 1 and {MAX_PAGE}")
         try:
@@ -119,7 +119,7 @@ class FleetSimulation:
             items, next_cursor = self.catalog.page(selector, cursor, limit)
         except InvalidCursor:
             raise ApiProblem(400, "invalid_cursor", "cursor is not one this API issued") from None
-        return {"items": items, "next_cursor": next_cursor}
+        return f'{{"items":[{",".join(items)}],"next_cursor":{json.dumps(next_cursor)}}}'
 
     def plan(self, name: str, request: PlanRequest) -> Plan:
         self.tick()
