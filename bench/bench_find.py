@@ -90,9 +90,10 @@ async def _finds(url: str, tmp: Path) -> tuple[list[float], list[float], int, fl
             answer = next(
                 e
                 for e in h.state.events()
-                if e.kind == "message" and "services match*" in str(e.data.get("text"))
+                if e.kind == "message"
+                and "services match*" in str(e.data.get("text"))
                 and e.at >= acked
-            )  # fmt: skip
+            )
             answer_s.append(answer.at - acked)
             await h.wait_for(lambda n=run + 1: len(h.state.files()) >= n, within=120)
             shared = [e for e in h.state.events() if e.kind == "message" and e.at >= acked]
@@ -102,37 +103,42 @@ async def _finds(url: str, tmp: Path) -> tuple[list[float], list[float], int, fl
     return answer_s, file_s, count, idle, peak
 
 
-async def _measure(tmp: Path) -> list[Figure]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "standins.fleet.simulator", "--generated",
-               "--size", str(FLEET_SIZE), "--port", str(port)]  # fmt: skip
-    with (tmp / "simulator.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        await _started(url)
-        answer_s, file_s, count, idle, peak = await _finds(url, tmp)
-        bare = [await _bare_paging(url) for _ in range(RUNS)]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+async def _measure(url: str, tmp: Path) -> list[Figure]:
+    await _started(url)
+    answer_s, file_s, count, idle, peak = await _finds(url, tmp)
+    bare = [await _bare_paging(url) for _ in range(RUNS)]
     bare_s = statistics.median(s for s, _ in bare)
     assert all(n == count for _, n in bare), (count, bare)
     base = f"bare httpx paging the same {count:,} matches"
     return [
-        Figure(f"ack → answer ({count:,} of {FLEET_SIZE:,} match), median of {RUNS}",
-               statistics.median(answer_s), "s", base, bare_s, target=Target(2.0),
-               higher_is_better=False),  # fmt: skip
-        Figure("ack → CSV shared in the thread, median", statistics.median(file_s), "s",
-               base, bare_s, higher_is_better=False),  # fmt: skip
-        Figure("bot process, peak RSS", peak, "MiB", "same process, bot idle", idle,
-               target=Target(300), higher_is_better=False),  # fmt: skip
-    ]
+        Figure(
+            f"ack → answer ({count:,} of {FLEET_SIZE:,} match), median of {RUNS}",
+            statistics.median(answer_s), "s", base, bare_s,
+            target=Target(2.0), higher_is_better=False,
+        ),
+        Figure(
+            "ack → CSV shared in the thread, median",
+            statistics.median(file_s), "s", base, bare_s, higher_is_better=False,
+        ),
+        Figure(
+            "bot process, peak RSS", peak, "MiB", "same process, bot idle", idle,
+            target=Target(300), higher_is_better=False,
+        ),
+    ]  # fmt: skip
 
 
 def run() -> list[Figure]:
+    port = free_port()
+    command = [sys.executable, "-m", "standins.fleet.simulator", "--generated",
+               "--size", str(FLEET_SIZE), "--port", str(port)]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_measure(Path(tmp)))
+        with (Path(tmp) / "simulator.log").open("w") as log:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            return asyncio.run(_measure(f"http://127.0.0.1:{port}", Path(tmp)))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ BENCHMARKS = [
     "bench.bench_audit",
     "bench.bench_handoff",
     "bench.bench_redaction",
+    "bench.bench_find",
 ]
 QUICK_SCALE = 0.01
 # Far above any module's full-scale run; a module past it is stuck, not slow.
