@@ -13,6 +13,8 @@ BOT_SCOPES = [
     "chat:write",
     "chat:write.public",
     "commands",
+    # `/fleet find` shares its CSV through the external upload (docs/campaigns.md).
+    "files:write",
     "groups:read",
     "im:write",
     "usergroups:read",
