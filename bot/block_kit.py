@@ -137,6 +137,11 @@ def status_card(service: Service) -> list[Block]:
         blocks.append(_listed("Topics", [_topic_line(t) for t in service.topics]))
     if service.consumer_groups:
         blocks.append(_listed("Consumer groups", [_group_line(g) for g in service.consumer_groups]))
+    if service.notes:
+        # The backend's words, from the fleet: escaped like every other outside string.
+        blocks.append(
+            section("\n".join(f"*{escape(f.label)}*: {escape(f.value)}" for f in service.notes))
+        )
     if service.version:
         blocks.append(context(f"version {escape(service.version)}"))
     return blocks

@@ -27,7 +27,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from bot.config_model import StrictModel
 
 BACKEND_PACKAGES = ("integrations.fleet", "standins.fleet")
-_TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# A type is its folder's name; `-` in app.yaml stands for `_` (`redis-sentinel`).
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 COMMON_KEYS = ("name", "type", "services")
 
 
@@ -38,11 +39,12 @@ class NoSettings(BaseModel):
 def backend_module(kind: str) -> ModuleType:
     """The `backend` module of backend type `kind`; ValueError naming the types there are."""
     if _TYPE_NAME.fullmatch(kind):
+        folder = kind.replace("-", "_")
         for package in BACKEND_PACKAGES:
             try:
-                return importlib.import_module(f"{package}.{kind}.backend")
+                return importlib.import_module(f"{package}.{folder}.backend")
             except ModuleNotFoundError as exc:
-                if exc.name not in (f"{package}.{kind}", f"{package}.{kind}.backend"):
+                if exc.name not in (f"{package}.{folder}", f"{package}.{folder}.backend"):
                     raise  # the backend exists but one of its own imports is missing
     raise ValueError(f"unknown backend type; known: {', '.join(known_types())}")
 

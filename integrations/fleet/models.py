@@ -91,6 +91,14 @@ class ConsumerGroup(_Wire):
     error: str | None = None
 
 
+class Note(_Wire):
+    """A backend's own line about a service (Sentinel quorum, replica links, ...): shown as
+    it is, escaped, on the status card."""
+
+    label: str = Field(max_length=80)
+    value: str = Field(max_length=1000)
+
+
 class Service(_Wire):
     name: str
     kind: ServiceKind
@@ -113,6 +121,8 @@ class Service(_Wire):
     # Observed values a plan's service-level `Change` may name (its `attribute`), so the
     # post-check can compare them with the promised `after` (a topic's retention.ms, ...).
     facts: dict[str, str | int | bool | None] = Field(default_factory=dict)
+    # What this backend knows beyond members, in its own words.
+    notes: list[Note] = Field(default_factory=list, max_length=10)
 
     @property
     def primary(self) -> Member | None:
