@@ -140,7 +140,8 @@ def test_an_unknown_backend_type_names_the_known_ones() -> None:
     raw["fleet"]["backends"][0]["type"] = "ftp"
     found = problems(raw)
     assert found == {
-        "fleet.backends[0].type": "unknown backend type; known: http, kafka, patroni, simulator"
+        "fleet.backends[0].type": "unknown backend type; known: "
+        "http, kafka, patroni, redis-sentinel, simulator"
     }
 
 

@@ -54,7 +54,7 @@ def known_types() -> list[str]:
     for package in BACKEND_PACKAGES:
         for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
             if info.ispkg and importlib.util.find_spec(f"{package}.{info.name}.backend"):
-                found.add(info.name)
+                found.add(info.name.replace("_", "-"))
     return sorted(found)
 
 
