@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bot.audit.hash_chain import KeyRing
+from bot.audit.verifier import verify
 from bot.parts import AppParts
 from standins.fleet.simulator import FleetSimulation, create_app
 from standins.fleet.simulator.backend import SimulatorFleet
@@ -19,6 +22,8 @@ from tests.conftest import shipped_permissions
 from tests.harness import CHANNEL, USERS, BotHarness
 
 if TYPE_CHECKING:
+    from bot.actions.port import ActionFleet
+    from integrations.fleet.models import Operation
     from tests.patroni_cluster import PatroniCluster
 
 ROLES = {
@@ -253,3 +258,34 @@ async def nothing_ran(h: BotHarness) -> None:
     run anything (the simulator's own list is the proof)."""
     await h.quiet()
     assert await fleet_operations(h) == []
+
+
+# The audit steps of one approved request, from the first guard to the post-check.
+APPROVED_FLOW_STEPS = (
+    "guard.decided",
+    "confirmation",
+    "approval.requested",
+    "approval.decided",
+    "operation.requested",
+    "operation.started",
+    "operation.finished",
+    "operation.post_check",
+)
+
+
+async def audited_and_verified(h: BotHarness) -> None:
+    """Every step of an approved request is in the audit log, and the chain verifies."""
+    actions = {r.action for r in await audit_rows(h)}
+    assert set(APPROVED_FLOW_STEPS) <= actions, sorted(set(APPROVED_FLOW_STEPS) - actions)
+    async with h.bot.runtime.engine.connect() as conn:
+        assert (await verify(conn, KeyRing.from_config(h.config.audit))).ok
+
+
+async def finished(fleet: ActionFleet, op: Operation, within: float = 60.0) -> Operation:
+    """Poll `get_operation` (as the core's tracking does) until the operation ends."""
+    deadline = time.monotonic() + within
+    while not op.finished:
+        assert time.monotonic() < deadline, f"operation still {op.state}: {op.steps}"
+        await asyncio.sleep(0.2)
+        op = await fleet.get_operation(op.id)
+    return op

@@ -25,7 +25,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -39,6 +38,7 @@ import pytest
 import yaml
 
 from tests.conftest import need_real
+from tests.real_processes import Process, free_ports, logs_tail, wait_for
 
 ETCD = Path("/usr/bin/etcd")
 PATRONI = Path("/usr/bin/patroni")
@@ -49,22 +49,6 @@ STOP_SECONDS = 20.0
 LOG_TAIL_LINES = 25
 MEMBERS = ("pg0", "pg1")
 PASSWORD_VARIABLE = "WK_TEST_PATRONI_PASSWORD"
-
-
-def _free_ports(count: int) -> list[int]:
-    # Hold every socket until all are chosen, so the same port is not handed out twice.
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-
-
-@dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
 
 
 @dataclass
@@ -80,7 +64,7 @@ class PatroniCluster:
     etcd_url: str
     base_dir: Path
     started_seconds: float = 0.0
-    _processes: list[_Process] = field(default_factory=list, repr=False)
+    _processes: list[Process] = field(default_factory=list, repr=False)
 
     @property
     def urls(self) -> list[str]:
@@ -153,35 +137,13 @@ class PatroniCluster:
 
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 60.0) -> float:
         """Poll `check` until true; fail with the Patroni logs' tail. Returns the seconds."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if check():
-                return time.monotonic() - start
-            dead = [p.name for p in self._processes if p.popen.poll() is not None]
-            if dead:
-                # No point waiting out the timeout for a process that is gone.
-                pytest.fail(
-                    f"Patroni test cluster: {', '.join(dead)} exited while waiting for {what}\n"
-                    + self.logs_tail()
-                )
-            time.sleep(0.25)
-        pytest.fail(f"Patroni test cluster: {what} not within {timeout:g} s\n{self.logs_tail()}")
+        return wait_for("Patroni test cluster", self._processes, what, check, timeout)
 
     def wait_until_healthy(self, timeout: float = 60.0) -> float:
         return self.wait_for("a leader and a streaming replica", self.is_healthy, timeout)
 
     def logs_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        parts = []
-        for process in self._processes:
-            try:
-                text = process.log.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                text = f"(cannot read {process.log}: {exc.strerror})"
-            tail = "\n".join(text.splitlines()[-lines:])
-            state = process.popen.poll()
-            status = "running" if state is None else f"exited with {state}"
-            parts.append(f"--- {process.name} ({status}), last {lines} lines ---\n{tail}")
-        return "\n".join(parts)
+        return logs_tail(self._processes, lines)
 
 
 # -- starting and stopping ---------------------------------------------------------------
@@ -210,7 +172,7 @@ def _check_binaries() -> None:
         )
 
 
-def _spawn(name: str, argv: list[str], base: Path, owner: tuple[int, int] | None) -> _Process:
+def _spawn(name: str, argv: list[str], base: Path, owner: tuple[int, int] | None) -> Process:
     log = base / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
@@ -230,7 +192,7 @@ def _spawn(name: str, argv: list[str], base: Path, owner: tuple[int, int] | None
         )
     if owner:
         os.chown(log, *owner)
-    return _Process(name, popen, log)
+    return Process(name, popen, log)
 
 
 def _patroni_config(
@@ -296,7 +258,7 @@ def _patroni_config(
     }
 
 
-def _wait_for_etcd(url: str, process: _Process) -> None:
+def _wait_for_etcd(url: str, process: Process) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
@@ -316,7 +278,7 @@ def start_cluster() -> PatroniCluster:
     base = Path(tempfile.mkdtemp(prefix="wk-patroni-"))
     scope = f"wk-{os.getpid()}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(18)
-    etcd_client, etcd_peer, *ports = _free_ports(2 + 2 * len(MEMBERS))
+    etcd_client, etcd_peer, *ports = free_ports(2 + 2 * len(MEMBERS))
     etcd_url = f"http://127.0.0.1:{etcd_client}"
     cluster = PatroniCluster(
         name=scope,

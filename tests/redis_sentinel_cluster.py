@@ -26,10 +26,8 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +37,7 @@ import pytest
 import redis
 
 from tests.conftest import need_real
+from tests.real_processes import Process, free_ports, wait_for
 
 REDIS_SERVER = Path("/usr/bin/redis-server")
 MASTER_NAME = "redis-cache"
@@ -46,31 +45,14 @@ DATA_NODES = 3  # a master and two replicas
 SENTINELS = 3
 QUORUM = 2
 START_SECONDS = 30.0
-LOG_TAIL_LINES = 20
 USER = "watchkeeper"
 # The commands the backend sends, exactly as docs/backends.md lists them.
-ACL_DATA = "-@all +ping +info +replicaof +client|kill"
+ACL_DATA = "-@all +info +replicaof +client|kill"
 ACL_SENTINEL = (
-    "-@all +ping +sentinel|masters +sentinel|master +sentinel|replicas +sentinel|sentinels"
-    " +sentinel|ckquorum +sentinel|get-master-addr-by-name +sentinel|failover +sentinel|reset"
+    "-@all +sentinel|masters +sentinel|master +sentinel|replicas +sentinel|sentinels"
+    " +sentinel|ckquorum +sentinel|get-master-addr-by-name +sentinel|failover"
 )
 PASSWORD_ENV = "WK_TEST_REDIS_PASSWORD"
-
-
-def _free_ports(count: int) -> list[int]:
-    # Hold every socket until all are chosen, so the same port is not handed out twice.
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-
-
-@dataclass
-class _Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
 
 
 @dataclass
@@ -80,7 +62,7 @@ class SentinelCluster:
     sentinel_ports: list[int]
     password: str
     base_dir: Path
-    _processes: list[_Process] = field(default_factory=list, repr=False)
+    _processes: list[Process] = field(default_factory=list, repr=False)
 
     @staticmethod
     def member(port: int) -> str:
@@ -165,40 +147,16 @@ class SentinelCluster:
 
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 60.0) -> float:
         """Poll `check` until true; fail with the servers' log tails. Returns the seconds."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if check():
-                return time.monotonic() - start
-            dead = [p.name for p in self._processes if p.popen.poll() is not None]
-            if dead:
-                pytest.fail(
-                    f"Sentinel test set: {', '.join(dead)} exited while waiting for {what}\n"
-                    + self.logs_tail()
-                )
-            time.sleep(0.2)
-        pytest.fail(f"Sentinel test set: {what} not within {timeout:g} s\n{self.logs_tail()}")
+        return wait_for("Sentinel test set", self._processes, what, check, timeout)
 
     def wait_until_settled(self, timeout: float = 60.0) -> float:
         return self.wait_for("one agreed master with two linked replicas", self.is_settled, timeout)
-
-    def logs_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        parts = []
-        for process in self._processes:
-            try:
-                text = process.log.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                text = f"(cannot read {process.log}: {exc.strerror})"
-            tail = "\n".join(text.splitlines()[-lines:])
-            state = process.popen.poll()
-            status = "running" if state is None else f"exited with {state}"
-            parts.append(f"--- {process.name} ({status}) ---\n{tail}")
-        return "\n".join(parts)
 
 
 # -- starting and stopping ---------------------------------------------------------------
 
 
-def _spawn(name: str, conf: Path, base: Path, *mode: str) -> _Process:
+def _spawn(name: str, conf: Path, base: Path, *mode: str) -> Process:
     log = base / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
@@ -210,7 +168,7 @@ def _spawn(name: str, conf: Path, base: Path, *mode: str) -> _Process:
             start_new_session=True,  # teardown signals it alone, never our group
             env={"PATH": "/usr/bin:/bin", "HOME": str(base), "LANG": "C.UTF-8"},
         )
-    return _Process(name, popen, log)
+    return Process(name, popen, log)
 
 
 def _data_conf(base: Path, port: int, master: int | None, password: str) -> Path:
@@ -255,7 +213,7 @@ def start_cluster() -> SentinelCluster:
     if not REDIS_SERVER.exists():
         need_real(f"the Sentinel test set needs {REDIS_SERVER} (apt-get install redis-server)")
     base = Path(tempfile.mkdtemp(prefix="wk-sentinel-"))
-    ports = _free_ports(DATA_NODES + SENTINELS)
+    ports = free_ports(DATA_NODES + SENTINELS)
     cluster = SentinelCluster(
         name=MASTER_NAME,
         data_ports=ports[:DATA_NODES],

@@ -11,9 +11,15 @@ import re
 import socket
 from typing import Any
 
-from bot.audit.hash_chain import KeyRing
-from bot.audit.verifier import verify
-from tests.actions_support import PERMISSIONS, ROLES, audit_rows, card, in_thread, policies, text_of
+from tests.actions_support import (
+    PERMISSIONS,
+    ROLES,
+    audited_and_verified,
+    card,
+    in_thread,
+    policies,
+    text_of,
+)
 from tests.harness import USERS, BotHarness, find_button
 from tests.redis_sentinel_cluster import SentinelCluster, sentinel_cluster_fixture  # noqa: F401
 
@@ -101,13 +107,7 @@ async def test_status_and_a_switchover_through_slack(
         assert new is not None and cluster.replication(new)["role"] == "master"
         after = text_of(await ask(h, "alice", f"/fleet status {cluster.name}"))
         assert f"`{cluster.member(new)}` primary" in after
-        actions = [r.action for r in await audit_rows(h)]
-        for step in ("guard.decided", "confirmation", "approval.requested", "approval.decided",
-                     "operation.requested", "operation.started", "operation.finished",
-                     "operation.post_check"):  # fmt: skip
-            assert step in actions
-        async with h.bot.runtime.engine.connect() as conn:
-            assert (await verify(conn, KeyRing.from_config(h.config.audit))).ok
+        await audited_and_verified(h)
     cluster.wait_until_settled()
 
 

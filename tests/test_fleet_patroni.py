@@ -25,23 +25,13 @@ from integrations.fleet.errors import (
     OperationNotFound,
     ServiceNotFound,
 )
-from integrations.fleet.models import Operation
 from integrations.fleet.patroni import PatroniFleet
 from integrations.fleet.selector import parse_selector
+from tests.actions_support import finished
 from tests.conftest import base_config
 from tests.patroni_cluster import PatroniCluster, patroni_cluster_fixture  # noqa: F401
 
 ACTOR = "UALICE01"
-
-
-async def finished(fleet: PatroniFleet, op: Operation, within: float = 60.0) -> Operation:
-    """Poll `get_operation` (as the core's scheduler does) until the operation ends."""
-    deadline = time.monotonic() + within
-    while not op.finished:
-        assert time.monotonic() < deadline, f"operation still {op.state}: {op.steps}"
-        await asyncio.sleep(0.2)
-        op = await fleet.get_operation(op.id)
-    return op
 
 
 # -- against the real cluster ---------------------------------------------------------

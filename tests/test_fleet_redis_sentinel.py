@@ -6,9 +6,7 @@ Sentinels reported as such, never as a healthy (or a down) master."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,8 +21,8 @@ from integrations.fleet.errors import (
     FleetUnavailable,
     ServiceNotFound,
 )
-from integrations.fleet.models import Operation
 from integrations.fleet.redis_sentinel import SentinelFleet
+from tests.actions_support import finished
 from tests.redis_sentinel_cluster import SentinelCluster, sentinel_cluster_fixture  # noqa: F401
 
 ACTOR = "UALICE01"
@@ -42,16 +40,6 @@ async def fleet(sentinel_cluster: SentinelCluster) -> AsyncIterator[SentinelFlee
     backend = await open_sentinel_backend(sentinel_cluster.backend_config())
     async with backend:
         yield backend
-
-
-async def finished(fleet: SentinelFleet, op: Operation, within: float = 120.0) -> Operation:
-    """Poll `get_operation` (as the core's tracking does) until the operation ends."""
-    deadline = time.monotonic() + within
-    while not op.finished:
-        assert time.monotonic() < deadline, f"operation still {op.state}: {op.steps}"
-        await asyncio.sleep(0.2)
-        op = await fleet.get_operation(op.id)
-    return op
 
 
 def served(stats: dict[str, Any]) -> int:
@@ -129,7 +117,7 @@ async def test_switchover_runs_once_and_every_sentinel_names_the_new_master(
         await fleet.start_operation(name, "failover", {}, ACTOR, "key-failover-while-busy")
     assert busy.value.code == "operation_in_progress"
 
-    done = await finished(fleet, op)
+    done = await finished(fleet, op, within=120)
     assert done.state == "succeeded", done.error
     assert [s.state for s in done.steps] == ["succeeded"] * 3
     # Every Sentinel names the new master, and it is one of the replicas.
@@ -160,7 +148,7 @@ async def test_a_replica_pointed_elsewhere_is_re_pointed_with_replicaof(
     op = await fleet.start_operation(
         cluster.name, "reinit", {"member": cluster.member(stray)}, ACTOR, "key-resync-1"
     )
-    done = await finished(fleet, op)
+    done = await finished(fleet, op, within=120)
     assert done.state == "succeeded", done.error
     info = cluster.replication(stray)
     assert (info["role"], int(info["master_port"]), info["master_link_status"]) == (
@@ -185,7 +173,7 @@ async def test_a_linked_replica_re_syncs_in_place(
     op = await fleet.start_operation(
         cluster.name, "reinit", {"member": cluster.member(replica)}, ACTOR, "key-resync-2"
     )
-    done = await finished(fleet, op)
+    done = await finished(fleet, op, within=120)
     assert done.state == "succeeded", done.error
     with redis.Redis(port=master, protocol=2, decode_responses=True) as admin:
         after = admin.info("stats")
