@@ -73,7 +73,7 @@ async def test_status_shows_master_replicas_lag_quorum_and_sentinels(
         cluster.member(p) for p in cluster.data_ports if p != master
     )
     assert all(m.healthy and m.lag_bytes is not None and m.lag_bytes >= 0 for m in replicas)
-    facts = {f.label: f.value for f in service.facts}
+    facts = {f.label: f.value for f in service.notes}
     assert "usable Sentinels" in facts["Quorum"] and facts["Quorum"].startswith("2 of 3")
     assert facts["Sentinels"].startswith("3 known") and "3 of 3 configured" in facts["Sentinels"]
     assert facts["Replica links"].count("link up") == 2
@@ -227,7 +227,7 @@ async def test_one_silent_sentinel_degrades_the_set(sentinel_cluster: SentinelCl
     async with await open_sentinel_backend(config) as backend:
         service = await backend.get_service(sentinel_cluster.name)
         assert service.health == "degraded"
-        facts = {f.label: f.value for f in service.facts}
+        facts = {f.label: f.value for f in service.notes}
         assert "3 of 4 configured" in facts["Sentinels"]
 
 

@@ -198,7 +198,7 @@ def test_a_whole_set_is_healthy_with_lag_in_bytes() -> None:
     )
     lags = {m.name: m.lag_bytes for m in service.members if m.role == "replica"}
     assert lags == {"10.0.0.6-6379": 0, "10.0.0.7-6379": 1000}
-    labels = [f.label for f in service.facts]
+    labels = [f.label for f in service.notes]
     assert labels == ["Replica links", "Quorum", "Sentinels"]
 
 

@@ -1,5 +1,5 @@
 """One monitored master as Sentinel and the nodes themselves describe it, and what
-Watchkeeper reads from that: members, health (docs/fleet-api.yaml), facts, and the
+Watchkeeper reads from that: members, health (docs/fleet-api.yaml), notes, and the
 replica Sentinel would promote.
 
 Two views are kept apart on purpose. Sentinel's (`SENTINEL MASTER|REPLICAS|SENTINELS`,
