@@ -25,15 +25,7 @@ MAX_PAGES = 10_000
 
 
 def summary_of(service: Service) -> ServiceSummary:
-    return ServiceSummary(
-        name=service.name,
-        kind=service.kind,
-        region=service.region,
-        health=service.health,
-        plan=service.plan,
-        version=service.version,
-        tags=dict(service.tags),
-    )
+    return ServiceSummary.model_validate(service, from_attributes=True)
 
 
 async def _attached(rt: Runtime, selector: Selector) -> set[str] | None:
