@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from bot.fleet import FleetRouter
-from integrations.fleet.errors import FleetRequestRejected
+from bot.fleet.targets import matching
+from integrations.fleet.errors import FleetProtocolError, FleetRequestRejected
 from integrations.fleet.http import HttpFleet
-from integrations.fleet.models import Service, ServiceSummary
+from integrations.fleet.models import Service, ServiceList, ServiceSummary
 from integrations.fleet.selector import Selector, parse_selector
 from standins.fleet.simulator import FleetSimulation, create_app
 from standins.fleet.simulator.catalog import GeneratedCatalog
@@ -149,3 +151,37 @@ async def test_the_router_pages_across_backends_and_filters_a_list_only_one(
     ]
     for limit in (1, 5, 1000):
         assert await _page_through(router, selector, limit) == expected
+
+
+class Looping:
+    """A control plane whose cursor goes round (a unit seam: hostile answers)."""
+
+    def __init__(self) -> None:
+        self.asked: list[str | None] = []
+
+    async def find_services(
+        self, selector: Selector, *, cursor: str | None = None, limit: int = 1000
+    ) -> ServiceList:
+        self.asked.append(cursor)
+        item = ServiceSummary(name="pg-a", kind="postgres", region="r", health="healthy")
+        return ServiceList(items=[item], next_cursor="b" if cursor == "a" else "a")
+
+    async def get_service(self, name: str) -> Service:
+        raise NotImplementedError
+
+    async def list_services(self) -> list[ServiceSummary]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_listing_that_goes_round_is_stopped_and_counts_each_service_once() -> None:
+    looping = Looping()
+    rt = SimpleNamespace(fleet=FleetRouter([("loop", ["*"], looping)]))
+    seen: list[str] = []
+    with pytest.raises(FleetProtocolError, match="loop"):
+        async for summary in matching(rt, parse_selector("engine=postgres")):  # type: ignore[arg-type]
+            seen.append(summary.name)
+    assert seen == ["pg-a"]
+    assert len(looping.asked) <= 4  # stopped at the first repeated cursor

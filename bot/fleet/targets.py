@@ -57,10 +57,14 @@ async def matching(rt: Runtime, selector: Selector) -> AsyncIterator[ServiceSumm
     # The next page is asked for before this one is handled, so the control plane
     # filters while the bot reads (docs/benchmarks.md, "/fleet find").
     pending = asyncio.ensure_future(_page(rt, selector, None))
+    cursors: set[str] = set()
     try:
         for _ in range(MAX_PAGES):
             page = await pending
+            if page.next_cursor in cursors:
+                raise FleetProtocolError("the service listing's cursor went round in a loop")
             if page.next_cursor:
+                cursors.add(page.next_cursor)
                 pending = asyncio.ensure_future(_page(rt, selector, page.next_cursor))
             for summary in page.items:
                 if summary.name not in seen:
