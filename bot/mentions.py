@@ -46,6 +46,14 @@ def mentioned_groups(text: str) -> list[str]:
     return _GROUP_MENTION.findall(text)
 
 
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})>")
+
+
+def mentioned_users(text: str) -> list[str]:
+    """The users a mention text made here names (e.g. an incident's stored mentions)."""
+    return _USER_MENTION.findall(text)
+
+
 def mention_user(user_id: str) -> str:
     """A live `<@U…>` mention; an id that is not one is shown as escaped code instead."""
     return f"<@{user_id}>" if is_user_id(user_id) else code(user_id)

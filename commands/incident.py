@@ -19,6 +19,8 @@ from bot.actions.guard_chain import Person
 from bot.incidents import queries, service, silences
 from bot.incidents.incident_blocks import SEVERITY_ICON, duration, headline, who
 from bot.incidents.membership import thread_owner
+from bot.incidents.timeline import TimelineRefused, timeline_of
+from bot.incidents.timeline_blocks import timeline_message
 from bot.interactions import Click, InteractionRegistry
 from bot.outbox import Message
 from bot.parts import AppParts
@@ -172,8 +174,16 @@ async def list_open(inv: Invocation, rt: Runtime) -> Message:
     return Message(text=title, blocks=out)
 
 
+async def timeline(inv: Invocation, rt: Runtime) -> Message:
+    number, _ = await _incident_only(inv, rt)
+    try:
+        return timeline_message(await timeline_of(rt, number))
+    except TimelineRefused as exc:
+        return _answer(messages.timeline_refused(str(exc)))
+
+
 # Words that act on one incident run only from its channel or thread (`scope`).
-ON_ONE_INCIDENT = frozenset({"ack", "resolve", "note", "assign", "silence"})
+ON_ONE_INCIDENT = frozenset({"ack", "resolve", "note", "assign", "silence", "timeline"})
 SUBCOMMANDS: tuple[
     tuple[str, str, str, Callable[[Invocation, Runtime], Awaitable[Message]]], ...
 ] = (
@@ -184,6 +194,7 @@ SUBCOMMANDS: tuple[
     ("assign", "assign [#id] @user", "name who owns the incident", assign),
     ("list", "list [all]", "open incidents in this channel (or in all)", list_open),
     ("silence", "silence [#id] [2h|off]", "silence its alerts for a while; off ends it", silence),
+    ("timeline", "timeline [#id]", "what happened, in order, from the verified record", timeline),
 )
 VERBS = {"new": "incident.open"}
 

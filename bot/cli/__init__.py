@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bot.build_info import describe
-from bot.cli import audit, check_config, db, init_config, serve
+from bot.cli import audit, check_config, db, incident, init_config, serve
 from bot.logs import configure_logging
 
 
@@ -27,6 +27,7 @@ def _subcommands() -> dict[str, ModuleType]:
         "init-config": init_config,
         "db": db,
         "audit": audit,
+        "incident": incident,
         "manifest": manifest,
     }
 

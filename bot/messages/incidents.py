@@ -203,3 +203,19 @@ def silence_line(silence_id: int, by: str, until: str, matchers: str, external: 
 
 def incident_suggested(commands: str) -> str:
     return f"Suggested: {commands}"
+
+
+def timeline_title(incident_id: int) -> str:
+    return f"Timeline of incident #{incident_id}"
+
+
+def timeline_refused(reason: str) -> str:
+    # The reason quotes the record (an incident number, a verifier's finding): escaped.
+    return f":no_entry: No timeline: {escape(reason)}"
+
+
+def timeline_more(count: int, incident_id: int) -> str:
+    return (
+        f"{count} more event(s) not shown here: "
+        f"`watchkeeper incident export {incident_id} --format md` has them all."
+    )
