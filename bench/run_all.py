@@ -37,6 +37,7 @@ BENCHMARKS = [
     "bench.bench_handoff",
     "bench.bench_redaction",
     "bench.bench_find",
+    "bench.bench_fleet_redis",
 ]
 QUICK_SCALE = 0.01
 # Far above any module's full-scale run; a module past it is stuck, not slow.
