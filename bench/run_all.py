@@ -38,6 +38,7 @@ BENCHMARKS = [
     "bench.bench_redaction",
     "bench.bench_find",
     "bench.bench_fleet_redis",
+    "bench.bench_kafka",
 ]
 QUICK_SCALE = 0.01
 # Far above any module's full-scale run; a module past it is stuck, not slow.
