@@ -105,6 +105,23 @@ class SentinelCluster:
         answers = set(self.sentinel_masters())
         return answers.pop() if len(answers) == 1 else None
 
+    def sentinel_view(self, port: int, field: str) -> str:
+        """One field of a Sentinel's SENTINEL MASTER answer (`config-epoch`, ...)."""
+        with self._client(port) as client:
+            state = client.execute_command("SENTINEL", "MASTER", self.name)
+            return str(dict(zip(state[::2], state[1::2], strict=True))[field])
+
+    def sentinel_priorities(self) -> dict[int, int]:
+        """replica port -> replica-priority, as the first Sentinel last read it."""
+        with self._client(self.sentinel_ports[0]) as client:
+            replies = client.execute_command("SENTINEL", "REPLICAS", self.name)
+        found = [dict(zip(r[::2], r[1::2], strict=True)) for r in replies]
+        return {int(r["port"]): int(r["slave-priority"]) for r in found}
+
+    def set_priority(self, port: int, priority: int) -> None:
+        with self._client(port) as client:
+            client.config_set("replica-priority", priority)
+
     def replication(self, port: int) -> dict[str, Any]:
         with self._client(port) as client:
             info: dict[str, Any] = client.info("replication")

@@ -135,3 +135,7 @@ async def test_refusals_and_an_unknown_master_through_slack(
         dark = await ask(h, "alice", f"/fleet status {DEAD}")
         assert "not answering" in dark.text and "unknown" in dark.text
         assert "healthy" not in dark.text
+        # The overview: the dark backend is unknown, the live set is still shown.
+        overview = text_of(await ask(h, "alice", "/fleet status"))
+        assert "*unknown*: the services of *dark*" in overview, overview
+        assert cluster.name in overview and "*sentinel*" in overview

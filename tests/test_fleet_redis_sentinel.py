@@ -6,7 +6,9 @@ Sentinels reported as such, never as a healthy (or a down) master."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -131,6 +133,68 @@ async def test_switchover_runs_once_and_every_sentinel_names_the_new_master(
     assert service.health == "healthy" and service.primary is not None
     assert service.primary.name == cluster.member(new)
     assert [o.id for o in await fleet.list_operations(service=name)] == [op.id]
+
+
+async def test_the_replica_with_the_lowest_priority_is_predicted_and_can_be_named(
+    fleet: SentinelFleet, sentinel_cluster: SentinelCluster
+) -> None:
+    cluster = sentinel_cluster
+    old = cluster.master_port()
+    chosen = next(p for p in cluster.data_ports if p != old)
+    cluster.set_priority(chosen, 10)
+    try:
+        # Sentinel reads a replica's INFO every 10 s; the plan predicts from what it read.
+        cluster.wait_for(
+            "Sentinel to see the priority",
+            lambda: cluster.sentinel_priorities().get(chosen) == 10,
+            30,
+        )
+        plan = await fleet.plan(
+            cluster.name, "switchover", {"candidate": cluster.member(chosen)}, ACTOR
+        )
+        assert plan.allowed, plan.reason
+        assert (cluster.member(chosen), "primary") in [(c.member, c.after) for c in plan.changes]
+        op = await fleet.start_operation(
+            cluster.name, "switchover", {"candidate": cluster.member(chosen)}, ACTOR, "key-named"
+        )
+        done = await finished(fleet, op, within=120)
+        assert done.state == "succeeded", done.error
+        assert cluster.sentinel_masters() == [chosen] * 3
+    finally:
+        cluster.set_priority(chosen, 100)
+        cluster.wait_until_settled()
+
+
+async def test_a_restarted_bot_watches_a_switchover_again_and_sends_nothing_twice(
+    sentinel_cluster: SentinelCluster,
+) -> None:
+    cluster = sentinel_cluster
+    old = cluster.master_port()
+    epoch = int(cluster.sentinel_view(cluster.sentinel_ports[0], "config-epoch"))
+    first = await open_sentinel_backend(cluster.backend_config())
+    plan = await first.plan(cluster.name, "switchover", {}, ACTOR)
+    op = await first.start_operation(cluster.name, "switchover", {}, ACTOR, "key-restart")
+    deadline = time.monotonic() + 30
+    while (await first.get_operation(op.id)).steps[0].state != "succeeded":
+        assert time.monotonic() < deadline, "SENTINEL FAILOVER was not sent"
+        await asyncio.sleep(0.05)
+    await first.aclose()  # the process dies: its record of the operation with it
+
+    async with await open_sentinel_backend(cluster.backend_config()) as second:
+        resumed = await second.resume_operation(
+            op.id, cluster.name, "switchover", {}, ACTOR, plan,
+            idempotency_key="key-restart", started_at=op.created_at,
+        )  # fmt: skip
+        assert resumed.id == op.id and resumed.steps[0].state == "succeeded"
+        done = await finished(second, resumed, within=120)
+        assert done.state == "succeeded", done.error
+        named = cluster.sentinel_masters()
+        assert len(set(named)) == 1 and named[0] not in (None, old)
+        # A retry under the same key is this operation, not a second failover.
+        again = await second.start_operation(cluster.name, "switchover", {}, ACTOR, "key-restart")
+        assert again.id == op.id
+    # Exactly one failover: Sentinel's configuration epoch moved by one.
+    assert int(cluster.sentinel_view(cluster.sentinel_ports[0], "config-epoch")) == epoch + 1
 
 
 async def test_a_replica_pointed_elsewhere_is_re_pointed_with_replicaof(

@@ -156,22 +156,69 @@ class Operations:
                     code="operation_in_progress",
                 )
             drawn = await steps()
-            now = self._clock()
-            record = Record(
-                id=f"{self._prefix}-{uuid.uuid4().hex[:12]}",
-                service=service,
-                action=action,
-                params=dict(params),
-                actor=actor,
-                key_print=key_print,
-                created_at=now,
-                updated_at=now,
-                steps=[_StepState(s) for s in drawn],
-            )
-            self._by_id[record.id] = record
-            self._by_key[key] = record
-            record.task = asyncio.create_task(self._run(record), name=record.id)
+            record = self._add(key, key_print, service, action, params, actor, drawn)
         return record.to_operation()
+
+    async def adopt(
+        self,
+        operation_id: str,
+        *,
+        key: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        started_at: datetime,
+        steps: Callable[[], Awaitable[Sequence[Step]]],
+    ) -> Operation:
+        """Watch again an operation a previous process started (its record died with it):
+        its calls count as sent and are never sent again; its waits judge the outcome.
+        The same key then replays this record, never a new operation."""
+        async with self._starting:
+            known = self._by_id.get(operation_id)
+            if known is not None:
+                return known.to_operation()
+            drawn = await steps()
+            record = self._add(
+                key, _print(service, action, params), service, action, params, actor, drawn,
+                operation_id=operation_id, created_at=started_at,
+            )  # fmt: skip
+        return record.to_operation()
+
+    def _add(
+        self,
+        key: str,
+        key_print: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        drawn: Sequence[Step],
+        *,
+        operation_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Record:
+        now = self._clock()
+        record = Record(
+            id=operation_id or f"{self._prefix}-{uuid.uuid4().hex[:12]}",
+            service=service,
+            action=action,
+            params=dict(params),
+            actor=actor,
+            key_print=key_print,
+            created_at=created_at or now,
+            updated_at=now,
+            steps=[_StepState(s) for s in drawn],
+        )
+        if operation_id is not None:  # adopted: what it sent was sent
+            for state in record.steps:
+                if not state.step.wait:
+                    state.state = "succeeded"
+            record.state = "running"
+        self._by_id[record.id] = record
+        self._by_key[key] = record
+        record.task = asyncio.create_task(self._run(record), name=record.id)
+        return record
 
     def get(self, operation_id: str) -> Operation:
         return self._record(operation_id).to_operation()
@@ -223,6 +270,8 @@ class Operations:
             for current in record.steps:
                 if record.state == "cancelled":
                     break
+                if current.state == "succeeded":  # sent by the process that started it
+                    continue
                 current.state, record.state = "running", "running"
                 self._touch(record)
                 if current.step.wait:

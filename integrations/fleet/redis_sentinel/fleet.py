@@ -28,7 +28,13 @@ from integrations.fleet.models import (
     ServiceSummary,
 )
 from integrations.fleet.redis_sentinel.parse import Addr, master_addr, sync_count
-from integrations.fleet.redis_sentinel.plans import Draft, StepSpec, Timeouts, blueprint
+from integrations.fleet.redis_sentinel.plans import (
+    Draft,
+    StepSpec,
+    Timeouts,
+    blueprint,
+    resumed_draft,
+)
 from integrations.fleet.redis_sentinel.reader import monitored, read_node, read_state
 from integrations.fleet.redis_sentinel.state import MasterState
 from integrations.fleet.redis_sentinel.wire import Wire
@@ -149,6 +155,41 @@ class SentinelFleet:
             action=action,
             params=params,
             actor=actor,
+            steps=steps,
+        )
+
+    async def resume_operation(
+        self,
+        operation_id: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        plan: Plan,
+        *,
+        idempotency_key: str,
+        started_at: datetime,
+    ) -> Operation:
+        """Watch again an operation a previous process of the bot started: the steps of the
+        confirmed plan, its commands counted as sent (never sent twice), its waits judged
+        from the set as usual (docs/backends.md)."""
+        if not self._serves(service):
+            raise ServiceNotFound(service)
+
+        async def steps() -> list[Step]:
+            state = await self._state(service)
+            draft = resumed_draft(state, action, params, plan, self._timeouts)
+            progress = _Progress()
+            return [self._step(service, draft, spec, progress) for spec in draft.steps]
+
+        return await self._ops.adopt(
+            operation_id,
+            key=idempotency_key,
+            service=service,
+            action=action,
+            params=params,
+            actor=actor,
+            started_at=started_at,
             steps=steps,
         )
 

@@ -336,3 +336,55 @@ def blueprint(
         impact=draft.impact if allowed else "",
     )
     return plan, draft
+
+
+def _addr_of(state: MasterState, name: str) -> Addr:
+    """The node a member name names: from the set as it is, else from `host-port` itself."""
+    known = [state.master.addr, *(r.addr for r in state.replicas)]
+    found = next((a for a in known if a.name == name), None)
+    if found is not None:
+        return found
+    host, _, port = name.rpartition("-")
+    return Addr(host, int(port)) if host and port.isdigit() else Addr(name, 0)
+
+
+def resumed_draft(
+    state: MasterState,
+    action: Action,
+    params: Mapping[str, ParamValue],
+    plan: Plan,
+    timeouts: Timeouts,
+) -> Draft:
+    """The draft of a confirmed plan that a previous process of the bot started: the same
+    steps, the targets read back from the plan (never chosen again from the set as it is
+    now, which the operation itself has changed)."""
+    role = {c.after: c.member for c in plan.changes if c.attribute == "role" and c.member}
+    draft = Draft(risk=plan.risk, impact=plan.impact, tolerate_silent=action == "failover")
+    if action in ("switchover", "failover") and role.get("replica") and len(plan.steps) == 3:
+        old = _addr_of(state, role["replica"])
+        promoted = role.get("primary")
+        draft.sentinel, draft.master = state.source, old
+        draft.predicted = _addr_of(state, promoted) if promoted else None
+        everyone = [state.master.addr, *(r.addr for r in state.replicas)]
+        draft.pool = [draft.predicted] if draft.predicted else [a for a in everyone if a != old]
+        dos: list[Do] = ["failover", "wait_promoted", "wait_settled"]
+        waits = [0.0, timeouts.failover, timeouts.failover]
+        draft.steps = [
+            StepSpec(name, do, timeout=wait)
+            for name, do, wait in zip(plan.steps, dos, waits, strict=True)
+        ]
+        return draft
+    change = next((c for c in plan.changes if c.attribute == "replicates_from"), None)
+    member = params.get("member")
+    if action == "reinit" and change and isinstance(member, str) and len(plan.steps) == 2:
+        replica = _addr_of(state, member)
+        draft.master = Addr.parse(str(change.after))
+        first: Do = "replicaof" if "(REPLICAOF)" in plan.steps[0] else "kill_link"
+        draft.steps = [
+            StepSpec(plan.steps[0], first, replica),
+            StepSpec(plan.steps[1], "wait_linked", replica, timeout=timeouts.resync),
+        ]
+        return draft
+    raise FleetRequestRejected(
+        422, f"the confirmed plan of {action} cannot be watched again", code="invalid_params"
+    )
