@@ -27,6 +27,7 @@ from bot.config import Config
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.fleet.backends import OpenFleet, open_fleet
+from bot.home import install as home_area
 from bot.incidents import install as incidents_area
 from bot.intake import install as intake_area
 from bot.monitoring import install as monitoring_area
@@ -179,6 +180,7 @@ AREAS: tuple[Callable[[AppParts], None], ...] = (
     oncall_area.install,
     automation_area.install,
     monitoring_area.install,
+    home_area.install,
     command_groups.install,
 )
 

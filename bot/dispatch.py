@@ -13,10 +13,11 @@ from collections.abc import Awaitable
 
 from bot import messages, outbox
 from bot.db.unit_of_work import writing
-from bot.interactions import Click
+from bot.interactions import Click, Shortcut, Submission
 from bot.log_context import bound
 from bot.outbox import Message
 from bot.permissions import step
+from bot.permissions.verbs import pick
 from bot.registry import Caller, CommandError, Invocation, split_command_text
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetRequestRejected, FleetUnavailable
@@ -46,7 +47,9 @@ async def explained(work: Awaitable[Message | None], what: str) -> Message | Non
         return Message(text=messages.internal_error(reference))
 
 
-def _ask(what: str, verb: str | None, caller: Caller, text: str) -> step.Ask:
+def _ask(
+    what: str, verb: str | None, caller: Caller, text: str, surface: str = "channel"
+) -> step.Ask:
     return step.Ask(
         what=what,
         verb=verb,
@@ -55,6 +58,7 @@ def _ask(what: str, verb: str | None, caller: Caller, text: str) -> step.Ask:
         channel_id=caller.channel_id,
         thread_ts=caller.thread_ts,
         text=text,
+        surface=surface,
     )
 
 
@@ -136,7 +140,7 @@ async def _click_answer(rt: Runtime, click: Click, caller: Caller) -> Message | 
         await step.record(rt, _ask(what, None, caller, click.value or ""), refused)
         return Message(text=messages.STALE_BUTTON)
     scope = button.scope
-    ask = _ask(what, button.verb_for(click), caller, click.value or "")
+    ask = _ask(what, button.verb_for(click), caller, click.value or "", click.surface)
     permit = await step.permit(rt, ask, None if scope is None else lambda: scope(click, rt))
     if not permit.allowed:
         return Message(text=permit.reason)
@@ -158,5 +162,75 @@ async def _run_click(rt: Runtime, click: Click) -> None:
         thread_ts=click.thread_ts,
     )
     answer = await _click_answer(rt, click, caller)
-    if answer is not None:
-        await reply(rt, caller, answer)
+    if answer is None:
+        return
+    home = rt.hooks.answer_in_home
+    if click.surface == "app_home" and home is not None:
+        # A Home button has no channel to answer in: the answer tops the Home tab.
+        await home(rt, click.user_id, answer)
+        return
+    await reply(rt, caller, answer)
+
+
+def _submission_caller(submission: Submission) -> Caller:
+    return Caller(
+        user_id=submission.user_id,
+        user_name=submission.user_name,
+        channel_id=submission.channel_id,
+        thread_ts=submission.thread_ts,
+    )
+
+
+async def run_submission(rt: Runtime, submission: Submission) -> None:
+    """A modal's submission, once its fields passed the form's check and Slack was
+    answered: the permission step (surface "modal"), then the form's handler; the answer
+    goes to the submitter where the modal was opened from."""
+    with bound(request_id=_request_id()):
+        caller = _submission_caller(submission)
+        what = f"modal {submission.callback_id}"
+        form = rt.buttons.find_form(submission.callback_id)
+        if form is None:
+            await step.record(rt, _ask(what, None, caller, "", "modal"), step.Permit(False))
+            await reply(rt, caller, Message(text=messages.STALE_BUTTON))
+            return
+        scope = form.scope
+        text = " ".join(f"{k}={v}" for k, v in sorted(submission.values.items()))
+        ask = _ask(what, form.verb_for(submission), caller, text, "modal")
+        permit = await step.permit(
+            rt, ask, None if scope is None else lambda: scope(submission, rt)
+        )
+        answer = (
+            await explained(form.handler(submission, rt), what)
+            if permit.allowed
+            else Message(text=permit.reason)
+        )
+        if answer is not None:
+            await reply(rt, caller, answer)
+
+
+async def run_shortcut(rt: Runtime, shortcut: Shortcut) -> None:
+    """A message shortcut: the permission step (surface "shortcut"), then its handler."""
+    with bound(request_id=_request_id()):
+        caller = Caller(
+            user_id=shortcut.user_id,
+            user_name=shortcut.user_name,
+            channel_id=shortcut.channel_id,
+            response_url=shortcut.response_url,
+            trigger_id=shortcut.trigger_id,
+        )
+        what = f"shortcut {shortcut.callback_id}"
+        entry = rt.buttons.find_shortcut(shortcut.callback_id)
+        verb = None if entry is None else pick(entry.verb, None)
+        ask = _ask(what, verb, caller, shortcut.message_ts, "shortcut")
+        if entry is None:
+            await step.record(rt, ask, step.Permit(False, messages.STALE_BUTTON))
+            await reply(rt, caller, Message(text=messages.STALE_BUTTON))
+            return
+        permit = await step.permit(rt, ask)
+        answer = (
+            await explained(entry.handler(shortcut, rt), what)
+            if permit.allowed
+            else Message(text=permit.reason)
+        )
+        if answer is not None:
+            await reply(rt, caller, answer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Config
+from bot.interactions import InteractionRegistry
 from bot.registry import CommandRegistry
 
 BOT_SCOPES = [
@@ -20,12 +21,16 @@ BOT_SCOPES = [
     "usergroups:read",
     "users:read",
 ]
-# `subteam_members_changed`: a role's user group changed (bot/permissions/usergroups.py).
-BOT_EVENTS = ["app_mention", "subteam_members_changed"]
+# `subteam_members_changed`: a role's user group changed (bot/permissions/usergroups.py);
+# `app_home_opened`: publish the person's Home tab (bot/home).
+BOT_EVENTS = ["app_home_opened", "app_mention", "subteam_members_changed"]
 
 
 def build_manifest(
-    config: Config, registry: CommandRegistry[Any], base_url: str | None
+    config: Config,
+    registry: CommandRegistry[Any],
+    base_url: str | None,
+    interactions: InteractionRegistry[Any] | None = None,
 ) -> dict[str, Any]:
     socket_mode = config.slack.mode == "socket"
     if not socket_mode and not base_url:
@@ -55,6 +60,18 @@ def build_manifest(
         settings["event_subscriptions"]["request_url"] = events_url
         settings["interactivity"]["request_url"] = events_url
     name = config.slack.app_name
+    features: dict[str, Any] = {}
+    shortcuts = [
+        {
+            "name": entry.name[:24],
+            "type": "message",
+            "callback_id": callback_id,
+            "description": entry.description[:150],
+        }
+        for callback_id, entry in (interactions.shortcuts() if interactions else [])
+    ]
+    if shortcuts:  # Slack's schema wants at least one when the key is there
+        features["shortcuts"] = shortcuts
     return {
         "display_information": {
             "name": name,
@@ -67,8 +84,15 @@ def build_manifest(
             "background_color": "#1d3557",
         },
         "features": {
+            # The Home tab only: the bot answers nothing in its Messages tab.
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": False,
+                "messages_tab_read_only_enabled": True,
+            },
             "bot_user": {"display_name": name.lower()[:80], "always_online": True},
             "slash_commands": commands,
+            **features,
         },
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": settings,

@@ -28,6 +28,8 @@ from bot.runtime import (
     AreaHooks,
     AutomaticCheck,
     EventHandler,
+    HomeAnswer,
+    HomeRefresh,
     IncidentChannel,
     IncidentMembership,
     PageFollowup,
@@ -59,6 +61,8 @@ class Hooks:
     incident_channel: IncidentChannel | None = None
     # Events API event type -> its handler (e.g. `subteam_members_changed`).
     events: dict[str, EventHandler] = field(default_factory=dict)
+    answer_in_home: HomeAnswer | None = None
+    refresh_homes: HomeRefresh | None = None
 
     def freeze(self, sections: Sequence[LiveSection]) -> AreaHooks:
         return AreaHooks(
@@ -69,6 +73,8 @@ class Hooks:
             incident_channel=self.incident_channel,
             handoff_sections=tuple(sections),
             events=dict(self.events),
+            answer_in_home=self.answer_in_home,
+            refresh_homes=self.refresh_homes,
         )
 
 

@@ -8,7 +8,7 @@ handed over here as `hooks` (docs/architecture.md, "How an area plugs in").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ from bot.interactions import InteractionRegistry
 from bot.monitoring.metrics import Metrics
 from bot.oncall.schedules import Rosters
 from bot.oncall.summary import LiveSection
+from bot.outbox import Message
 from bot.permissions.group_cache import UserGroups
 from bot.permissions.scope import IncidentRef
 from bot.registry import CommandRegistry
@@ -73,6 +74,10 @@ IncidentChannel = Callable[["Runtime", IncidentRef], Awaitable[str | None]]
 # An Events API event (its `event` object) an area listens to, after Slack was acked and
 # the delivery found new (bot.slack_app).
 EventHandler = Callable[["Runtime", Mapping[str, Any]], Awaitable[None]]
+# Shows the answer to a click on the App Home at the top of the clicker's Home tab.
+HomeAnswer = Callable[["Runtime", str, "Message"], Awaitable[None]]
+# Who should see their App Home again because something it shows changed.
+HomeRefresh = Callable[["Runtime", Iterable[str]], None]
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class AreaHooks:
     incident_channel: IncidentChannel | None = None
     handoff_sections: Sequence[LiveSection] = ()
     events: Mapping[str, EventHandler] = field(default_factory=dict)
+    answer_in_home: HomeAnswer | None = None
+    refresh_homes: HomeRefresh | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,11 @@ class Runtime:
     # The bot's own metrics (GET /metrics); one registry per runtime, not the global one.
     metrics: Metrics = field(default_factory=Metrics)
     transports: OutsideTransports = field(default_factory=OutsideTransports)
+
+    def homes_changed(self, users: Iterable[str]) -> None:
+        """Something the App Home of `users` shows changed (call after the commit)."""
+        if self.hooks.refresh_homes is not None:
+            self.hooks.refresh_homes(self, users)
 
     def command_name(self, group: str) -> str:
         return str(getattr(self.config.slack.commands, group, f"/{group}"))

@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from bot import messages
 from bot.db.models import SlackRequest
 from bot.db.unit_of_work import writing
-from bot.dispatch import reply, run_click, run_command
-from bot.interactions import Click
+from bot.dispatch import reply, run_click, run_command, run_shortcut, run_submission
+from bot.interactions import Click, Shortcut, Submission
+from bot.modals import unseal, values_of
 from bot.outbox import Message
 from bot.registry import Caller
 from bot.runtime import Runtime
@@ -128,6 +129,72 @@ def _click_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
     return on_click
 
 
+def read_submission(rt: Runtime, body: dict[str, Any]) -> Submission | None:
+    """The submission, or None when its origin is not one the bot sealed."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    assert isinstance(view, dict) and isinstance(user, dict)
+    origin = unseal(rt, view.get("private_metadata"))
+    if origin is None:
+        return None
+    return Submission(
+        callback_id=str(view.get("callback_id") or ""),
+        view_id=str(view.get("id") or ""),
+        user_id=str(user.get("id") or ""),
+        user_name=str(user.get("username") or user.get("name") or ""),
+        values=values_of(view),
+        origin=origin,
+    )
+
+
+# Shown in place of a modal whose origin the bot did not seal (forged, or sealed under a
+# signing secret since rotated): nothing was done.
+def _stale_form() -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Watchkeeper"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": messages.STALE_FORM}}],
+    }
+
+
+def _submission_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
+    async def on_submission(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        submission = read_submission(rt, body)
+        if submission is None:
+            await ack(response_action="update", view=_stale_form())
+            return
+        form = rt.buttons.find_form(submission.callback_id)
+        errors = form.check(submission, rt) if form is not None else {}
+        if errors:
+            # Shown under each field; the modal stays open and nothing is recorded.
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        with rt.in_flight.held():
+            if not await first_delivery(rt, _submission_key(body, submission)):
+                return
+            await run_submission(rt, submission)
+
+    return on_submission
+
+
+def _submission_key(body: dict[str, Any], submission: Submission) -> dict[str, Any]:
+    # A view is submitted once; Slack's retries of it carry the same view id.
+    return {"event_id": f"view:{submission.view_id}"} if submission.view_id else body
+
+
+def _shortcut_listener(rt: Runtime) -> Callable[..., Awaitable[None]]:
+    async def on_shortcut(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        await ack()
+        with rt.in_flight.held():
+            if not await first_delivery(rt, body):
+                return
+            await run_shortcut(rt, Shortcut.from_payload(body))
+
+    return on_shortcut
+
+
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -194,4 +261,6 @@ def build_bolt_app(rt: Runtime, identity: BotIdentity) -> AsyncApp:
     app.event("app_mention")(answered_if_storage_fails(rt, _mention_listener(rt)))
     for kind in rt.hooks.events:
         app.event(kind)(_event_listener(rt, kind))
+    app.view(re.compile(".+"))(answered_if_storage_fails(rt, _submission_listener(rt)))
+    app.shortcut(re.compile(".+"))(answered_if_storage_fails(rt, _shortcut_listener(rt)))
     return app

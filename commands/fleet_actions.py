@@ -10,7 +10,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bot import messages as m
-from bot.actions import action_blocks, approval_decision, confirm, flow, notify, queries, review
+from bot.actions import (
+    action_blocks,
+    action_form,
+    approval_decision,
+    confirm,
+    flow,
+    notify,
+    queries,
+    review,
+)
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
 from bot.actions.guard_chain import Person
@@ -200,6 +209,10 @@ def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     # Reviewing a break-glass action: anyone this verb allows, except who ran it.
     interactions.on(review.REVIEW_BUTTON, verb="fleet.review")(
         _button(review.review, replace=False)
+    )
+    # The modal of an action picked rather than typed: judged as the slash command is.
+    interactions.form(action_form.FORM_ID, verb=action_form.VERBS, check=action_form.check)(
+        action_form.submit
     )
 
 

@@ -12,16 +12,18 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot import block_kit, messages
-from bot.actions import flow
+from bot.actions import action_form, flow
 from bot.actions.guard_chain import Person
-from bot.incidents import queries, service, silences
+from bot.incidents import incident_from_message, queries, service, silence_form, silences
 from bot.incidents.incident_blocks import SEVERITY_ICON, duration, headline, who
 from bot.incidents.membership import thread_owner
 from bot.incidents.timeline import TimelineRefused, timeline_of
 from bot.incidents.timeline_blocks import timeline_message
 from bot.interactions import Click, InteractionRegistry
+from bot.modals import open_modal
 from bot.outbox import Message
 from bot.parts import AppParts
 from bot.permissions.roles import known_people
@@ -223,12 +225,14 @@ def _click(action: ClickAction) -> Callable[[Click, Runtime], Awaitable[Message 
         number = incident_number(click.value or "")
         if number is None:
             return Message(text=messages.STALE_BUTTON)
+        if click.action_id == silence_form.BUTTON:
+            return await _silence_form(click, rt, number)
         return Message(text=await action(click, rt, number))
 
     return on_click
 
 
-async def _suggested_action(click: Click, rt: Runtime) -> Message:
+async def _suggested_action(click: Click, rt: Runtime) -> Message | None:
     """A suggested repair action clicked on the root: into the guarded action flow, as if
     the clicker had typed the `/fleet` command in the incident's thread."""
     try:
@@ -242,6 +246,16 @@ async def _suggested_action(click: Click, rt: Runtime) -> Message:
     target = await queries.service_to_repair(rt, incident_id=incident_id)
     if target is None:
         return Message(text=messages.STALE_BUTTON)
+    if action_form.needs_form(action, params):
+        origin = {
+            "channel": click.channel_id,
+            "thread_ts": click.thread_ts,
+            "incident": incident_id,
+        }
+        view = await action_form.action_view(
+            rt, action=action, target=target, given=params, origin=origin
+        )
+        return await _opened(rt, click, view, f"/fleet {action} {target}")
     draft = flow.Draft(
         action=action,
         target=target,
@@ -253,6 +267,19 @@ async def _suggested_action(click: Click, rt: Runtime) -> Message:
         thread_ts=click.thread_ts,
     )
     return await flow.submit(rt, draft)
+
+
+async def _opened(rt: Runtime, click: Click, view: dict[str, Any], command: str) -> Message | None:
+    """Open `view` on the click's trigger; nothing to say when it opened."""
+    error = await open_modal(rt, click.trigger_id, view)
+    return None if error is None else Message(text=messages.form_not_opened(error, command))
+
+
+async def _silence_form(click: Click, rt: Runtime, number: int) -> Message | None:
+    view = await silence_form.silence_view(
+        rt, incident_id=number, origin={"channel": click.channel_id, "thread_ts": click.thread_ts}
+    )
+    return await _opened(rt, click, view, f"/incident silence #{number} 2h")
 
 
 async def _incident_button(click: Click, rt: Runtime, number: int) -> str:
@@ -305,6 +332,18 @@ STORM_BUTTONS = VerbChoice({"ack": "incident.ack", "resolve": "incident.resolve"
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     interactions.on("incident", verb=INCIDENT_BUTTONS, scope=click_scope)(_click(_incident_button))
     interactions.on("storm", verb=STORM_BUTTONS, scope=click_scope)(_click(_storm_button))
+    interactions.form(
+        silence_form.FORM_ID,
+        verb="incident.silence",
+        check=silence_form.check,
+        scope=silence_form.scope,
+    )(silence_form.submit)
+    interactions.shortcut(
+        incident_from_message.SHORTCUT_ID,
+        verb="incident.open",
+        name=messages.SHORTCUT_NAME,
+        description=messages.SHORTCUT_DESCRIPTION,
+    )(incident_from_message.open_from_message)
 
 
 def install(parts: AppParts) -> None:

@@ -12,6 +12,7 @@ finished and the outbox has delivered it), never for a fixed time.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from bot.parts import AppParts
 from bot.transports import OutsideTransports
 from integrations.slack.sender import SlackSender
 from standins.loopback import LoopbackServer
-from standins.slack import ResponsePost, StandInState, start_standin
+from standins.slack import ResponsePost, StandInState, View, start_standin
 from standins.slack.socket_mode import through_socket
 from tests.conftest import base_config
 
@@ -126,6 +127,8 @@ class BotHarness:
                 standin.url, channel, user
             ),
             socket=through_socket(self.state.socket_mode) if socket_mode else None,
+            # The stand-in checks views.open's trigger_id: it mints the ones we send.
+            trigger_for=self.state.new_trigger_id,
         )
         if socket_mode:  # this replica's own connection, not another's on the same Slack
             await self.wait_for(lambda: self.state.socket_mode.opened > opened_before)
@@ -223,3 +226,73 @@ class BotHarness:
             "channel": channel,
         }
         return await self.sender.event(event)
+
+    # -- views: modals, the App Home, message shortcuts ---------------------------------
+
+    async def wait_for_modal(self, user: str, count: int = 1) -> View:
+        """The `count`-th modal opened for `user`."""
+
+        def probe() -> View | None:
+            views = [v for v in self.state.views() if v.user == USERS[user]]
+            return views[count - 1] if len(views) >= count else None
+
+        return await self.wait_for(probe)
+
+    async def open_home(self, user: str) -> httpx.Response:
+        """`user` opens the app's Home tab (Slack sends `app_home_opened`)."""
+        event = {"type": "app_home_opened", "user": USERS[user], "channel": "D0HOME001",
+                 "tab": "home", "event_ts": f"{time.time():.6f}"}  # fmt: skip
+        return await self.sender.event(event)
+
+    async def wait_for_home(self, user: str, text: str) -> View:
+        """`user`'s Home tab once it shows `text`."""
+
+        def probe() -> View | None:
+            home = self.state.home_of(USERS[user])
+            return home if home is not None and text in json.dumps(home.view) else None
+
+        return await self.wait_for(probe)
+
+    async def submit(self, user: str, view: View, **answers: str | list[str]) -> httpx.Response:
+        """`user` fills the modal's fields (by block_id) and submits it."""
+        payload = self.sender.view_submission_payload(
+            user_id=USERS[user], user_name=user, view=view.to_json(), values=filled(view, answers)
+        )
+        return await self.sender.interaction(payload)
+
+    async def click_in_view(self, user: str, view: View, button: dict[str, Any]) -> httpx.Response:
+        """`user` clicks `button` on a view (their Home tab)."""
+        action = {"action_id": button["action_id"], "block_id": "b", "text": button["text"],
+                  "value": button.get("value", "")}  # fmt: skip
+        payload = self.sender.view_action_payload(
+            user_id=USERS[user], user_name=user, view=view.to_json(), action=action
+        )
+        return await self.sender.interaction(payload)
+
+    async def shortcut(
+        self, user: str, callback_id: str, message: dict[str, Any], channel: str = CHANNEL
+    ) -> httpx.Response:
+        """`user` picks the message shortcut `callback_id` on `message`."""
+        payload = self.sender.message_action_payload(
+            user_id=USERS[user], user_name=user, channel_id=channel, callback_id=callback_id,
+            message=message,
+        )  # fmt: skip
+        return await self.sender.interaction(payload)
+
+
+def filled(view: View, answers: dict[str, str | list[str]]) -> dict[str, Any]:
+    """`view.state.values` as Slack sends them for the inputs answered."""
+    values: dict[str, Any] = {}
+    for block in view.view.get("blocks", []):
+        if block.get("type") != "input" or block["block_id"] not in answers:
+            continue
+        element, answer = block["element"], answers[block["block_id"]]
+        kind = element["type"]
+        if kind == "static_select":
+            state = {"type": kind, "selected_option": {"value": answer}}
+        elif kind == "checkboxes":
+            state = {"type": kind, "selected_options": [{"value": a} for a in answer]}
+        else:
+            state = {"type": kind, "value": answer}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.composition import command_registry
+from bot.composition import assemble
 from bot.config import parse_config
 from bot.manifest import build_manifest
 from tests.conftest import base_config
@@ -34,7 +34,8 @@ def manifest_for(mode: str, url: str | None) -> dict[str, Any]:
     if mode == "socket":
         raw["slack"]["app_token"] = "xapp-1"
     config = parse_config(raw, {})
-    return build_manifest(config, command_registry(config), url)
+    parts = assemble(config)
+    return build_manifest(config, parts.commands, url, parts.buttons)
 
 
 def test_http_mode_manifest_is_valid_and_points_at_the_events_url(schema: dict[str, Any]) -> None:
@@ -68,3 +69,15 @@ def test_manifest_command_prints_yaml(
     assert main(["manifest", "--config", str(ROOT / "app.yaml"), "--url", "https://h.example"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     jsonschema.validate(printed, schema)
+
+
+def test_manifest_has_the_home_tab_the_message_shortcut_and_their_events(
+    schema: dict[str, Any],
+) -> None:
+    manifest = manifest_for("http", "https://wk.example.com")
+    jsonschema.validate(manifest, schema)
+    features = manifest["features"]
+    assert features["app_home"]["home_tab_enabled"] is True
+    assert [s["callback_id"] for s in features["shortcuts"]] == ["incident_from_message"]
+    assert features["shortcuts"][0]["type"] == "message"
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]

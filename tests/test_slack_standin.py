@@ -309,15 +309,47 @@ async def test_views_open_allows_a_hundred_blocks_and_checks_the_title(rig: Rig)
         title_text = {"type": "plain_text", "text": title}
         return {"type": "modal", "title": title_text, "blocks": [section("s")] * blocks}
 
-    answer = await rig.slack.call("views.open", {"trigger_id": "t.1", "view": modal(100)})
+    trigger = rig.state.new_trigger_id("UALICE01")
+    too_many = {"trigger_id": trigger, "view": modal(101)}
+    assert await api_error(rig, "views.open", too_many) == "invalid_blocks"
+    long_title = {"trigger_id": trigger, "view": modal(1, title="t" * 25)}
+    assert await api_error(rig, "views.open", long_title) == "invalid_arguments"
+    # A refused view does not spend the trigger: the good one opens with it.
+    answer = await rig.slack.call("views.open", {"trigger_id": trigger, "view": modal(100)})
 
     assert answer["view"]["id"].startswith("V")
-    assert [v.trigger_id for v in rig.state.views()] == ["t.1"]
-    too_many = {"trigger_id": "t.2", "view": modal(101)}
-    assert await api_error(rig, "views.open", too_many) == "invalid_blocks"
-    long_title = {"trigger_id": "t.3", "view": modal(1, title="t" * 25)}
-    assert await api_error(rig, "views.open", long_title) == "invalid_arguments"
+    assert [v.trigger_id for v in rig.state.views()] == [trigger]
     assert await api_error(rig, "views.open", {"view": modal(1)}) == "invalid_arguments"
+
+
+async def test_views_publish_keeps_one_home_per_user_and_checks_the_hash(rig: Rig) -> None:
+    home = {"type": "home", "blocks": [section("on call: alice")]}
+    first = await rig.slack.call("views.publish", {"user_id": "UBOB0002", "view": home})
+    again = {"user_id": "UBOB0002", "view": home, "hash": first["view"]["hash"]}
+    second = await rig.slack.call("views.publish", again)
+    assert second["view"]["id"] == first["view"]["id"]
+    stale = {"user_id": "UBOB0002", "view": home, "hash": first["view"]["hash"]}
+    assert await api_error(rig, "views.publish", stale) == "hash_conflict"
+    too_many = {"user_id": "UBOB0002", "view": {"type": "home", "blocks": [section("s")] * 101}}
+    assert await api_error(rig, "views.publish", too_many) == "invalid_blocks"
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    not_home = {"user_id": "UBOB0002", "view": modal}
+    assert await api_error(rig, "views.publish", not_home) == "invalid_arguments"
+    assert await api_error(rig, "views.publish", {"user_id": "UNOBODY1", "view": home}) == (
+        "user_not_found"
+    )
+
+
+async def test_views_update_replaces_an_open_modal(rig: Rig) -> None:
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    trigger = rig.state.new_trigger_id("UALICE01")
+    opened = await rig.slack.call("views.open", {"trigger_id": trigger, "view": modal})
+    changed = {**modal, "blocks": [section("picked")]}
+    view_id = opened["view"]["id"]
+    await rig.slack.call("views.update", {"view_id": view_id, "view": changed})
+    (view,) = rig.state.views()
+    assert view.view["blocks"] == [section("picked")] and view.updates == 1
+    assert await api_error(rig, "views.update", {"view_id": "VNOPE", "view": modal}) == "not_found"
 
 
 # -- auth, lookups, unknowns -----------------------------------------------------------

@@ -25,6 +25,7 @@ from bot.actions.store import get_request, load_facts, view_of
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
+from bot.permissions.roles import known_people
 from bot.permissions.usergroups import role_book
 from bot.runtime import Runtime
 
@@ -38,6 +39,11 @@ async def _clicker_check(rt: Runtime, row: ActionRequest, clicker: Person) -> Ch
         )
     ctx = GuardContext("approve", view, rt.config.policies, role_book(rt), facts, clicker)
     return evaluate((Approver(),), ctx)
+
+
+async def may_decide(rt: Runtime, row: ActionRequest, person: Person) -> bool:
+    """Whether `person` may approve or deny `row` now (the App Home asks, records nothing)."""
+    return (await _clicker_check(rt, row, person)).outcome != "denied"
 
 
 async def _refuse(rt: Runtime, row: ActionRequest, clicker: Person, result: ChainResult) -> Message:
@@ -121,7 +127,10 @@ async def approve(rt: Runtime, request_id: str, clicker: Person) -> Message:
     if not await _record_decision(rt, opened, clicker, "approve"):
         return Message(text=m.ALREADY_DECIDED)
     # The whole chain again, as the approver: fresh plan, lock, freeze, the approvals.
-    return await advance(rt, request_id, "approve", clicker)
+    answer = await advance(rt, request_id, "approve", clicker)
+    # Approvals wait on the App Home of everyone who may decide: it is gone from theirs.
+    rt.homes_changed(known_people(rt.config))
+    return answer
 
 
 async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
@@ -143,6 +152,7 @@ async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
             say=Say(card=m.card_denied(clicker.id, reason)),
         )
     rt.wake_outbox()
+    rt.homes_changed(known_people(rt.config))
     if not denied:
         async with rt.sessions() as session:
             late = await get_request(session, row.id)

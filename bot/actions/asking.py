@@ -22,6 +22,7 @@ from bot.actions.port import plan_digest
 from bot.audit import vocabulary as v
 from bot.db.unit_of_work import writing
 from bot.outbox import Message
+from bot.permissions.roles import known_people
 from bot.runtime import Runtime
 
 
@@ -113,6 +114,8 @@ async def await_approval(
         await notify.post_card(session, rt, row, shown)
         ask_directly(session, rt, row, asked)
     rt.wake_outbox()
+    # A new approval waits on the App Home of everyone who may decide it.
+    rt.homes_changed(known_people(rt.config))
     where = m.where_card(row.channel_id, row.thread_ts)
     if stage == "submit" and verdict.preview is not None:
         note = m.approval_requested_note(roles, where)

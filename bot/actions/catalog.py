@@ -227,6 +227,12 @@ def _kafka_typed(spec: ParamSpec, text: str) -> ParamValue:
     return int(text)
 
 
+def typed_param(spec: ParamSpec, raw: ParamValue) -> ParamValue:
+    """One parameter typed and checked; InvalidRequest naming it otherwise (a modal shows
+    the error under that parameter's field)."""
+    return _typed(spec, raw)
+
+
 def _typed(spec: ParamSpec, raw: ParamValue) -> ParamValue:
     text = str(raw) if raw is not None else ""
     if spec.kind not in ("member", "mode", "datetime"):

@@ -136,3 +136,9 @@ async def usage(
         ),
         recent_run=recent,
     )
+
+
+async def last_runs(session: AsyncSession, limit: int) -> list[AutomationRun]:
+    """The newest runbook runs first (the App Home's automation status)."""
+    stmt = select(AutomationRun).order_by(AutomationRun.decided_at.desc()).limit(limit)
+    return list(await session.scalars(stmt))

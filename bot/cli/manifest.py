@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from bot.cli.common import config_or_exit
-from bot.composition import command_registry
+from bot.composition import assemble
 from bot.manifest import build_manifest
 
 
@@ -19,7 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
     try:
-        manifest = build_manifest(config, command_registry(config), args.url)
+        parts = assemble(config)
+        manifest = build_manifest(config, parts.commands, args.url, parts.buttons)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2

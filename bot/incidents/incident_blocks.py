@@ -116,6 +116,8 @@ def _buttons(incident: Incident, suggestions: Suggestions) -> list[Block]:
         for n, s in enumerate(suggestions.actions[:6] if incident.service else ()):
             target = {"incident": incident.id, "action": s.action, "params": dict(s.params)}
             out.append(_button(s.label(), f"incident:act:{n}", json.dumps(target, sort_keys=True)))
+        # Any other length, narrower matchers: picked in a modal (bot/incidents/silence_form.py).
+        out.append(_button("Silence…", "incident:silence:pick", value))
     return out
 
 

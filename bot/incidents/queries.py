@@ -74,3 +74,18 @@ async def services_of_incident(rt: Runtime, *, incident_id: int) -> set[str] | N
     if incident.service:
         services.add(incident.service)
     return services
+
+
+async def mine(rt: Runtime, *, user: str, limit: int) -> list[Incident]:
+    """Open incidents `user` acknowledged or is assigned, newest first (the App Home)."""
+    stmt = (
+        select(Incident)
+        .where(
+            Incident.status.in_(OPEN_STATES),
+            (Incident.acknowledged_by == user) | (Incident.assignee == user),
+        )
+        .order_by(Incident.opened_at.desc())
+        .limit(limit)
+    )
+    async with rt.sessions() as session:
+        return list(await session.scalars(stmt))

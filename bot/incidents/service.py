@@ -56,10 +56,14 @@ async def _change(rt: Runtime, incident_id: int, change: Change) -> str:
 async def _changed(rt: Runtime, incident_id: int, change: Change) -> str:
     async with writing(rt.sessions, reads_decide=True) as session:
         incident = await locked_incident(session, incident_id)
+        before = [u for u in (incident.acknowledged_by, incident.assignee) if u]
         w = ThreadWriter(session, rt)
         answer = await change(w, incident, rt.clock())
         await w.finish()
+        concerned = [u for u in (incident.acknowledged_by, incident.assignee) if u]
     rt.wake_outbox()
+    # "My open incidents" of who holds it (and of who held it before this change).
+    rt.homes_changed([*concerned, *before])
     return answer
 
 
@@ -182,8 +186,12 @@ async def assign(rt: Runtime, *, incident_id: int, user: str, assignee: str) -> 
     return await _change(rt, incident_id, change)
 
 
-async def open_manual(rt: Runtime, *, title: str, user: str, channel: str) -> Incident:
-    """`/incident new <title>`: an incident no alert opened, in the caller's channel."""
+async def open_manual(
+    rt: Runtime, *, title: str, user: str, channel: str, message_link: str | None = None
+) -> Incident:
+    """`/incident new <title>`: an incident no alert opened, in the caller's channel; from
+    the message shortcut, `message_link` is the message's permalink (checked by the caller),
+    linked in the thread and kept in the audit row."""
     now = rt.clock()
     # Its own group, never joined by pages; open_key stays NULL (no grouping race).
     group = f"manual:{uuid.uuid4().hex}"
@@ -199,9 +207,13 @@ async def open_manual(rt: Runtime, *, title: str, user: str, channel: str) -> In
         await session.flush()
         w = ThreadWriter(session, rt)
         w.post_root(incident, root_message(rt, incident))
+        params = {"title": incident.title, "by": "hand"}
+        if message_link is not None:
+            w.reply(incident, Message(text=messages.incident_from_message_note(message_link)))
+            params.update(by="message", message=message_link)
         await w.audit(
             actor=_actor(user), action=v.INCIDENT_OPENED, target=audit_target(incident),
-            outcome=v.TRIGGERED, ref=incident.ref, params={"title": incident.title, "by": "hand"},
+            outcome=v.TRIGGERED, ref=incident.ref, params=params,
         )  # fmt: skip
         await w.finish()
     rt.wake_outbox()

@@ -57,7 +57,24 @@ def _describe(matchers: dict[str, str]) -> str:
     return ", ".join(f'{k}="{value}"' for k, value in sorted(matchers.items())) or "this incident"
 
 
-async def silence(rt: Runtime, *, incident_id: int, user: str, duration: timedelta) -> str:
+def narrowing_labels(rt: Runtime, incident: Incident) -> dict[str, str]:
+    """The incident's other labels: adding one of them to the matchers narrows the
+    silence (a silence is never made wider than the incident's group)."""
+    labels: dict[str, str] = json.loads(incident.labels or "{}")
+    base = matchers_for(rt, incident)
+    return {k: v for k, v in sorted(labels.items()) if k not in base and v}
+
+
+async def silence(
+    rt: Runtime,
+    *,
+    incident_id: int,
+    user: str,
+    duration: timedelta,
+    narrow_to: tuple[str, ...] = (),
+) -> str:
+    """Silence the incident's alerts for `duration`; `narrow_to` names more of its own
+    labels to match on (others are ignored: nothing typed widens a silence)."""
     async with rt.sessions() as session:
         incident = await session.get(Incident, incident_id)
     if incident is None:
@@ -66,7 +83,8 @@ async def silence(rt: Runtime, *, incident_id: int, user: str, duration: timedel
         return messages.silence_resolved(incident_id)
     now = rt.clock()
     ends = now + duration
-    matchers = matchers_for(rt, incident)
+    extra = narrowing_labels(rt, incident)
+    matchers = {**matchers_for(rt, incident), **{k: extra[k] for k in narrow_to if k in extra}}
     external: str | None = None
     client = clients.alertmanager(rt)
     if client is not None and incident.source == "alertmanager" and matchers:

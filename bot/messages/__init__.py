@@ -74,3 +74,4 @@ from bot.messages.monitoring import *  # noqa: E402, F403
 from bot.messages.oncall import *  # noqa: E402, F403
 from bot.messages.permissions import *  # noqa: E402, F403
 from bot.messages.review import *  # noqa: E402, F403
+from bot.messages.views import *  # noqa: E402, F403

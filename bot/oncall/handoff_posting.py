@@ -25,6 +25,7 @@ from bot.oncall.handoff_blocks import handoff_message
 from bot.oncall.models import Handoff
 from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.roster import JUST_BEFORE, Roster, is_slack_user
+from bot.oncall.service import handoff_key
 from bot.oncall.summary import collect_facts
 from bot.runtime import Runtime
 
@@ -74,12 +75,14 @@ async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
                 )
             )
             await session.flush()  # the UNIQUE claim, before any work is queued
+            key = handoff_key(Handoff(rotation=rotation.name, shift_start=boundary))
             facts = await collect_facts(session, ended.start, ended.end, rt.hooks.handoff_sections)
             message = handoff_message(
                 rotation.name, ended, incoming, outgoing, facts, rotation.zone,
                 late=late, note=stale_note(roster),
             )  # fmt: skip
-            outbox.post(session, channel=rotation.channel, message=message, clock=rt.clock)
+            # Keyed, so the App Home can link the summary once it is posted.
+            outbox.post(session, channel=rotation.channel, message=message, key=key, clock=rt.clock)
             if is_slack_user(incoming):
                 # A user id as channel is a direct message from the bot.
                 outbox.post(session, channel=incoming, message=message, clock=rt.clock)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from bot.audit.actors import Actor
 from bot.audit.hash_chain import KeyRing
 from bot.audit.writer import append
+from bot.db.models import PostedMessage
 from bot.db.unit_of_work import writing
 from bot.oncall.config import Rotation
-from bot.oncall.models import OncallOverride
+from bot.oncall.models import Handoff, OncallOverride
 from bot.oncall.roster import Roster
 from bot.oncall.summary import ShiftFacts, collect_facts
 from bot.runtime import Runtime
@@ -50,3 +53,17 @@ async def set_override(
 async def shift_so_far(rt: Runtime, *, start: datetime, now: datetime) -> ShiftFacts:
     async with rt.sessions() as session:
         return await collect_facts(session, start, now, rt.hooks.handoff_sections)
+
+
+async def last_handoffs(rt: Runtime, limit: int) -> list[tuple[Handoff, PostedMessage | None]]:
+    """The newest handoff summaries, with where their channel post landed (if it has)."""
+    async with rt.sessions() as session:
+        rows = list(
+            await session.scalars(select(Handoff).order_by(Handoff.posted_at.desc()).limit(limit))
+        )
+        return [(row, await session.get(PostedMessage, handoff_key(row))) for row in rows]
+
+
+def handoff_key(row: Handoff) -> str:
+    """The outbox key of a handoff's channel post (bot/oncall/handoff_posting.py)."""
+    return f"handoff:{row.rotation}:{row.shift_start.isoformat()}"

@@ -174,3 +174,16 @@ def upload(
     row = _row(channel, UPLOAD, payload, clock, thread_key=thread_key)
     session.add(row)
     return row
+
+
+def publish_view(
+    session: AsyncSession,
+    *,
+    lane: str,
+    user: str,
+    view: dict[str, Any],
+    clock: Clock = utcnow,
+) -> None:
+    """A person's App Home (`views.publish`), in its own lane so it never waits behind,
+    or holds back, a channel's messages."""
+    session.add(_row(lane, "views.publish", {"user_id": user, "view": view}, clock))

@@ -2,7 +2,9 @@
 
 In order: the verb must have a `permissions:` rule (default deny), the caller must hold
 one of its roles, and work on an incident must come from the incident's own channel or
-thread. Whatever the answer, one `command.invoked` audit row records who asked for what,
+thread when it was typed there; a button on the incident's own messages, the App Home and
+a modal opened from them act on it wherever they are (docs/security.md, "Where a request
+may act from"). Whatever the answer, one `command.invoked` audit row records who asked for what,
 from where, and whether it was let through and why; reads included.
 """
 
@@ -48,6 +50,15 @@ class Ask:
     thread_ts: str | None
     # The command text as typed, or the button's value.
     text: str
+    # Where it was asked from: "channel" (a command, an @mention, a message's button),
+    # "app_home", "modal" (its origin sealed in the view) or "shortcut".
+    surface: str = "channel"
+
+
+# Surfaces that carry the incident they act on with them (a button of the App Home, a
+# modal sealed by the bot when it opened it from the incident's own button): their place
+# is the incident itself, not the channel the person happens to look at.
+SURFACES_BOUND_TO_TARGET = frozenset({"app_home", "modal"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ async def _place(rt: Runtime, ask: Ask, find: FindScope | None) -> Permit:
         return Permit(False, str(exc))
     if ref is None:
         return Permit(True)
+    if ask.surface in SURFACES_BOUND_TO_TARGET:
+        return Permit(True, incident=ref)
     lookup = rt.hooks.incident_channel
     if lookup is None:
         return Permit(False, messages.PLACE_UNCHECKABLE, ref)
@@ -105,6 +118,7 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
         "channel": ask.channel_id[:TEXT_KEPT],
         "thread_ts": (ask.thread_ts or "")[:TEXT_KEPT] or None,
         "text": ask.text[:TEXT_KEPT],
+        "surface": ask.surface,
         "allowed": permit.allowed,
         "reason": permit.reason[:TEXT_KEPT] or None,
         "incident": None

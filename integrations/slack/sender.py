@@ -37,6 +37,7 @@ class SlackSender:
         signing_secret: str,
         *,
         response_url_for: Callable[[str, str], str] | None = None,
+        trigger_for: Callable[[str], str] | None = None,
         now: Callable[[], float] = time.time,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
@@ -46,6 +47,8 @@ class SlackSender:
         self._socket = socket
         self._secret = signing_secret
         self._response_url_for = response_url_for
+        # Slack mints a trigger_id per interaction; a stand-in that checks them mints ours.
+        self._trigger_for = trigger_for
         self._now = now
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._ids = itertools.count(1)
@@ -57,6 +60,12 @@ class SlackSender:
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": sign(self._secret, timestamp, body),
         }
+
+    def trigger_id(self, user_id: str) -> str:
+        """A new trigger_id for an interaction of `user_id`, shaped as Slack's."""
+        if self._trigger_for is not None:
+            return self._trigger_for(user_id)
+        return f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
 
     def command_body(
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
@@ -70,7 +79,7 @@ class SlackSender:
         self, command: str, text: str, *, user_id: str, user_name: str, channel_id: str
     ) -> dict[str, str]:
         """A slash command's fields: the form of its request, the payload of its envelope."""
-        trigger = f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}"
+        trigger = self.trigger_id(user_id)
         response_url = self._response_url_for(channel_id, user_id) if self._response_url_for else ""
         return {
             "token": "deprecated-verification-token",
@@ -134,12 +143,68 @@ class SlackSender:
                 "channel_id": channel_id,
                 "is_ephemeral": ephemeral,
             },
-            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}",
+            "trigger_id": self.trigger_id(user_id),
             "team": {"id": TEAM_ID, "domain": "watchkeeper-demo"},
             "channel": {"id": channel_id, "name": "ops"},
             "message": message,
             "response_url": response_url,
             "actions": [{**action, "type": "button", "action_ts": f"{self._now():.6f}"}],
+        }
+
+    def view_action_payload(
+        self, *, user_id: str, user_name: str, view: dict[str, Any], action: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A `block_actions` interaction on a view (the Home tab, a modal): no channel, no
+        response_url, as Slack sends it."""
+        return {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "api_app_id": "A0WATCH01",
+            "token": "deprecated-verification-token",
+            "container": {"type": "view", "view_id": view.get("id", "")},
+            "trigger_id": self.trigger_id(user_id),
+            "team": {"id": TEAM_ID, "domain": "watchkeeper-demo"},
+            "view": view,
+            "actions": [{**action, "type": "button", "action_ts": f"{self._now():.6f}"}],
+        }
+
+    def view_submission_payload(
+        self, *, user_id: str, user_name: str, view: dict[str, Any], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A `view_submission`: the modal as opened, with `state.values` as filled in."""
+        return {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "watchkeeper-demo"},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "api_app_id": "A0WATCH01",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.trigger_id(user_id),
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
+
+    def message_action_payload(
+        self,
+        *,
+        user_id: str,
+        user_name: str,
+        channel_id: str,
+        callback_id: str,
+        message: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A message shortcut chosen on `message` (its `ts`, `text`, `user`)."""
+        response_url = self._response_url_for(channel_id, user_id) if self._response_url_for else ""
+        return {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self.trigger_id(user_id),
+            "team": {"id": TEAM_ID, "domain": "watchkeeper-demo"},
+            "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+            "channel": {"id": channel_id, "name": "ops"},
+            "message": {"type": "message", **message},
+            "message_ts": message.get("ts"),
+            "response_url": response_url,
+            "action_ts": f"{self._now():.6f}",
         }
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None) -> httpx.Response:

@@ -30,6 +30,9 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_BUTTON_URL = 3000
 MAX_VIEW_TITLE = 24  # modal title, submit and close
+MAX_PRIVATE_METADATA = 3000
+MAX_CALLBACK_ID = 255
+MAX_INPUT_LABEL = 2000
 
 BLOCK_TYPES = frozenset(
     {
@@ -106,6 +109,16 @@ def validate_view(view: Any) -> Problem | None:
             for key in ("submit", "close"):
                 if key in view:
                     _check_text(view[key], f"/view/{key}", MAX_VIEW_TITLE, plain_only=True)
+            has_input = any(
+                isinstance(b, dict) and b.get("type") == "input" for b in view.get("blocks") or []
+            )
+            if has_input and "submit" not in view:
+                raise _Invalid("/view/submit", "a view with input blocks needs a submit button")
+        _check_length(
+            view.get("private_metadata"), "/view/private_metadata", MAX_PRIVATE_METADATA,
+            required=False,
+        )  # fmt: skip
+        _check_length(view.get("callback_id"), "/view/callback_id", MAX_CALLBACK_ID, required=False)
     except _Invalid as bad:
         return Problem("invalid_arguments", f"[ERROR] {bad.why} [json-pointer:{bad.pointer}]")
     return validate_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS, "/view/blocks")
@@ -127,6 +140,11 @@ def _check_block(block: dict[str, Any], at: str) -> None:
             _check_element(element, f"{at}/elements/{index}")
     elif kind == "context":
         _elements(block, at, MAX_CONTEXT_ELEMENTS)
+    elif kind == "input":
+        _check_text(block.get("label"), f"{at}/label", MAX_INPUT_LABEL, plain_only=True)
+        if not isinstance(block.get("element"), dict):
+            raise _Invalid(f"{at}/element", "must be an object")
+        _check_element(block["element"], f"{at}/element")
 
 
 def _check_section(block: dict[str, Any], at: str) -> None:

@@ -20,10 +20,11 @@ from standins.slack.directory import (
     TEAM_NAME,
     TEAM_URL,
 )
-from standins.slack.models import JsonDict, Message
+from standins.slack.models import JsonDict, Message, View
 from standins.slack.state import StandInState
 
 PACE_RETRY_AFTER = 1
+APP_ID = "A0WATCH01"
 
 
 @dataclass(frozen=True)
@@ -164,16 +165,60 @@ def post_ephemeral(state: StandInState, payload: JsonDict, call_seq: int) -> Ans
     return ok(message_ts=ephemeral.message_ts)
 
 
-def open_view(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
-    trigger_id = payload.get("trigger_id")
+def _view_arg(payload: JsonDict, kind: str) -> tuple[JsonDict | None, Answer | None]:
+    """The `view` argument, checked against Slack's limits for a view of `kind`."""
     view, well_formed = decode_json_field(payload, "view")
-    if not trigger_id or not well_formed or view is None:
-        return fail("invalid_arguments")
+    if not well_formed or not isinstance(view, dict):
+        return None, fail("invalid_arguments")
+    if view.get("type") != kind:
+        return None, fail("invalid_arguments")
     problem = validate_view(view)
+    return (None, refused(problem)) if problem is not None else (view, None)
+
+
+def _with_ids(view: View) -> JsonDict:
+    return {**view.to_json(), "team_id": TEAM_ID, "app_id": APP_ID}
+
+
+def open_view(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    trigger_id = str(payload.get("trigger_id") or "")
+    if not trigger_id:
+        return fail("invalid_arguments")
+    view, refusal = _view_arg(payload, "modal")
+    if refusal is not None or view is None:
+        return refusal or fail("invalid_arguments")
+    # Slack checks the trigger last: a malformed view does not spend it.
+    problem = state.trigger_problem(trigger_id)
     if problem is not None:
-        return refused(problem)
-    opened = state.open_view(call_seq, str(trigger_id), view)
-    return ok(view={**view, "id": opened.id, "team_id": TEAM_ID, "app_id": "A0DEMO001"})
+        return fail(problem)
+    return ok(view=_with_ids(state.open_view(call_seq, trigger_id, view)))
+
+
+def update_view(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    known = state.find_view(str(payload.get("view_id") or ""))
+    if known is None:
+        return fail("not_found")
+    view, refusal = _view_arg(payload, known.kind)
+    if refusal is not None or view is None:
+        return refusal or fail("invalid_arguments")
+    wanted_hash = payload.get("hash")
+    if wanted_hash not in (None, "") and wanted_hash != known.hash:
+        return fail("hash_conflict")
+    return ok(view=_with_ids(state.update_view(call_seq, known, view)))
+
+
+def publish_view(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    user = str(payload.get("user_id") or "")
+    if user not in state.directory.users:
+        return fail("user_not_found")
+    view, refusal = _view_arg(payload, "home")
+    if refusal is not None or view is None:
+        return refusal or fail("invalid_arguments")
+    current = state.home_of(user)
+    wanted_hash = payload.get("hash")
+    if current is not None and wanted_hash not in (None, "") and wanted_hash != current.hash:
+        return fail("hash_conflict")
+    return ok(view=_with_ids(state.publish_home(call_seq, user, view)))
 
 
 def user_info(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
@@ -290,6 +335,8 @@ METHODS: dict[str, Method] = {
     "chat.update": update_message,
     "chat.postEphemeral": post_ephemeral,
     "views.open": open_view,
+    "views.update": update_view,
+    "views.publish": publish_view,
     "users.info": user_info,
     "usergroups.users.list": usergroup_users,
     "chat.getPermalink": get_permalink,

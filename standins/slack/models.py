@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 JsonDict = dict[str, Any]
-EventKind = Literal["message", "edit", "ephemeral", "response", "view"]
+EventKind = Literal["message", "edit", "ephemeral", "response", "view", "view_update", "home"]
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,24 @@ class ResponsePost:
     payload: JsonDict
 
 
-@dataclass(frozen=True)
+@dataclass
 class View:
+    """A modal (opened with a trigger) or a user's Home tab (published); `views.update`
+    replaces `view` and moves `hash` on, as Slack does."""
+
     id: str
     trigger_id: str
     view: JsonDict
+    user: str = ""
+    hash: str = ""
+    updates: int = 0
+
+    @property
+    def kind(self) -> str:
+        return str(self.view.get("type", ""))
+
+    def to_json(self) -> JsonDict:
+        return {**self.view, "id": self.id, "hash": self.hash}
 
 
 @dataclass(frozen=True)

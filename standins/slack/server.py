@@ -78,6 +78,7 @@ def create_app(state: StandInState) -> Starlette:
             Route("/_standin/socket/disconnect", api.socket_disconnect, methods=["POST"]),
             Route("/_standin/socket/drop", api.socket_drop, methods=["POST"]),
             WebSocketRoute("/link/", api.socket_link),
+            Route("/_standin/triggers", api.mint_trigger, methods=["POST"]),
         ]
     )
 
@@ -313,6 +314,15 @@ class _StandInApi:
             None if message_ts is None else str(message_ts),
         )
         return JSONResponse({"ok": True, "response_url": url})
+
+    async def mint_trigger(self, request: Request) -> Response:
+        """A trigger_id for an interaction another process is about to send as `user`."""
+        spec = await _json_object(request)
+        if spec is None or not spec.get("user"):
+            return JSONResponse({"ok": False, "error": "user is required"}, 400)
+        return JSONResponse(
+            {"ok": True, "trigger_id": self.state.new_trigger_id(str(spec["user"]))}
+        )
 
     # -- Socket Mode ---------------------------------------------------------------
 

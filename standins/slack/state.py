@@ -35,6 +35,7 @@ from standins.slack.socket_mode import SocketModeHub
 
 RESPONSE_URL_USES = 5  # Slack: a response_url works up to five times ...
 RESPONSE_URL_LIFETIME = 30 * 60.0  # ... within thirty minutes
+TRIGGER_LIFETIME = 3.0  # Slack: a trigger_id opens one view, within three seconds
 
 
 class StandInState:
@@ -64,6 +65,9 @@ class StandInState:
         self._targets: dict[str, ResponseTarget] = {}
         self._target_uses: dict[str, int] = {}
         self._views: list[View] = []
+        self._homes: dict[str, View] = {}
+        # trigger_id -> (issued at, user, used): minted for each interaction sent.
+        self._triggers: dict[str, tuple[float, str, bool]] = {}
         self._post_times: dict[str, list[float]] = {}
         self._call_seq = 0
         self._last_ts_us = 0
@@ -165,6 +169,16 @@ class StandInState:
         )  # fmt: skip
         return message
 
+    def say(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> Message:
+        """A person writes in a channel (what a message shortcut is then picked on)."""
+        message = Message(channel, self._next_ts(), user, text, [], thread_ts)
+        self._messages.setdefault(channel, []).append(message)
+        self._event(
+            "message", 0, channel, message.ts,
+            user=user, text=text, blocks=[], thread_ts=thread_ts, orphan=False,
+        )  # fmt: skip
+        return message
+
     def update_message(
         self, call_seq: int, message: Message, text: str | None, blocks: list[JsonDict] | None
     ) -> None:
@@ -197,11 +211,68 @@ class StandInState:
         )  # fmt: skip
         return ephemeral
 
+    def new_trigger_id(self, user: str) -> str:
+        """A trigger_id for an interaction `user` is about to send (tests, console)."""
+        trigger = f"{len(self._triggers) + 1}.{secrets.randbelow(10**12)}.{secrets.token_hex(8)}"
+        self._triggers[trigger] = (self.clock(), user, False)
+        return trigger
+
+    def trigger_problem(self, trigger_id: str) -> str | None:
+        """Why `trigger_id` cannot open a view now (Slack's error name), or None."""
+        known = self._triggers.get(trigger_id)
+        if known is None:
+            return "invalid_trigger_id"
+        issued, _, used = known
+        if used:
+            return "exchanged_trigger_id"
+        if self.clock() - issued > TRIGGER_LIFETIME:
+            return "expired_trigger_id"
+        return None
+
     def open_view(self, call_seq: int, trigger_id: str, view: JsonDict) -> View:
-        opened = View(f"V{len(self._views) + 1:08d}", trigger_id, view)
+        """Spend the trigger (checked by `trigger_problem` first) on a new modal."""
+        issued, user, _ = self._triggers[trigger_id]
+        self._triggers[trigger_id] = (issued, user, True)
+        opened = View(f"V{len(self._views) + 1:08d}", trigger_id, view, user, self._view_hash())
         self._views.append(opened)
-        self._event("view", call_seq, None, None, view_id=opened.id, trigger_id=trigger_id)
+        self._event(
+            "view", call_seq, None, None,
+            view_id=opened.id, trigger_id=trigger_id, user=user, view=view,
+        )  # fmt: skip
         return opened
+
+    def find_view(self, view_id: str) -> View | None:
+        for view in [*self._views, *self._homes.values()]:
+            if view.id == view_id:
+                return view
+        return None
+
+    def update_view(self, call_seq: int, view: View, content: JsonDict) -> View:
+        view.view = content
+        view.hash = self._view_hash()
+        view.updates += 1
+        self._event(
+            "view_update", call_seq, None, None, view_id=view.id, user=view.user, view=content
+        )
+        return view
+
+    def publish_home(self, call_seq: int, user: str, content: JsonDict) -> View:
+        home = self._homes.get(user)
+        if home is None:
+            home = View(f"VH{len(self._homes) + 1:07d}", "", content, user, self._view_hash())
+            self._homes[user] = home
+        else:
+            home.view = content
+            home.hash = self._view_hash()
+            home.updates += 1
+        self._event("home", call_seq, None, None, view_id=home.id, user=user, view=content)
+        return home
+
+    def home_of(self, user: str) -> View | None:
+        return self._homes.get(user)
+
+    def _view_hash(self) -> str:
+        return f"{int(self._wall_clock())}.{secrets.token_hex(6)}"
 
     def new_response_url(
         self, base_url: str, channel: str, user: str, message_ts: str | None = None
