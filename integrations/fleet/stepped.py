@@ -51,6 +51,9 @@ class Step:
     run: Callable[[], Awaitable[str | None]]
     wait: bool = False
     timeout: float = 0.0
+    # Runs even after an earlier step failed (taking a throttle off again); its own
+    # failure is logged and shown on the step, the operation's error stays the first.
+    always: bool = False
 
 
 @dataclass
@@ -287,10 +290,27 @@ class Operations:
                 record.state = "succeeded"
         except (StepFailed, FleetError) as exc:
             self._fail(record, current, str(exc))
+            await self._always(record)
         except Exception as exc:  # a bug must not leave the operation running forever
             log.exception("operation %s", record.id)
             self._fail(record, current, f"unexpected error ({type(exc).__name__})")
+            await self._always(record)
         self._touch(record)
+
+    async def _always(self, record: Record) -> None:
+        """After a failure: the pending steps marked `always` (the others stay pending)."""
+        for rest in record.steps:
+            if rest.state != "pending" or not rest.step.always:
+                continue
+            rest.state = "running"
+            self._touch(record)
+            try:
+                await (self._until(rest.step) if rest.step.wait else self._send(rest.step))
+            except Exception:  # the first failure is the operation's; this one is logged
+                log.exception("operation %s: %s", record.id, rest.step.name)
+                rest.state = "failed"
+            else:
+                rest.state = "succeeded"
 
     @staticmethod
     async def _send(step: Step) -> None:

@@ -3,8 +3,8 @@
 Each configured cluster (name -> bootstrap servers, in `app.yaml`) is one service of kind
 kafka. Modules: `admin` (the client on its worker thread, the error codes), `snapshot`
 (metadata, configs, lag and the service they show), `configs` (the topic configs that may
-change), `plans` (dry runs), `operations` and `runner` (what was asked and how it ended),
-`fleet` (the port). docs/backends.md, "Kafka", is the operator's side.
+change), `plans` (dry runs), `steps` (the calls and checks that `integrations.fleet.stepped`
+runs), `fleet` (the port). docs/backends.md, "Kafka", is the operator's side.
 """
 
 from integrations.fleet.kafka.fleet import KafkaFleet

@@ -2,23 +2,23 @@
 
 It answers the same calls as `HttpFleet` and `PatroniFleet` (services, plans, operations
 with idempotency keys, cancel), so the core does not care which backend a service lives
-on. Each cluster has its own admin client on its own worker thread (`admin`).
+on. Each cluster has its own admin client on its own worker thread (`admin`). Kafka has
+no notion of an operation: `integrations.fleet.stepped` runs the steps a plan drew
+(`steps`) and remembers them in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from integrations.fleet.errors import FleetError, FleetRequestRejected, ServiceNotFound
 from integrations.fleet.kafka.admin import KafkaAdmin
-from integrations.fleet.kafka.operations import OperationStore, fingerprint
 from integrations.fleet.kafka.plans import Draft, blueprint
-from integrations.fleet.kafka.runner import Runner
 from integrations.fleet.kafka.snapshot import read_service
+from integrations.fleet.kafka.steps import Steps
 from integrations.fleet.models import (
     Action,
     Operation,
@@ -28,6 +28,7 @@ from integrations.fleet.models import (
     Service,
     ServiceSummary,
 )
+from integrations.fleet.stepped import Operations, Step
 
 
 def _utcnow() -> datetime:
@@ -64,9 +65,7 @@ class KafkaFleet:
         self._region = region
         self._throttle = throttle
         self._reassign_timeout = reassign_timeout
-        self._poll = poll_interval
-        self._store = OperationStore(clock)
-        self._starting = asyncio.Lock()
+        self._operations = Operations("kafka", clock, poll_interval=poll_interval)
 
     def _cluster(self, name: str) -> Cluster:
         try:
@@ -137,73 +136,41 @@ class KafkaFleet:
         _check_header("actor", actor)
         _check_header("idempotency_key", idempotency_key)
         cluster = self._cluster(service)
-        async with self._starting:
-            earlier = self._store.replay(idempotency_key, fingerprint(service, action, params))
-            if earlier is not None:
-                return earlier.to_operation()
-            busy = self._store.unfinished(service)
-            if busy is not None:
-                raise FleetRequestRejected(
-                    409,
-                    f"{service} already has an unfinished operation {busy.id} ({busy.action})",
-                    code="operation_in_progress",
-                )
+
+        async def steps() -> list[Step]:
+            # Drawn again from the cluster as it is now: what the preview allowed may not be.
             plan, draft = await self._blueprint(service, action, params)
             if not plan.allowed:
                 raise FleetRequestRejected(409, plan.reason or "refused", code="operation_refused")
-            record = self._store.add(
-                key=idempotency_key,
-                service=service,
-                action=action,
-                params=params,
-                actor=actor,
-                draft=draft,
-            )
-            runner = Runner(cluster.admin, self._poll)
-            record.task = asyncio.create_task(
-                runner.run(record, self._store.clock), name=f"kafka-{record.id}"
-            )
-        return record.to_operation()
+            return Steps(cluster.admin).of(draft)
+
+        return await self._operations.start(
+            key=idempotency_key,
+            service=service,
+            action=action,
+            params=params,
+            actor=actor,
+            steps=steps,
+        )
 
     async def get_operation(self, operation_id: str) -> Operation:
-        return self._store.get(operation_id).to_operation()
+        return self._operations.get(operation_id)
 
     async def cancel_operation(self, operation_id: str, actor: str) -> Operation:
         """Stops before the first request that changes the cluster; after it, too late."""
         _check_header("actor", actor)
-        record = self._store.get(operation_id)
-        if record.state == "cancelled":
-            return record.to_operation()
-        if record.finished or not record.cancellable():
-            raise FleetRequestRejected(
-                409,
-                f"{operation_id} cannot be cancelled: "
-                + (record.state if record.finished else "its request already went to Kafka"),
-                code="not_cancellable",
-            )
-        record.state, record.cancelled_by = "cancelled", actor
-        record.updated_at = self._store.clock()
-        return record.to_operation()
+        return self._operations.cancel(operation_id, actor)
 
     async def list_operations(
         self, service: str | None = None, state: OperationState | None = None
     ) -> list[Operation]:
         """Newest first."""
-        return [
-            r.to_operation()
-            for r in self._store.all()
-            if (service is None or r.service == service) and (state is None or r.state == state)
-        ]
+        return self._operations.list(service, state)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def aclose(self) -> None:
         # Stop watching; what was sent to the cluster goes on without us.
-        tasks = self._store.tasks()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._operations.aclose()
         for cluster in self._clusters.values():
             await cluster.admin.aclose()

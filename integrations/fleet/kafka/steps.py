@@ -1,37 +1,31 @@
-"""Running an operation's steps against the cluster, and judging each from what it answers.
+"""The steps of a Kafka operation, for `integrations.fleet.stepped` to run: each drawn
+from the plan's draft, each judged from what the cluster answers.
 
 A call step sends one request and reads the broker's per-resource or per-partition error
 codes: any error fails the step with the broker's words (`NOT_CONTROLLER (41)`). A wait
-step polls the cluster until what the step promised is there, or gives up after its
-timeout. A step marked `always` (taking a throttle off) runs even after a failure.
+step reads the cluster until what the step promised is there. A step marked `always`
+(taking a throttle off) runs even after a failure.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from integrations.fleet.errors import FleetError
 from integrations.fleet.kafka.admin import KafkaAdmin, error_name
-from integrations.fleet.kafka.operations import OperationRecord, StepRecord
-from integrations.fleet.kafka.plans import Draft
+from integrations.fleet.kafka.plans import Draft, StepSpec
 from integrations.fleet.kafka.snapshot import (
     committed_offsets,
     group_members,
     read_configs,
     read_metadata,
 )
+from integrations.fleet.stepped import Step, StepFailed
 
 ELECTION_NOT_NEEDED = 84
-
-
-class StepFailed(Exception):
-    pass
 
 
 def _codes(answer: dict[Any, Any]) -> list[str]:
@@ -53,10 +47,11 @@ def _config_verdicts(answer: dict[str, Any]) -> list[str]:
     ]
 
 
-class Runner:
-    def __init__(self, admin: KafkaAdmin, poll_interval: float) -> None:
+class Steps:
+    """The calls and checks of one cluster, by the `Do` of a step."""
+
+    def __init__(self, admin: KafkaAdmin) -> None:
         self._admin = admin
-        self._poll = poll_interval
         self._calls: dict[str, Callable[[Draft], Awaitable[None]]] = {
             "alter_config": self._alter_config,
             "reset_offsets": self._reset_offsets,
@@ -72,45 +67,24 @@ class Runner:
             "wait_reassigned": self._reassigned,
         }
 
-    async def run(self, record: OperationRecord, clock: Callable[[], Any]) -> None:
-        for step in record.steps:
-            if record.state == "cancelled" or (record.state == "failed" and not step.spec.always):
-                step.state = "cancelled"
-                continue
-            step.state, step.began = "running", time.monotonic()
-            if record.state == "pending":
-                record.state = "running"
-            record.updated_at = clock()
-            try:
-                await self._step(record, step)
-            except (StepFailed, FleetError) as exc:
-                step.state = "failed"
-                if record.state != "failed":
-                    record.state, record.error = "failed", f"{step.spec.name}: {exc}"
-            else:
-                step.state = "succeeded"
-            record.updated_at = clock()
-        if record.state == "running":
-            record.state = "succeeded"
-        record.updated_at = clock()
+    def of(self, draft: Draft) -> list[Step]:
+        return [self._step(spec, draft) for spec in draft.steps]
 
-    async def _step(self, record: OperationRecord, step: StepRecord) -> None:
-        call = self._calls.get(step.spec.do)
+    def _step(self, spec: StepSpec, draft: Draft) -> Step:
+        call = self._calls.get(spec.do)
         if call is not None:
-            await call(record.draft)
-            return
-        check = self._waits[step.spec.do]
-        deadline = step.began + step.spec.timeout if step.began else time.monotonic()
-        last = "not seen yet"
-        while True:
-            try:
-                if await check(record.draft):
-                    return
-            except FleetError as exc:
-                last = str(exc)
-            if time.monotonic() >= deadline:
-                raise StepFailed(f"not done within {step.spec.timeout:g} s ({last})")
-            await asyncio.sleep(self._poll)
+
+            async def send() -> str | None:
+                await call(draft)
+                return None
+
+            return Step(spec.name, send, always=spec.always)
+        check = self._waits[spec.do]
+
+        async def holds() -> str | None:
+            return None if await check(draft) else "not seen on the cluster yet"
+
+        return Step(spec.name, holds, wait=True, timeout=spec.timeout, always=spec.always)
 
     # -- calls -------------------------------------------------------------------------
 
