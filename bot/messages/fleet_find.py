@@ -18,7 +18,7 @@ def bad_selector(command: str, exc: SelectorError) -> str:
     where = f"{code(exc.term)}: " if exc.term else ""
     return (
         f"I could not read that selector: {where}{escape(exc.why)}. "
-        f"`{command} help` shows the grammar; docs/campaigns.md has all of it."
+        f"`{command} help` has examples; docs/campaigns.md has the whole grammar."
     )
 
 
