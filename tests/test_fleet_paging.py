@@ -181,7 +181,7 @@ async def test_a_listing_that_goes_round_is_stopped_and_counts_each_service_once
     rt = SimpleNamespace(fleet=FleetRouter([("loop", ["*"], looping)]))
     seen: list[str] = []
     with pytest.raises(FleetProtocolError, match="loop"):
-        async for summary in matching(rt, parse_selector("engine=postgres")):  # type: ignore[arg-type]
-            seen.append(summary.name)
+        async for batch in matching(rt, parse_selector("engine=postgres")):  # type: ignore[arg-type]
+            seen += [s.name for s in batch]
     assert seen == ["pg-a"]
     assert len(looping.asked) <= 4  # stopped at the first repeated cursor

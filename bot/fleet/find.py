@@ -72,17 +72,18 @@ async def find(rt: Runtime, selector: Selector, *, first: int = 10) -> Found:
     names: list[str] = []
     profiles: Counter[Profile] = Counter()
     tails: dict[Profile, str] = {}
-    async for s in matching(rt, selector):
-        names.append(s.name)
-        tags = tuple(sorted(s.tags.items())) if s.tags else ()
-        profile = (s.kind, s.region, s.version, s.health, s.plan, tags)
-        profiles[profile] += 1
-        tail = tails.get(profile)
-        if tail is None:
-            tail = tails[profile] = _tail(profile)
-        lines.append(_name_cell(s.name) + tail)
+    async for batch in matching(rt, selector):
+        for s in batch:
+            names.append(s.name)
+            tags = tuple(sorted(s.tags.items())) if s.tags else ()
+            profile = (s.kind, s.region, s.version, s.health, s.plan, tags)
+            profiles[profile] += 1
+            tail = tails.get(profile)
+            if tail is None:
+                tail = tails[profile] = _tail(profile)
+            lines.append(_name_cell(s.name) + tail)
         if len(found.first) < first:
-            found.first.append(s)
+            found.first += batch[: first - len(found.first)]
     for (kind, region, version, health, _plan, _tags), n in profiles.items():
         found.by["engine"][kind] += n
         found.by["region"][region] += n

@@ -39,18 +39,21 @@ async def _attached(rt: Runtime, selector: Selector) -> set[str] | None:
     return allowed
 
 
-async def matching(rt: Runtime, selector: Selector) -> AsyncIterator[ServiceSummary]:
-    """Every service the selector names, once each; raises `SelectorError` for an
-    incident that does not exist and the `FleetError` of a backend that fails."""
+async def matching(rt: Runtime, selector: Selector) -> AsyncIterator[list[ServiceSummary]]:
+    """Every service the selector names, once each, a batch (a page) at a time; raises
+    `SelectorError` for an incident that does not exist and the `FleetError` of a
+    backend that fails."""
     attached = await _attached(rt, selector)
     if attached is not None:
+        found: list[ServiceSummary] = []
         for name in sorted(attached):
             try:
                 summary = summary_of(await rt.fleet.get_service(name))
             except ServiceNotFound:
                 continue  # named by a page, unknown to the fleet: nothing to act on
             if selector.matches(summary):
-                yield summary
+                found.append(summary)
+        yield found
         return
     # A control plane that lists a service on two pages must not make it two targets.
     seen: set[str] = set()
@@ -66,10 +69,12 @@ async def matching(rt: Runtime, selector: Selector) -> AsyncIterator[ServiceSumm
             if page.next_cursor:
                 cursors.add(page.next_cursor)
                 pending = asyncio.ensure_future(_page(rt, selector, page.next_cursor))
+            fresh: list[ServiceSummary] = []
             for summary in page.items:
                 if summary.name not in seen:
                     seen.add(summary.name)
-                    yield summary
+                    fresh.append(summary)
+            yield fresh
             if not page.next_cursor:
                 return
     finally:
