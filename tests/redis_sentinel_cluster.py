@@ -129,7 +129,8 @@ class SentinelCluster:
 
     def is_settled(self) -> bool:
         """All Sentinels agree on a master that says so, every other node is its linked
-        replica, and each Sentinel knows the other two and both replicas."""
+        replica, and each Sentinel, with no failover running, knows the other two and has
+        read both replicas' INFO lately (what it ranks them by, docs/backends.md)."""
         master = self.master_port()
         if master is None:
             return False
@@ -153,9 +154,19 @@ class SentinelCluster:
                     if (
                         int(fields["num-other-sentinels"]) != SENTINELS - 1
                         or int(fields["num-slaves"]) < DATA_NODES - 1
-                        or "s_down" in fields["flags"]
+                        or fields["flags"] != "master"
+                        or int(fields["port"]) != master
                     ):
                         return False
+                    replies = client.execute_command("SENTINEL", "REPLICAS", self.name)
+                    for reply in replies:
+                        replica = dict(zip(reply[::2], reply[1::2], strict=True))
+                        if (
+                            replica["master-link-status"] != "ok"
+                            or int(replica["info-refresh"]) > 10_000
+                            or replica["flags"] != "slave"
+                        ):
+                            return False
         except (redis.RedisError, KeyError, ValueError):
             return False
         return True

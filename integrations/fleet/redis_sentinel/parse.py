@@ -133,6 +133,8 @@ class SentinelReplica:
     priority: int
     offset: int
     link_down_ms: int
+    # Milliseconds since Sentinel last read the replica's INFO (huge when it never has).
+    info_age_ms: int = 0
 
     @property
     def usable(self) -> bool:
@@ -157,6 +159,7 @@ def sentinel_replicas(reply: object) -> list[SentinelReplica]:
                 priority=number(found, "slave-priority", what, default=100),
                 offset=number(found, "slave-repl-offset", what, default=0),
                 link_down_ms=number(found, "master-link-down-time", what, default=0),
+                info_age_ms=number(found, "info-refresh", what, default=0),
             )
         )
     return out

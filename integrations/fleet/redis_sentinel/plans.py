@@ -157,8 +157,8 @@ def _promotion(state: MasterState, params: dict[str, str], draft: Draft, t: Time
     order = state.promotion_order()
     if not order:
         draft.refusal = (
-            "no replica Sentinel would promote (each is down, disconnected, has lost its "
-            "link or has replica-priority 0)"
+            "no replica Sentinel would promote (each is down, disconnected or has "
+            "replica-priority 0)"
         )
         return
     best = [r for r in order if r.priority == order[0].priority]

@@ -110,12 +110,14 @@ class MasterState:
     def promotion_order(self) -> list[SentinelReplica]:
         """The replicas Sentinel may promote, in the order it ranks them.
 
-        As sentinel.c's `sentinelSelectSlave` does: not down or disconnected, with a link
-        and a replica-priority above 0; then lowest priority, highest offset, smallest run
-        id. The offsets are Sentinel's last INFO of each replica and move between reads,
-        so only the priority order is a prediction (docs/backends.md).
+        As sentinel.c's `sentinelSelectSlave` does: not down or disconnected, a
+        replica-priority above 0; then lowest priority, highest offset, smallest run id.
+        Sentinel also skips a replica whose INFO it has not read for 30 s or whose link has
+        been down too long, but it reads every replica each second once a failover starts,
+        so those may well be eligible by then: they stay in. The offsets move between
+        reads, so only the priority order is a prediction (docs/backends.md).
         """
-        pool = [r for r in self.replicas if r.usable and r.priority > 0 and r.link_ok]
+        pool = [r for r in self.replicas if r.usable and r.priority > 0]
         return sorted(pool, key=lambda r: (r.priority, -r.offset, r.run_id.lower() or "~"))
 
     # -- the fleet's view -------------------------------------------------------------
