@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+from types import SimpleNamespace
 
 import httpx
 
+from bot import messages
+from bot.fleet import FleetRouter
+from bot.fleet import find as fleet_find
 from bot.incidents.ingest import ingest
-from integrations.fleet.models import ServiceSummary
+from integrations.fleet.models import Service, ServiceSummary
 from integrations.fleet.selector import parse_selector
 from tests.actions_support import sim_url
 from tests.harness import CHANNEL, BotHarness
@@ -97,3 +101,38 @@ async def test_incident_term_resolves_through_the_incident_store(db_url: str) ->
         await h.command("dave", "/fleet find incident=99")
         missing = await h.wait_for_response("dave", count=2)
         assert "`incident=99`" in missing.text and "no incident #99" in missing.text
+
+
+class Hostile:
+    """A backend that lists what an attacker put in the control plane (a unit seam)."""
+
+    async def list_services(self) -> list[ServiceSummary]:
+        return [
+            ServiceSummary(
+                name="=HYPERLINK(\"http://evil\")", kind="postgres", region="<!channel>",
+                health="down", plan="+1", version="-2", tags={"team": "@SUM(A1)", "@k": "a,b"},
+            ),
+            ServiceSummary(name="pg-plain", kind="postgres", region="eu", health="healthy"),
+        ]  # fmt: skip
+
+    async def get_service(self, name: str) -> Service:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_what_the_fleet_says_is_neutralised_in_the_csv_and_escaped_in_slack() -> None:
+    rt = SimpleNamespace(fleet=FleetRouter([("evil", ["*"], Hostile())]))
+    found = await fleet_find.find(rt, parse_selector("engine=postgres"))  # type: ignore[arg-type]
+    rows = list(csv.reader(io.StringIO(found.csv_text)))
+    assert rows[0] == ["name", "engine", "region", "version", "health", "plan", "tags"]
+    evil = next(r for r in rows if "HYPERLINK" in r[0])
+    assert evil == [
+        "'=HYPERLINK(\"http://evil\")", "postgres", "<!channel>", "'-2", "down", "'+1",
+        "'@k=a,b;team=@SUM(A1)",
+    ]  # fmt: skip
+    assert ["pg-plain", "postgres", "eu", "", "healthy", "", ""] in rows
+    text = messages.find_answer("engine=postgres", found.count, found.by, found.first, "<@U1>")
+    assert "<!channel>" not in text and "&lt;!channel&gt; 1" in text
+    assert '`=HYPERLINK("http://evil")`' in text
