@@ -19,6 +19,7 @@ from bot.actions import (
     notify,
     queries,
     review,
+    rollback,
 )
 from bot.actions.cancel import cancel
 from bot.actions.catalog import CATALOG, MODES, ActionSpec
@@ -190,6 +191,15 @@ def _button(
     return on_click
 
 
+async def rollback_click(click: Click, rt: Runtime) -> Message:
+    """The rollback offer's button: a new request for the reverse, by the clicker."""
+    request_id = click.value or click.action_id.rpartition(":")[2]
+    actor = Person(click.user_id, click.user_name)
+    return await rollback.start(
+        rt, request_id, click.word, actor, rollback.click_key(click.trigger_id)
+    )
+
+
 def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     # The guard chain still decides who may confirm (the requester) and approve (the
     # approval's roles); these verbs are the gate before it.
@@ -206,6 +216,8 @@ def register_buttons(interactions: InteractionRegistry[Runtime]) -> None:
     interactions.on(buttons["deny"], verb="fleet.decide")(
         _button(approval_decision.deny, replace=False)
     )
+    # Its verb is the reverse action's own: the permission step asks what typing it would.
+    interactions.on(rollback.BUTTON, verb=rollback.VERB)(rollback_click)
     # Reviewing a break-glass action: anyone this verb allows, except who ran it.
     interactions.on(review.REVIEW_BUTTON, verb="fleet.review")(
         _button(review.review, replace=False)

@@ -42,6 +42,7 @@ from tests.real_processes import Process, free_ports, logs_tail, wait_for
 
 ETCD = Path("/usr/bin/etcd")
 PATRONI = Path("/usr/bin/patroni")
+PATRONICTL = Path("/usr/bin/patronictl")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RUN_AS = "postgres"
 START_SECONDS = 60.0

@@ -168,10 +168,22 @@ def progress(row: ActionRequest, op: Operation) -> Message:
     return Message(text=text, blocks=[b.section(text), b.section("\n".join(lines) or "–")])
 
 
-def result(text: str, checks: Sequence[tuple[str, bool]], seqs: Sequence[int]) -> Message:
+def result(
+    text: str,
+    checks: Sequence[tuple[str, bool]],
+    seqs: Sequence[int],
+    rollback: tuple[str, dict[str, Any]] | None = None,
+) -> Message:
+    """The result in the thread; `rollback` is the offer (text, button) after a failed
+    post-check (bot/actions/rollback.py)."""
     body = [b.section(text)]
     if checks:
         body.append(b.section(m.post_check_lines(checks)))
+    if rollback is not None:
+        offer_text, offer_button = rollback
+        body.append(b.section(offer_text))
+        body.append({"type": "actions", "elements": [offer_button]})
+        text = f"{text}\n{offer_text}"
     body.append(b.context(m.audit_refs(seqs)))
     return Message(text=text, blocks=body)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from bot.mentions import code
-from integrations.fleet.models import Action, ParamValue, Risk
+from integrations.fleet.models import Action, ParamValue, Plan, Risk
 
 RISK_ORDER: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
 # What an action takes away while it runs, for the capacity floor: nothing, the one
@@ -38,6 +38,33 @@ CONFIG_KEY = re.compile(r"[a-z][a-z0-9.]{0,99}")
 CONFIG_VALUE = re.compile(r"[A-Za-z0-9._,:-]{1,100}")
 OFFSET_WORDS = ("earliest", "latest")
 DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+# The request that undoes an action, drawn from the plan that was confirmed: the action's
+# name and its parameters, or None when the plan does not say (bot/actions/rollback.py).
+Reverse = Callable[[Plan], tuple[str, dict[str, ParamValue]] | None]
+
+
+def back_to_previous_primary(plan: Plan) -> tuple[str, dict[str, ParamValue]] | None:
+    """A switchover to the member that was primary before (the plan's role change)."""
+    old = next(
+        (
+            c.member
+            for c in plan.changes
+            if c.attribute == "role" and c.before == "primary" and c.member
+        ),
+        None,
+    )
+    return ("switchover", {"candidate": old}) if old else None
+
+
+def undone_by(action: str) -> Reverse:
+    """An action undone by another that takes no parameters (pause by resume)."""
+
+    def reverse(plan: Plan) -> tuple[str, dict[str, ParamValue]]:
+        return action, {}
+
+    return reverse
 
 
 class InvalidRequest(ValueError):
@@ -63,6 +90,8 @@ class ActionSpec:
     capacity_loss: CapacityLoss = "none"
     # `maintenance run|schedule`: the first word after the action is its `mode`.
     mode_word: bool = False
+    # What undoes it, offered when its post-check fails (docs/backends.md); None: nothing.
+    reverse: Reverse | None = None
 
     def usage(self) -> str:
         head = f"{self.name} {'run|schedule ' if self.mode_word else ''}<service>"
@@ -100,13 +129,16 @@ CATALOG: dict[str, ActionSpec] = {
             "planned primary change to a healthy replica (optionally a given candidate)",
             (ParamSpec("candidate", "member", help="the replica to promote"),),
             capacity_loss="one",
+            reverse=back_to_previous_primary,
         ),
         ActionSpec(
             "failover",
             "failover",
             "high",
             "unplanned primary change: fence the primary, promote a replica",
+            (ParamSpec("candidate", "member", help="the replica to promote"),),
             capacity_loss="one",
+            reverse=back_to_previous_primary,
         ),
         ActionSpec(
             "replace",
@@ -136,8 +168,14 @@ CATALOG: dict[str, ActionSpec] = {
             capacity_loss="one",
             mode_word=True,
         ),
-        ActionSpec("pause", "pause", "medium", "pause HA automation (maintenance mode)"),
-        ActionSpec("resume", "resume", "low", "resume HA automation"),
+        ActionSpec(
+            "pause",
+            "pause",
+            "medium",
+            "pause HA automation (maintenance mode)",
+            reverse=undone_by("resume"),
+        ),
+        ActionSpec("resume", "resume", "low", "resume HA automation", reverse=undone_by("pause")),
         ActionSpec(
             "rotate-credentials",
             "rotate-credentials",

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import messages as m
-from bot.actions import action_blocks
+from bot.actions import action_blocks, rollback
 from bot.actions.action_blocks import Preview
 from bot.actions.guard_chain import Person
 from bot.actions.journal import observe_duration
@@ -171,11 +171,14 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
         passed(checks) if checks else None,
     )
 
+    # A finished action whose post-check failed: the thread offers what undoes it.
+    undo = rollback.offer(row) if checks and not passed(checks) else None
+
     def said(moved: Moved) -> Say:
         seqs = [audit.seq for audit in moved.audits]
         return Say(
             progress=action_blocks.progress(row, op),
-            thread=action_blocks.result(text, checks, seqs),
+            thread=action_blocks.result(text, checks, seqs, undo),
             card=f"{text}\n{fleet_at_end(view)}",
         )
 

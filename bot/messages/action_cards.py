@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.mentions import code, escape, mention_user
 from bot.messages.actions import _size, at_utc
+from integrations.fleet.models import ParamValue
 
 if TYPE_CHECKING:
     from bot.actions.guard_chain import LockView
@@ -317,3 +318,19 @@ def fleet_at_end(when: str, state: str) -> str:
     """On a finished action's card: the service as read when it ended (`state` rendered
     by bot.fleet.snapshot, its outside words escaped)."""
     return f"*Fleet at the end* · {when} — {state}"
+
+
+ROLLBACK_BUTTON = "Start the rollback request"
+
+
+def rollback_offer(action: str, target: str, params: Mapping[str, ParamValue]) -> str:
+    words = " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+    request = code(" ".join(w for w in (action, target, words) if w))
+    return (
+        f":leftwards_arrow_with_hook: The post-check failed. To undo it: {request}. The button "
+        "starts that request as yours: its preview, then the same guards and approvals."
+    )
+
+
+def rollback_reason(request_id: str, action: str) -> str:
+    return f"rollback of {action} request {request_id}: its post-check failed"
