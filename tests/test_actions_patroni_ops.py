@@ -73,6 +73,8 @@ async def run(h: BotHarness, line: str) -> Any:
         await confirm(h, answer)
     words = line.split()
     root = await card(h, f"{words[1]} {words[2]}", within=WITHIN)
+    if "Approval needed" in root.text:  # high risk (failover): another responder approves
+        await h.click("bob", find_button(root.blocks, "Approve"), message_ts=root.ts)
     return await in_thread(h, root, "post-check", within=WITHIN)
 
 
