@@ -2,7 +2,8 @@
 requests: maintenance (pause shows in the real `patronictl list`, resume clears it), a
 pending restart shown in status and cleared by a rolling restart, a scheduled restart,
 reinit, failover, the leader history in status; the rollback offered when a switchover's
-post-check fails; and the fleet overview with a second, unreachable backend."""
+post-check fails; and the fleet overview with a second, unreachable backend. The long
+ones run on PostgreSQL only (the production store) to keep the suite's wall time down."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def patroni(cluster: PatroniCluster, method: str, member: str, path: str, **body
 
 
 async def finished_requests(h: BotHarness, count: int) -> list[Any]:
-    """The requests, once there are `count` and the last one has finished."""
+    """The requests, oldest first, once there are `count` and the last one has finished."""
     deadline = time.monotonic() + WITHIN
     while time.monotonic() < deadline:
         made = await requests(h)
@@ -118,12 +119,12 @@ def pending_restart(cluster: PatroniCluster) -> set[str]:
 
 
 async def test_maintenance_restarts_reinit_failover_and_history(
-    db_url: str, patroni_cluster: PatroniCluster
+    pg_url: str, patroni_cluster: PatroniCluster
 ) -> None:
     cluster = patroni_cluster
     cluster.wait_until_healthy()
     name = cluster.name
-    async with ops_harness(db_url, cluster) as h:
+    async with ops_harness(pg_url, cluster) as h:
         # Maintenance: Patroni's pause, as the real patronictl shows it.
         assert "Maintenance mode: on" not in patronictl_list(cluster)
         paused = await run(h, f"/fleet pause {name} -- maintenance window")
@@ -218,7 +219,7 @@ class ReportsUnhealthy:
 
 
 async def test_a_failed_post_check_offers_the_switchover_back_through_the_guards(
-    db_url: str, patroni_cluster: PatroniCluster
+    pg_url: str, patroni_cluster: PatroniCluster
 ) -> None:
     cluster = patroni_cluster
     cluster.wait_until_healthy()
@@ -233,7 +234,7 @@ async def test_a_failed_post_check_offers_the_switchover_back_through_the_guards
         seam.append(ReportsUnhealthy(real))
         router._backends = [(n, p, seam[0]) for n, p, _b in router._backends]
 
-    async with ops_harness(db_url, cluster, customize=wrap) as h:
+    async with ops_harness(pg_url, cluster, customize=wrap) as h:
         preview = await ask(h, "alice", f"/fleet switchover {cluster.name} -- drill")
         seam[0].armed = True  # the plan was real; the reads after it say "degraded"
         await confirm(h, preview)
@@ -264,7 +265,10 @@ async def test_a_failed_post_check_offers_the_switchover_back_through_the_guards
         back = await h.wait_for(bobs_preview, within=WITHIN)
         assert f"Preview: switchover {cluster.name}" in text_of(back)
         await h.click("bob", find_button(back.blocks, "Confirm"), ephemeral=True)
-        made = await finished_requests(h, 2)
+        made = await finished_requests(h, 3)
+        # carol's click made a request the policy denied; bob's ran.
+        assert made[1].requester_id == USERS["carol"] and made[1].state == "denied"
+        made = [made[0], made[2]]
         cluster.wait_until_healthy()
         assert cluster.leader() == before
         assert made[1].requester_id == USERS["bob"]
