@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,9 +62,12 @@ async def test_sigkill_mid_switchover_is_reported_by_the_next_process_and_never_
     config = replicas.config(
         pg_url,
         channels={"default": CHANNEL},
-        fleet={"backends": [cluster.backend_config()]},
         policies={"rules": [{"actions": ["switchover"], "roles": ["responder"]}]},
     )
+    # The real cluster instead of the group's simulator process.
+    raw = yaml.safe_load(config.read_text())
+    raw["fleet"] = {"backends": [cluster.backend_config()]}
+    config.write_text(yaml.safe_dump(raw))
     bot = replicas.make("replica", config)
     bot.env = cluster.env
     await replicas.start(bot)
