@@ -2,20 +2,26 @@
 implement, through signed Slack requests against a three-broker cluster at the client seam
 (`tests/kafka_recorded.py`): a supported answer is tracked until the metadata shows it done,
 with the throttle set and taken off again; an UNSUPPORTED_VERSION answer fails the
-operation with that reason and nothing is faked."""
+operation with that reason and nothing is faked; a drain that a new process of the bot
+finds is watched again, never sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kafka.errors as kerrors
+import pytest
+from kafka.admin import AlterConfigOp
 from kafka.protocol.api_key import ApiKey
 from kafka.structs import TopicPartition
 
 from bot.fleet import FleetRouter
 from bot.parts import AppParts
+from integrations.fleet.errors import OperationNotFound
 from integrations.fleet.kafka.admin import Connection, KafkaAdmin
 from integrations.fleet.kafka.fleet import Cluster, KafkaFleet
+from integrations.fleet.models import ParamValue
 from tests.actions_support import PERMISSIONS, ROLES, card, in_thread, text_of
 from tests.harness import USERS, BotHarness, find_button
 from tests.kafka_recorded import SERVICE, RecordedCluster
@@ -25,9 +31,7 @@ WITHIN = 20.0
 
 def seam_harness(db_url: str, recorded: RecordedCluster) -> BotHarness:
     def customize(parts: AppParts) -> None:
-        admin = KafkaAdmin(SERVICE, Connection(("kafka-1.example.com:9092",)), lambda _c: recorded)
-        fleet = KafkaFleet({SERVICE: Cluster(admin, expected_brokers=3)}, poll_interval=0.05)
-        parts.fleet = FleetRouter([("kafka", [SERVICE], fleet)])
+        parts.fleet = FleetRouter([("kafka", [SERVICE], _fleet(recorded))])
 
     return BotHarness(
         db_url,
@@ -141,3 +145,45 @@ async def test_a_broker_that_does_not_offer_the_request_is_refused_in_the_previe
         assert "ElectLeaders (API key 43)" in text_of(refused)
         assert "Confirm" not in text_of(refused)
     assert all(name != "ElectLeaders" for name, _ in recorded.calls)
+
+
+def _fleet(recorded: RecordedCluster) -> KafkaFleet:
+    admin = KafkaAdmin(SERVICE, Connection(("kafka-1.example.com:9092",)), lambda _c: recorded)
+    return KafkaFleet({SERVICE: Cluster(admin, expected_brokers=3)}, poll_interval=0.05)
+
+
+async def test_a_drain_a_restarted_bot_finds_is_watched_again_and_never_sent_twice() -> None:
+    recorded = RecordedCluster(polls_in_flight=4)
+    params: dict[str, ParamValue] = {"broker": 3}
+    first = _fleet(recorded)
+    plan = await first.plan(SERVICE, "drain-broker", params, "UALICE01")
+    op = await first.start_operation(SERVICE, "drain-broker", params, "UALICE01", "slack:t1")
+    for _ in range(200):
+        if any(name == "AlterPartitionReassignments" for name, _ in recorded.calls):
+            break
+        await asyncio.sleep(0.01)
+    await first.aclose()  # the process dies, and its memory of the operation with it
+    sent_before = len(recorded.calls)
+    second = _fleet(recorded)
+    with pytest.raises(OperationNotFound):
+        await second.get_operation(op.id)
+    resumed = await second.resume_operation(
+        op.id, SERVICE, "drain-broker", params, "UALICE01", plan,
+        idempotency_key="slack:t1", started_at=op.created_at,
+    )  # fmt: skip
+    assert resumed.id == op.id
+    for _ in range(400):
+        resumed = await second.get_operation(op.id)
+        if resumed.finished:
+            break
+        await asyncio.sleep(0.01)
+    await second.aclose()
+    assert resumed.state == "succeeded", resumed.error
+    names = [name for name, _ in recorded.calls]
+    assert names.count("AlterPartitionReassignments") == 1
+    # After the restart: only reads, then the throttle taken off every live broker.
+    cleared = [
+        args for name, args in recorded.calls[sent_before:] if name != "ListPartitionReassignments"
+    ]
+    assert {c[1] for c in cleared} == {"1", "2", "3"}
+    assert all(v == (AlterConfigOp.DELETE, None) for c in cleared for v in c[2].values())

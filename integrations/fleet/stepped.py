@@ -215,7 +215,8 @@ class Operations:
         )
         if operation_id is not None:  # adopted: what it sent was sent
             for state in record.steps:
-                if not state.step.wait:
+                # An `always` step is a clean-up safe to repeat: it runs again.
+                if not state.step.wait and not state.step.always:
                     state.state = "succeeded"
             record.state = "running"
         self._by_id[record.id] = record

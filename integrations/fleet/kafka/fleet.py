@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from integrations.fleet.errors import FleetError, FleetRequestRejected, ServiceNotFound
 from integrations.fleet.kafka.admin import KafkaAdmin
-from integrations.fleet.kafka.plans import Draft, blueprint
-from integrations.fleet.kafka.snapshot import read_service
+from integrations.fleet.kafka.plans import THROTTLE_REPLICAS, Draft, blueprint, resumed_draft
+from integrations.fleet.kafka.snapshot import read_configs, read_metadata, read_service
 from integrations.fleet.kafka.steps import Steps
 from integrations.fleet.models import (
     Action,
@@ -150,6 +150,46 @@ class KafkaFleet:
             action=action,
             params=params,
             actor=actor,
+            steps=steps,
+        )
+
+    async def resume_operation(
+        self,
+        operation_id: str,
+        service: str,
+        action: Action,
+        params: Mapping[str, ParamValue],
+        actor: str,
+        plan: Plan,
+        *,
+        idempotency_key: str,
+        started_at: datetime,
+    ) -> Operation:
+        """Watch again an operation a previous process of the bot started: the confirmed
+        plan's steps, its requests counted as sent (never sent twice), its waits judged
+        from the cluster as usual; a drain's throttle is taken off (docs/backends.md)."""
+        _check_header("actor", actor)
+        cluster = self._cluster(service)
+
+        async def steps() -> list[Step]:
+            meta = await read_metadata(cluster.admin)
+            throttled = []
+            if action == "drain-broker":
+                found = await read_configs(
+                    cluster.admin, meta.topic_names, frozenset(THROTTLE_REPLICAS)
+                )
+                throttled = [t for t, entries in found.items() if any(entries.values())]
+            draft = resumed_draft(action, params, plan, meta, throttled, self._reassign_timeout)
+            return Steps(cluster.admin).of(draft)
+
+        return await self._operations.adopt(
+            operation_id,
+            key=idempotency_key,
+            service=service,
+            action=action,
+            params=params,
+            actor=actor,
+            started_at=started_at,
             steps=steps,
         )
 

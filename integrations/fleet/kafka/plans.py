@@ -78,6 +78,10 @@ NEEDS: dict[Action, tuple[ApiKey, ...]] = {
     ),
 }
 THROTTLE_RATES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+THROTTLE_REPLICAS = (
+    "leader.replication.throttled.replicas",
+    "follower.replication.throttled.replicas",
+)
 
 
 @dataclass(frozen=True)
@@ -267,9 +271,9 @@ async def _offset_reset(ctx: Context, params: dict[str, str]) -> Draft:
     return draft
 
 
-def _electable(ctx: Context, p: Partition) -> bool:
+def _electable(meta: Metadata, p: Partition) -> bool:
     preferred = p.preferred
-    return preferred is not None and preferred in p.isr and preferred in ctx.meta.brokers
+    return preferred is not None and preferred in p.isr and preferred in meta.brokers
 
 
 async def _elect_leaders(ctx: Context, params: dict[str, str]) -> Draft:
@@ -278,7 +282,7 @@ async def _elect_leaders(ctx: Context, params: dict[str, str]) -> Draft:
     if topic is not None and _no_topic(ctx, topic, draft):
         return draft
     off = ctx.meta.not_preferred(topic)
-    draft.elect = [p.tp for p in off if _electable(ctx, p)]
+    draft.elect = [p.tp for p in off if _electable(ctx.meta, p)]
     stuck = len(off) - len(draft.elect)
     where = topic or "the cluster"
     if not off:
@@ -324,10 +328,7 @@ def _throttle(ctx: Context, draft: Draft, rate: int) -> None:
         str(b): {k: str(rate) for k in THROTTLE_RATES} for b in sorted(involved)
     }
     draft.throttle_topics = {
-        t: {
-            "leader.replication.throttled.replicas": ",".join(leaders[t]),
-            "follower.replication.throttled.replicas": ",".join(followers[t]),
-        }
+        t: dict(zip(THROTTLE_REPLICAS, (",".join(leaders[t]), ",".join(followers[t])), strict=True))
         for t in sorted(leaders)
     }
 
@@ -387,6 +388,76 @@ async def _drain_broker(ctx: Context, params: dict[str, str]) -> Draft:
     led = sum(p.leader == broker for p in held)
     if led:
         draft.warnings.append(f"{led} partition(s) led by broker {broker} change leader")
+    return draft
+
+
+# What each action's steps do, in the order its drafter lists them, and a wait's timeout
+# (None: the drain's `reassign_timeout`): to watch a confirmed plan again after a restart.
+STEP_DOS: dict[Action, tuple[tuple[Do, float | None], ...]] = {
+    "topic-config": (("alter_config", 0), ("wait_config", 30)),
+    "offset-reset": (("reset_offsets", 0), ("wait_offsets", 30)),
+    "elect-leaders": (("elect", 0), ("wait_preferred", 60)),
+    "drain-broker": (
+        ("set_throttle", 0),
+        ("reassign", 0),
+        ("wait_reassigned", None),
+        ("clear_throttle", 0),
+    ),
+}
+
+
+def _offsets_of(topic: str, text: str) -> dict[TopicPartition, int]:
+    """`0:5 1:7` (a plan's `after`) back into offsets per partition."""
+    found = {}
+    for pair in text.split():
+        partition, _, offset = pair.partition(":")
+        if not (partition.isdigit() and offset.isdigit()):
+            raise invalid(f"the confirmed plan's offsets {text!r} cannot be read")
+        found[TopicPartition(topic, int(partition))] = int(offset)
+    return found
+
+
+def resumed_draft(
+    action: Action,
+    params: Mapping[str, ParamValue],
+    plan: Plan,
+    meta: Metadata,
+    topic_throttles: list[str],
+    reassign_timeout: float,
+) -> Draft:
+    """The draft of a confirmed plan a previous process of the bot started, rebuilt from
+    the plan and the cluster as it is now: what its waits check, and for a drain which
+    throttle to take off (the rates on every live broker, the replica lists on every topic
+    that has one), since the moves it resolved died with that process."""
+    checked = validate_params(action, params)
+    dos = STEP_DOS[action]
+    if len(plan.steps) != len(dos):
+        raise FleetRequestRejected(
+            409, "the confirmed plan's steps are not this backend's", code="operation_refused"
+        )
+    draft = Draft(risk=plan.risk)
+    draft.steps = [
+        StepSpec(
+            name, do, timeout=reassign_timeout if t is None else t, always=do == "clear_throttle"
+        )
+        for name, (do, t) in zip(plan.steps, dos, strict=True)
+    ]
+    topic = checked.get("topic")
+    draft.topic = topic
+    if action == "topic-config":
+        draft.config = (checked["config"], checked["value"])
+    elif action == "offset-reset" and topic is not None:
+        draft.group = checked["group"]
+        after = plan.changes[0].after if plan.changes else None
+        draft.offsets = _offsets_of(topic, str(after or ""))
+    elif action == "elect-leaders":
+        draft.elect = [
+            p.tp for p in meta.partitions if topic in (None, p.topic) and _electable(meta, p)
+        ]
+    elif action == "drain-broker":
+        draft.broker = int(checked["broker"])
+        draft.throttle_brokers = {str(b): dict.fromkeys(THROTTLE_RATES, "") for b in meta.brokers}
+        draft.throttle_topics = {t: dict.fromkeys(THROTTLE_REPLICAS, "") for t in topic_throttles}
     return draft
 
 

@@ -148,8 +148,10 @@ async def read_metadata(admin: KafkaAdmin, topics: list[str] | None = None) -> M
     return parse_metadata(cluster, described)
 
 
-async def read_configs(admin: KafkaAdmin, topics: list[str]) -> dict[str, dict[str, str]]:
-    """The changeable configs (`configs.KEYS`) of each topic, as the broker reports them."""
+async def read_configs(
+    admin: KafkaAdmin, topics: list[str], keys: frozenset[str] = KEYS
+) -> dict[str, dict[str, str]]:
+    """The changeable configs (`configs.KEYS`, or `keys`) of each topic, as reported."""
     if not topics:
         return {}
     resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
@@ -162,7 +164,7 @@ async def read_configs(admin: KafkaAdmin, topics: list[str]) -> dict[str, dict[s
         found[str(topic)] = {
             str(k): str(v["value"])
             for k, v in entries.items()
-            if k in KEYS and isinstance(v, dict) and v.get("value") is not None
+            if k in keys and isinstance(v, dict) and v.get("value") is not None
         }
     return found
 

@@ -185,12 +185,16 @@ class Steps:
         return all(led.get(tp, False) for tp in draft.elect)
 
     async def _reassigned(self, draft: Draft) -> bool:
-        moving: list[TopicPartition] = list(draft.moves)
+        # A resumed drain knows no moves (`plans.resumed_draft`): then every reassignment
+        # in flight counts, and the broker holding no replica decides.
+        moving: list[TopicPartition] | None = list(draft.moves) or None
         pending = await self._admin.call(
             "ListPartitionReassignments", lambda c: c.list_partition_reassignments(moving)
         )
         if any(v.get("adding_replicas") or v.get("removing_replicas") for v in pending.values()):
             return False
         meta = await read_metadata(self._admin)
+        if draft.broker is not None and meta.replicas_on(draft.broker):
+            return False
         now = {p.tp: list(p.replicas) for p in meta.partitions}
         return all(sorted(now.get(tp, [])) == sorted(new) for tp, new in draft.moves.items())
