@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.block_kit import status_card
 from bot.fleet.config import FleetConfig
-from integrations.fleet.errors import FleetProtocolError
+from integrations.fleet.errors import FleetProtocolError, FleetRequestRejected
 from integrations.fleet.redis_sentinel.backend import Settings
 from integrations.fleet.redis_sentinel.parse import (
     Addr,
@@ -25,7 +25,7 @@ from integrations.fleet.redis_sentinel.parse import (
     sentinel_replicas,
     sync_count,
 )
-from integrations.fleet.redis_sentinel.plans import Timeouts, blueprint
+from integrations.fleet.redis_sentinel.plans import Timeouts, blueprint, resumed_draft
 from integrations.fleet.redis_sentinel.state import LAG_LIMIT_BYTES, MasterState, Node, Vote
 
 FIXTURES = Path(__file__).parent / "fixtures" / "redis"
@@ -343,3 +343,19 @@ def test_facts_from_the_fleet_are_escaped_on_the_card() -> None:
     hostile = replace(s, quorum_ok=False, quorum_text="<!channel> *NOQUORUM*")
     text = str(status_card(hostile.to_service(region="eu")))
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
+
+def test_a_confirmed_plan_is_watched_again_with_its_own_targets() -> None:
+    s = state(r1={"slave-priority": "10"})
+    plan, _ = blueprint(s, "switchover", {}, Timeouts())
+    # The set has moved on since (R1 was promoted): the targets come from the plan.
+    draft = resumed_draft(s, "switchover", {}, plan, Timeouts())
+    assert (draft.master, draft.predicted, draft.pool) == (MASTER, R1, [R1])
+    assert [spec.name for spec in draft.steps] == plan.steps
+    resync, _ = blueprint(s, "reinit", {"member": R2.name}, Timeouts())
+    again = resumed_draft(s, "reinit", {"member": R2.name}, resync, Timeouts())
+    assert [spec.do for spec in again.steps] == ["kill_link", "wait_linked"]
+    assert again.master == MASTER
+    refused, _ = blueprint(s, "restart", {}, Timeouts())
+    with pytest.raises(FleetRequestRejected, match="cannot be watched again"):
+        resumed_draft(s, "restart", {}, refused, Timeouts())
