@@ -84,10 +84,10 @@ def build_manifest(
             "background_color": "#1d3557",
         },
         "features": {
-            # The Home tab only: the bot answers nothing in its Messages tab.
+            # The Home tab; the Messages tab shows the bot's DMs (handoffs), read-only.
             "app_home": {
                 "home_tab_enabled": True,
-                "messages_tab_enabled": False,
+                "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": True,
             },
             "bot_user": {"display_name": name.lower()[:80], "always_online": True},

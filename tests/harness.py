@@ -25,7 +25,7 @@ from bot.composition import Bot, open_bot
 from bot.config import Config, parse_config
 from bot.parts import AppParts
 from bot.transports import OutsideTransports
-from integrations.slack.sender import SlackSender
+from integrations.slack.sender import SlackSender, state_values
 from standins.loopback import LoopbackServer
 from standins.slack import ResponsePost, StandInState, View, start_standin
 from standins.slack.socket_mode import through_socket
@@ -256,7 +256,10 @@ class BotHarness:
     async def submit(self, user: str, view: View, **answers: str | list[str]) -> httpx.Response:
         """`user` fills the modal's fields (by block_id) and submits it."""
         payload = self.sender.view_submission_payload(
-            user_id=USERS[user], user_name=user, view=view.to_json(), values=filled(view, answers)
+            user_id=USERS[user],
+            user_name=user,
+            view=view.to_json(),
+            values=state_values(view.view, answers),
         )
         return await self.sender.interaction(payload)
 
@@ -278,21 +281,3 @@ class BotHarness:
             message=message,
         )  # fmt: skip
         return await self.sender.interaction(payload)
-
-
-def filled(view: View, answers: dict[str, str | list[str]]) -> dict[str, Any]:
-    """`view.state.values` as Slack sends them for the inputs answered."""
-    values: dict[str, Any] = {}
-    for block in view.view.get("blocks", []):
-        if block.get("type") != "input" or block["block_id"] not in answers:
-            continue
-        element, answer = block["element"], answers[block["block_id"]]
-        kind = element["type"]
-        if kind == "static_select":
-            state = {"type": kind, "selected_option": {"value": answer}}
-        elif kind == "checkboxes":
-            state = {"type": kind, "selected_options": [{"value": a} for a in answer]}
-        else:
-            state = {"type": kind, "value": answer}
-        values[block["block_id"]] = {element["action_id"]: state}
-    return values

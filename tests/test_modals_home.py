@@ -9,6 +9,7 @@ message shortcut opens an incident linking the message.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from tests.actions_support import (
 )
 from tests.harness import CHANNEL, USERS, BotHarness, find_button
 from tests.incident_helpers import audit_rows, batch, page, roots
+from tests.test_demo_script import ROOT, demo_output
 
 ROTATION = {
     "name": "databases",
@@ -225,3 +227,11 @@ async def test_app_home_shows_on_call_my_incidents_and_my_approvals(db_url: str)
         await h.open_home("alice")
         mine = await h.wait_for_home("alice", "None waiting for you.")
         assert "*#1*" not in json.dumps(mine.view)
+
+
+def test_the_modals_demo_script_runs_clean(tmp_path: Path) -> None:
+    out = demo_output(tmp_path, ROOT / "docs/demo/modals.txt")
+    assert "modal 'Switchover' (only alice sees this)" in out
+    assert "<candidate> Replica to promote (healthy replicas now): one of" in out
+    assert "Home tab of bob" in out
+    assert "! duration: Give the silence a length" in out

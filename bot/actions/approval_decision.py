@@ -129,7 +129,9 @@ async def approve(rt: Runtime, request_id: str, clicker: Person) -> Message:
     # The whole chain again, as the approver: fresh plan, lock, freeze, the approvals.
     answer = await advance(rt, request_id, "approve", clicker)
     # Approvals wait on the App Home of everyone who may decide: it is gone from theirs.
-    rt.homes_changed(known_people(rt.config))
+    # The clicker's own Home is published with the answer when the click came from there
+    # (bot/home), and again whenever they open it.
+    rt.homes_changed(known_people(rt.config) - {clicker.id})
     return answer
 
 
@@ -152,7 +154,7 @@ async def deny(rt: Runtime, request_id: str, clicker: Person) -> Message:
             say=Say(card=m.card_denied(clicker.id, reason)),
         )
     rt.wake_outbox()
-    rt.homes_changed(known_people(rt.config))
+    rt.homes_changed(known_people(rt.config) - {clicker.id})
     if not denied:
         async with rt.sessions() as session:
             late = await get_request(session, row.id)

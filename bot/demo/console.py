@@ -10,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
 
 from bot.demo.console_text import Renderer
-from integrations.slack.sender import SlackSender
+from integrations.slack.sender import SlackSender, state_values
 from standins.slack import StandInState
 
+# The message shortcut's callback_id (bot/incidents/incident_from_message.py); the console
+# sends what Slack would, so it names it as the manifest does.
+SHORTCUT_ID = "incident_from_message"
 CONSOLE_HELP = """\
 Type what a Slack user would type:
   /fleet status pg-orders      a slash command, as the current user
@@ -22,7 +28,12 @@ Type what a Slack user would type:
   /page pg-orders [alertname]  monitoring pages the bot: an incident thread
   /as bob                      act as another user (known: {users})
   /in C0OPS0001                switch channel
-  3                            click button number 3
+  3                            click button number 3 (in a channel or on your Home tab)
+  /click LABEL                 click the newest button labelled LABEL (scripts)
+  /home                        open your App Home tab
+  /set FIELD VALUE             fill a field of the open modal (FIELD as shown in <...>)
+  /submit   /cancel            submit the open modal, or close it
+  /shortcut TEXT               write TEXT here, then "Open incident" from that message
   /socket drop|refresh         (demo --socket) Slack drops the bot's socket, or asks it to
                                move to a new one; the bot connects again by itself
   /wait 2                      let 2 seconds pass (scripts)
@@ -59,6 +70,9 @@ class Console:
         self._renderer = Renderer()
         self._seen = state.last_event_seq
         self._recent: list[str] = []
+        # The modal open for the current user (as the stand-in shows it) and its answers.
+        self._modal: dict[str, Any] | None = None
+        self._answers: dict[str, str | list[str]] = {}
         # `/page ...`: the demo's simulated monitoring (bot/incidents/demo.py).
         self._pager = pager
         # `/socket ...`: Slack moving the bot's Socket Mode connection (demo --socket only).
@@ -88,10 +102,22 @@ class Console:
             self._expect(rest)
         elif word == "/page":
             await self._page(rest)
+        elif word == "/home":
+            await self._home()
+        elif word == "/set":
+            self._set(rest)
+        elif word == "/submit":
+            await self._submit()
+        elif word == "/cancel":
+            self._modal, self._answers = None, {}
+        elif word == "/shortcut":
+            await self._shortcut(rest)
         elif word == "/socket":
             await self._move_socket(rest)
         elif line.isdecimal():
             await self._click(int(line))
+        elif word == "/click":
+            await self._click(self._numbered(rest))
         elif word.startswith("/"):
             await self._command(word, rest)
         else:
@@ -150,11 +176,87 @@ class Console:
         self._show_new()
         return True
 
+    def _numbered(self, label: str) -> int:
+        found = [n for n, b in self._renderer.buttons.items() if b.text == label]
+        if not found:
+            raise ConsoleError(f"no button labelled {label!r}")
+        return found[-1]
+
+    async def _home(self) -> None:
+        self._recent = []
+        user = self._users[self.user]
+        event = {"type": "app_home_opened", "user": user, "tab": "home",
+                 "channel": "D0HOME001", "event_ts": f"{time.time():.6f}"}  # fmt: skip
+        await self._checked(self._sender.event(event))
+        await self._settle()
+
+    def _set(self, rest: str) -> None:
+        if self._modal is None:
+            raise ConsoleError("no modal is open")
+        field, _, value = rest.partition(" ")
+        fields = {b.get("block_id"): b for b in self._modal.get("blocks", [])
+                  if b.get("type") == "input"}  # fmt: skip
+        if field not in fields:
+            raise ConsoleError(f"no field {field!r}; fields: {', '.join(map(str, fields))}")
+        boxes = fields[field]["element"].get("type") == "checkboxes"
+        self._answers[field] = [v for v in value.split(",") if v] if boxes else value.strip()
+
+    async def _submit(self) -> None:
+        if self._modal is None:
+            raise ConsoleError("no modal is open")
+        self._recent = []
+        payload = self._sender.view_submission_payload(
+            user_id=self._users[self.user], user_name=self.user, view=self._modal,
+            values=state_values(self._modal, self._answers),
+        )  # fmt: skip
+        answer = await self._checked(self._sender.interaction(payload))
+        body = answer.json() if answer.content.strip() not in (b"", b"null") else {}
+        if body.get("response_action") == "errors":
+            # Slack shows these under the fields and keeps the modal open.
+            lines = [f"  ! {field}: {why}" for field, why in body.get("errors", {}).items()]
+            self._recent.extend(lines)
+            self._out("\n".join(["(the modal says)", *lines]))
+            return
+        self._modal, self._answers = None, {}
+        self._out("(submitted)")
+        await self._settle()
+
+    async def _shortcut(self, text: str) -> None:
+        if not text:
+            raise ConsoleError("/shortcut takes the text of the message to write")
+        self._recent = []
+        said = self._state.say(self.channel, self._users[self.user], text)
+        self._show_new()
+        payload = self._sender.message_action_payload(
+            user_id=self._users[self.user], user_name=self.user, channel_id=self.channel,
+            callback_id=SHORTCUT_ID, message={"ts": said.ts, "user": said.user, "text": text},
+        )  # fmt: skip
+        await self._checked(self._sender.interaction(payload))
+        await self._settle()
+
+    async def _checked(self, sending: Awaitable[httpx.Response]) -> httpx.Response:
+        answer = await sending
+        if answer.status_code != 200:
+            raise ConsoleError(f"the bot answered HTTP {answer.status_code}: {answer.text[:200]}")
+        return answer
+
     async def _click(self, number: int) -> None:
         button = self._renderer.buttons.get(number)
         if button is None:
             raise ConsoleError(f"no button numbered {number}")
         self._recent = []
+        if button.view is not None:
+            text = {"type": "plain_text", "text": button.text}
+            action = {"action_id": button.action_id, "block_id": button.block_id,
+                      "text": text, "value": button.value}  # fmt: skip
+            view_payload = self._sender.view_action_payload(
+                user_id=self._users[self.user], user_name=self.user, view=button.view,
+                action=action,
+            )  # fmt: skip
+            await self._checked(self._sender.interaction(view_payload))
+            self._out(f"(clicked [{number} {button.text}])")
+            await self._settle()
+            return
         payload = self._sender.block_action_payload(
             user_id=self._users[self.user],
             user_name=self.user,
@@ -189,7 +291,12 @@ class Console:
 
     def _show_new(self) -> None:
         for event in self._state.events(since=self._seen):
-            lines = self._renderer.event(event.to_json(), self._names)
+            shown = event.to_json()
+            if shown["kind"] in ("view", "view_update") and shown.get("user") == self._users.get(
+                self.user
+            ):
+                self._modal, self._answers = {**shown["view"], "id": shown["view_id"]}, {}
+            lines = self._renderer.event(shown, self._names)
             self._recent.extend(lines)
             self._out("\n".join(lines))
         self._seen = self._state.last_event_seq

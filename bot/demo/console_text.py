@@ -22,6 +22,8 @@ class Button:
     message_ts: str | None
     ephemeral: bool
     message: JsonDict
+    # Set for a button on a view (the Home tab): the click carries the view, not a message.
+    view: JsonDict | None = None
 
 
 def _plain(mrkdwn: str) -> str:
@@ -37,6 +39,23 @@ def _text_of(element: JsonDict | None) -> str:
     if not element:
         return ""
     return _plain(str(element.get("text", "")))
+
+
+MODAL_HINT = "(fill it: /set FIELD VALUE (a,b for boxes), then /submit; /cancel closes it)"
+
+
+def _input_line(block: JsonDict) -> str:
+    element = block.get("element") or {}
+    label = _text_of(block.get("label"))
+    choices = [str(o.get("value")) for o in element.get("options", [])]
+    if element.get("type") == "static_select":
+        now = (element.get("initial_option") or {}).get("value")
+        shown = " | ".join(choices) or "(none)"
+        return f"<{block.get('block_id')}> {label}: one of {shown}" + (f" [{now}]" if now else "")
+    if element.get("type") == "checkboxes":
+        return f"<{block.get('block_id')}> {label}: any of {', '.join(choices)}"
+    now = element.get("initial_value")
+    return f"<{block.get('block_id')}> {label}" + (f" [{now}]" if now else "")
 
 
 class Renderer:
@@ -57,6 +76,7 @@ class Renderer:
             message_ts=where.get("ts"),
             ephemeral=bool(where.get("ephemeral")),
             message=where.get("message", {}),
+            view=where.get("view"),
         )
         style = {"primary": "*", "danger": "!"}.get(str(element.get("style", "")), "")
         return f"[{number}{style} {self.buttons[number].text}]"
@@ -82,6 +102,8 @@ class Renderer:
                 )
             elif kind == "divider":
                 lines.append("  ----")
+            elif kind == "input":
+                lines.append(_input_line(block))
             elif kind == "actions":
                 buttons = [
                     self._button(e, block_id, where)
@@ -91,9 +113,24 @@ class Renderer:
                 lines.append(" ".join(buttons))
         return lines
 
+    def view(self, event: JsonDict, names: dict[str, str]) -> list[str]:
+        """A modal opened or updated, or a Home tab published, for one person."""
+        view = {**(event.get("view") or {}), "id": event.get("view_id")}
+        user = names.get(str(event.get("user", "")), str(event.get("user", "")))
+        if event.get("kind") == "home":
+            head = f"Home tab of {user}"
+        else:
+            head = f"modal {_text_of(view.get('title'))!r} (only {user} sees this)"
+        lines = self.blocks(view.get("blocks") or [], {"view": view})
+        if event.get("kind") != "home" and any(b.get("type") == "input" for b in view["blocks"]):
+            lines.append(MODAL_HINT)
+        return [head] + ["  | " + line for line in lines]
+
     def event(self, event: JsonDict, names: dict[str, str]) -> list[str]:
         """Lines for one stand-in feed event (a post, an edit, an ephemeral, a response)."""
         kind = event.get("kind")
+        if kind in ("view", "view_update", "home"):
+            return self.view(event, names)
         where = {
             "channel": event.get("channel"),
             "ts": event.get("ts"),

@@ -89,6 +89,8 @@ async def demo(config: Config, script: Path | None, *, socket: bool = False) -> 
         server.url + "/slack/events",
         config.slack.signing_secret.get_secret_value(),
         response_url_for=lambda channel, user: state.new_response_url(standin.url, channel, user),
+        # The stand-in checks views.open's trigger_id (3 s, once): it mints the ones we send.
+        trigger_for=state.new_trigger_id,
         # Socket Mode: the stand-in delivers what the console sends over the bot's socket.
         socket=through_socket(state.socket_mode) if socket else None,
     )

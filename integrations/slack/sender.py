@@ -223,3 +223,29 @@ class SlackSender:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def state_values(view: dict[str, Any], answers: dict[str, str | list[str]]) -> dict[str, Any]:
+    """`view.state.values` as Slack sends them: each input block's answer, else what it
+    showed at first (its initial value or option), as a person who left it alone sends."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element, block_id = block["element"], block["block_id"]
+        kind, answer = element["type"], answers.get(block_id)
+        if kind == "static_select":
+            initial = (element.get("initial_option") or {}).get("value")
+            chosen = answer if answer is not None else initial
+            state = {"type": kind, "selected_option": None if chosen is None else {"value": chosen}}
+        elif kind == "checkboxes":
+            initial_options = [o["value"] for o in element.get("initial_options", [])]
+            picked = answer if isinstance(answer, list) else initial_options
+            state = {"type": kind, "selected_options": [{"value": v} for v in picked]}
+        else:
+            state = {
+                "type": kind,
+                "value": answer if answer is not None else element.get("initial_value"),
+            }
+        values[block_id] = {element["action_id"]: state}
+    return values
