@@ -62,7 +62,13 @@ class SentinelCluster:
     sentinel_ports: list[int]
     password: str
     base_dir: Path
+    password_env: str = PASSWORD_ENV
+    # Every server speaks TLS only, and asks clients for a certificate of the test CA.
+    tls: bool = False
     _processes: list[Process] = field(default_factory=list, repr=False)
+
+    def tls_files(self, *names: str) -> list[str]:
+        return [str(self.base_dir / "tls" / n) for n in names]
 
     @staticmethod
     def member(port: int) -> str:
@@ -77,16 +83,25 @@ class SentinelCluster:
             "sentinels": [f"127.0.0.1:{p}" for p in self.sentinel_ports],
             "masters": [self.name],
             "username": USER,
-            "password_env": PASSWORD_ENV,
+            "password_env": self.password_env,
             "timeout_seconds": 2,
+            **(self._tls_config() if self.tls else {}),
             **extra,
         }
+
+    def _tls_config(self) -> dict[str, Any]:
+        ca, cert, key = self.tls_files("ca.pem", "client.pem", "client.key")
+        return {"tls": {"ca_file": ca, "cert_file": cert, "key_file": key}}
 
     # -- reading, as the default user --------------------------------------------------
 
     def _client(self, port: int) -> redis.Redis:
+        tls: dict[str, Any] = {}
+        if self.tls:
+            ca, cert, key = self.tls_files("ca.pem", "client.pem", "client.key")
+            tls = {"ssl": True, "ssl_ca_certs": ca, "ssl_certfile": cert, "ssl_keyfile": key}
         return redis.Redis(
-            host="127.0.0.1", port=port, socket_timeout=2, decode_responses=True, protocol=2
+            host="127.0.0.1", port=port, socket_timeout=2, decode_responses=True, protocol=2, **tls
         )
 
     def sentinel_masters(self) -> list[int | None]:
@@ -199,11 +214,69 @@ def _spawn(name: str, conf: Path, base: Path, *mode: str) -> Process:
     return Process(name, popen, log)
 
 
-def _data_conf(base: Path, port: int, master: int | None, password: str) -> Path:
+def _listen(base: Path, port: int, tls: bool) -> list[str]:
+    if not tls:
+        return [f"port {port}"]
+    d = base / "tls"
+    return [
+        "port 0",
+        f"tls-port {port}",
+        f"tls-cert-file {d / 'server.pem'}",
+        f"tls-key-file {d / 'server.key'}",
+        f"tls-ca-cert-file {d / 'ca.pem'}",
+        "tls-auth-clients yes",
+        "tls-replication yes",  # replicas and Sentinels connect over TLS too
+    ]
+
+
+def _make_certificates(base: Path) -> None:
+    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate."""
+    if shutil.which("openssl") is None:
+        need_real("the TLS Sentinel test set needs the openssl command")
+    d = base / "tls"
+    d.mkdir()
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=watchkeeper-test-ca",
+    )
+    for who, ext in (("server", ["-extfile", "san.ext"]), ("client", [])):
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{who}.key",
+            "-out",
+            f"{who}.csr",
+            "-subj",
+            f"/CN=watchkeeper-test-{who}",
+        )
+        openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "1", "-out", f"{who}.pem", *ext)  # fmt: skip
+
+
+def _data_conf(base: Path, port: int, master: int | None, password: str, tls: bool) -> Path:
     node = base / f"node-{port}"
     node.mkdir()
     lines = [
-        f"port {port}",
+        *_listen(base, port, tls),
         "bind 127.0.0.1",
         "daemonize no",
         f"dir {node}",
@@ -219,9 +292,9 @@ def _data_conf(base: Path, port: int, master: int | None, password: str) -> Path
     return conf
 
 
-def _sentinel_conf(base: Path, port: int, name: str, master: int, password: str) -> Path:
+def _sentinel_conf(base: Path, port: int, name: str, master: int, password: str, tls: bool) -> Path:
     lines = [
-        f"port {port}",
+        *_listen(base, port, tls),
         "bind 127.0.0.1",
         "daemonize no",
         f"dir {base}",
@@ -237,10 +310,12 @@ def _sentinel_conf(base: Path, port: int, name: str, master: int, password: str)
     return conf
 
 
-def start_cluster() -> SentinelCluster:
+def start_cluster(*, tls: bool = False, password_env: str = PASSWORD_ENV) -> SentinelCluster:
     if not REDIS_SERVER.exists():
         need_real(f"the Sentinel test set needs {REDIS_SERVER} (apt-get install redis-server)")
     base = Path(tempfile.mkdtemp(prefix="wk-sentinel-"))
+    if tls:
+        _make_certificates(base)
     ports = free_ports(DATA_NODES + SENTINELS)
     cluster = SentinelCluster(
         name=MASTER_NAME,
@@ -248,14 +323,17 @@ def start_cluster() -> SentinelCluster:
         sentinel_ports=ports[DATA_NODES:],
         password=secrets.token_urlsafe(18),
         base_dir=base,
+        password_env=password_env,
+        tls=tls,
     )
     master = cluster.data_ports[0]
     try:
         for port in cluster.data_ports:
-            conf = _data_conf(base, port, None if port == master else master, cluster.password)
+            upstream = None if port == master else master
+            conf = _data_conf(base, port, upstream, cluster.password, tls)
             cluster._processes.append(_spawn(f"redis-{port}", conf, base))
         for port in cluster.sentinel_ports:
-            conf = _sentinel_conf(base, port, cluster.name, master, cluster.password)
+            conf = _sentinel_conf(base, port, cluster.name, master, cluster.password, tls)
             cluster._processes.append(_spawn(f"sentinel-{port}", conf, base, "--sentinel"))
         cluster.wait_until_settled(START_SECONDS)
     except BaseException:
@@ -279,29 +357,38 @@ def stop_cluster(cluster: SentinelCluster) -> None:
     shutil.rmtree(cluster.base_dir, ignore_errors=True)
 
 
-_RUNNING: SentinelCluster | None = None
+_RUNNING: dict[bool, SentinelCluster] = {}
+TLS_PASSWORD_ENV = "WK_TEST_REDIS_TLS_PASSWORD"
+
+
+def _session_set(request: pytest.FixtureRequest, tls: bool) -> SentinelCluster:
+    """The session's set (plain or TLS), started on first use, settled when handed out;
+    the `watchkeeper` user's password is in the environment variable the config names."""
+    if tls not in _RUNNING:
+        env = TLS_PASSWORD_ENV if tls else PASSWORD_ENV
+        try:
+            cluster = start_cluster(tls=tls, password_env=env)
+        except pytest.fail.Exception:
+            # Once more on fresh ports: a free port can be taken between choosing and binding.
+            cluster = start_cluster(tls=tls, password_env=env)
+        _RUNNING[tls] = cluster
+        os.environ[env] = cluster.password
+
+        def _stop() -> None:
+            stop_cluster(_RUNNING.pop(tls))
+            os.environ.pop(env, None)
+
+        request.config.add_cleanup(_stop)
+    _RUNNING[tls].wait_until_settled()
+    return _RUNNING[tls]
 
 
 @pytest.fixture(scope="session", name="sentinel_cluster")
 def sentinel_cluster_fixture(request: pytest.FixtureRequest) -> Iterator[SentinelCluster]:
-    """The session's Sentinel set, started on first use, settled when handed out; the
-    `watchkeeper` user's password is in the environment variable the config names."""
-    global _RUNNING
-    if _RUNNING is None:
-        try:
-            _RUNNING = start_cluster()
-        except pytest.fail.Exception:
-            # Once more on fresh ports: a free port can be taken between choosing and binding.
-            _RUNNING = start_cluster()
-        os.environ[PASSWORD_ENV] = _RUNNING.password
+    yield _session_set(request, tls=False)
 
-        def _stop() -> None:
-            global _RUNNING
-            if _RUNNING is not None:
-                stop_cluster(_RUNNING)
-                _RUNNING = None
-            os.environ.pop(PASSWORD_ENV, None)
 
-        request.config.add_cleanup(_stop)
-    _RUNNING.wait_until_settled()
-    yield _RUNNING
+@pytest.fixture(scope="session", name="sentinel_tls_cluster")
+def sentinel_tls_cluster_fixture(request: pytest.FixtureRequest) -> Iterator[SentinelCluster]:
+    """The same set, every server speaking TLS only with client certificates required."""
+    yield _session_set(request, tls=True)

@@ -25,7 +25,11 @@ from integrations.fleet.errors import (
 )
 from integrations.fleet.redis_sentinel import SentinelFleet
 from tests.actions_support import finished
-from tests.redis_sentinel_cluster import SentinelCluster, sentinel_cluster_fixture  # noqa: F401
+from tests.redis_sentinel_cluster import (  # noqa: F401
+    SentinelCluster,
+    sentinel_cluster_fixture,
+    sentinel_tls_cluster_fixture,
+)
 
 ACTOR = "UALICE01"
 
@@ -304,3 +308,26 @@ async def test_a_wrong_password_is_a_refusal_not_a_down_master(
         with pytest.raises(FleetRequestRejected) as refused:
             await backend.get_service(sentinel_cluster.name)
         assert refused.value.status == 403
+
+
+async def test_status_and_a_resync_over_tls_with_a_client_certificate(
+    sentinel_tls_cluster: SentinelCluster,
+) -> None:
+    cluster = sentinel_tls_cluster  # every server: TLS only, client certificates required
+    master = cluster.master_port()
+    replica = next(p for p in cluster.data_ports if p != master)
+    async with await open_sentinel_backend(cluster.backend_config()) as backend:
+        service = await backend.get_service(cluster.name)
+        assert service.health == "healthy" and len(service.members) == 3
+        assert service.primary is not None and service.primary.name == cluster.member(master or 0)
+        op = await backend.start_operation(
+            cluster.name, "reinit", {"member": cluster.member(replica)}, ACTOR, "key-tls"
+        )
+        done = await finished(backend, op, within=120)
+        assert done.state == "succeeded", done.error
+    # The CA alone: the servers refuse a client without a certificate.
+    (ca,) = cluster.tls_files("ca.pem")
+    config = cluster.backend_config(tls={"ca_file": ca})
+    async with await open_sentinel_backend(config) as backend:
+        with pytest.raises(FleetUnavailable, match="state is unknown"):
+            await backend.get_service(cluster.name)
