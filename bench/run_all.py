@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Each module has `TITLE` and `run() -> Iterable[Figure]`, yielding figures as measured.
 BENCHMARKS = [
     "bench.bench_ack",
+    "bench.bench_views",
     "bench.bench_socket",
     "bench.bench_intake",
     "bench.bench_actions",
