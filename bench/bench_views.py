@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.load import LoadResult, free_port, wait_for_port
+from bench.load import LoadResult, free_port, serve_module, stop_process
 from bench.report import Figure, Target, print_figures
 from bench.sizes import scaled_count
 from integrations.slack.sender import SlackSender
@@ -102,23 +101,6 @@ def _page() -> bytes:
         "truncatedAlerts": 0,
     }
     return json.dumps(webhook).encode()
-
-
-def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
-    wait_for_port(port, process)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 async def _switchover_button(state: StandInState, port: int) -> dict[str, Any]:
@@ -239,7 +221,7 @@ def _figures(bot: LoadResult, bare: LoadResult) -> list[Figure]:
 async def _both(tmp: Path) -> tuple[LoadResult, LoadResult]:
     standin, state = await start_standin()
     fleet_port = free_port()
-    fleet = _serve(
+    fleet = serve_module(
         [sys.executable, "-m", "standins.fleet.simulator", "--port", str(fleet_port)], fleet_port
     )
     standin_port = int(standin.url.rsplit(":", 1)[1])
@@ -247,22 +229,24 @@ async def _both(tmp: Path) -> tuple[LoadResult, LoadResult]:
         bot_port, bare_port = free_port(), free_port()
         config = _bot_config(tmp, bot_port, standin_port, fleet_port)
         bot = await asyncio.to_thread(
-            _serve, [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)], bot_port
+            serve_module,
+            [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+            bot_port,
         )
         try:
             bot_result = await _measure(state, bot_port, None)
         finally:
-            _stop(bot)
+            stop_process(bot)
         bare_command = [sys.executable, "-m", "bench.bare_bolt_app", SECRET, str(bare_port),
                         standin.url + "/api/"]  # fmt: skip
-        bare = await asyncio.to_thread(_serve, bare_command, bare_port)
+        bare = await asyncio.to_thread(serve_module, bare_command, bare_port)
         try:
             bare_result = await _measure(state, bare_port, BARE_BUTTON)
         finally:
-            _stop(bare)
+            stop_process(bare)
         return bot_result, bare_result
     finally:
-        _stop(fleet)
+        stop_process(fleet)
         await standin.stop()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from bot import messages, outbox
 from bot.db.unit_of_work import writing
@@ -172,6 +172,21 @@ async def _run_click(rt: Runtime, click: Click) -> None:
     await reply(rt, caller, answer)
 
 
+async def _permitted(
+    rt: Runtime,
+    caller: Caller,
+    ask: step.Ask,
+    find: step.FindScope | None,
+    work: Callable[[], Awaitable[Message | None]],
+) -> None:
+    """The permission step, then `work` if it let the request through; the answer (or
+    the refusal) goes to the caller."""
+    permit = await step.permit(rt, ask, find)
+    answer = await explained(work(), ask.what) if permit.allowed else Message(permit.reason)
+    if answer is not None:
+        await reply(rt, caller, answer)
+
+
 def _submission_caller(submission: Submission) -> Caller:
     return Caller(
         user_id=submission.user_id,
@@ -196,16 +211,8 @@ async def run_submission(rt: Runtime, submission: Submission) -> None:
         scope = form.scope
         text = " ".join(f"{k}={v}" for k, v in sorted(submission.values.items()))
         ask = _ask(what, form.verb_for(submission), caller, text, "modal")
-        permit = await step.permit(
-            rt, ask, None if scope is None else lambda: scope(submission, rt)
-        )
-        answer = (
-            await explained(form.handler(submission, rt), what)
-            if permit.allowed
-            else Message(text=permit.reason)
-        )
-        if answer is not None:
-            await reply(rt, caller, answer)
+        find = None if scope is None else lambda: scope(submission, rt)
+        await _permitted(rt, caller, ask, find, lambda: form.handler(submission, rt))
 
 
 async def run_shortcut(rt: Runtime, shortcut: Shortcut) -> None:
@@ -226,11 +233,4 @@ async def run_shortcut(rt: Runtime, shortcut: Shortcut) -> None:
             await step.record(rt, ask, step.Permit(False, messages.STALE_BUTTON))
             await reply(rt, caller, Message(text=messages.STALE_BUTTON))
             return
-        permit = await step.permit(rt, ask)
-        answer = (
-            await explained(entry.handler(shortcut, rt), what)
-            if permit.allowed
-            else Message(text=permit.reason)
-        )
-        if answer is not None:
-            await reply(rt, caller, answer)
+        await _permitted(rt, caller, ask, None, lambda: entry.handler(shortcut, rt))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,10 +14,8 @@ from bot.incidents.models import Incident
 from bot.incidents.queries import mine
 from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.service import last_handoffs
+from bot.permalinks import permalink_of
 from bot.runtime import Runtime
-from integrations.slack.errors import SlackError
-
-log = logging.getLogger(__name__)
 
 INCIDENTS_SHOWN = 10
 RUNS_SHOWN = 3
@@ -68,23 +65,10 @@ async def _duties(rt: Runtime, now: datetime) -> list[Duty]:
     return found
 
 
-async def _link(rt: Runtime, channel: str, ts: str) -> str | None:
-    web = rt.slack_direct
-    if web is None:
-        return None
-    try:
-        answer = await web.call("chat.getPermalink", {"channel": channel, "message_ts": ts})
-    except SlackError as exc:
-        log.info("no permalink for a handoff: %s", exc)
-        return None
-    link = answer.get("permalink")
-    return link if isinstance(link, str) and link.startswith("https://") else None
-
-
 async def _handoffs(rt: Runtime) -> list[HandoffLink]:
     found = []
     for row, posted in await last_handoffs(rt, HANDOFFS_SHOWN):
-        link = await _link(rt, posted.channel, posted.ts) if posted is not None else None
+        link = await permalink_of(rt, posted.channel, posted.ts) if posted is not None else None
         found.append(HandoffLink(row.rotation, row.incoming, row.posted_at, link))
     return found
 
