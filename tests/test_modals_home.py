@@ -214,10 +214,12 @@ async def test_app_home_shows_on_call_my_incidents_and_my_approvals(db_url: str)
         await in_thread(h, root, "acknowledged")
         await h.command("alice", "/fleet switchover pg-orders -- lag")
         preview = await h.wait_for_response("alice")
+
+        # bob's Home, opened before the approval was asked, is published again by itself.
+        await h.open_home("bob")
+        await h.wait_for_home("bob", "None waiting for you.")
         await h.click("alice", find_button(preview.blocks, "Confirm"), ephemeral=True)
         await card(h, "Approval needed: switchover pg-orders")
-
-        await h.open_home("bob")
         home = await h.wait_for_home("bob", "switchover")
         shown = json.dumps(home.view)
         assert "*databases*: <@" in shown and " until " in shown

@@ -34,6 +34,7 @@ from bot.block_kit import slack_date
 from bot.db.unit_of_work import writing
 from bot.fleet.snapshot import read_at, snapshot_of, state_line, unreadable
 from bot.log_context import bound
+from bot.permissions.roles import known_people
 from bot.runtime import Runtime
 from integrations.fleet.errors import FleetError, OperationNotFound
 from integrations.fleet.models import Operation
@@ -250,6 +251,9 @@ async def expire_stale(rt: Runtime) -> int:
                 say=expired_say(row),
             )
     rt.wake_outbox()
+    if any(r.card_posted for r in rows):
+        # A lapsed approval leaves the App Home of everyone who could have decided it.
+        rt.homes_changed(known_people(rt.config))
     return len(rows)
 
 

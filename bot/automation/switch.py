@@ -17,6 +17,7 @@ from bot.db.unit_of_work import writing
 from bot.incidents.thread import ThreadWriter
 from bot.mentions import code
 from bot.outbox import Message
+from bot.permissions.roles import known_people
 from bot.runtime import Runtime
 
 RECENT_SHOWN = 8
@@ -38,6 +39,8 @@ async def switch(rt: Runtime, *, paused: bool, user: str, name: str, reason: str
         outbox.post(session, channel=channel, message=Message(text=text), clock=rt.clock)
         await w.finish()
     rt.wake_outbox()
+    # Every App Home shows whether automation runs.
+    rt.homes_changed(known_people(rt.config))
     return text
 
 

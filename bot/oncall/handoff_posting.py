@@ -27,6 +27,7 @@ from bot.oncall.pagerduty import ScheduleUnavailable
 from bot.oncall.roster import JUST_BEFORE, Roster, is_slack_user
 from bot.oncall.service import handoff_key
 from bot.oncall.summary import collect_facts
+from bot.permissions.roles import known_people
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ async def post_handoff(rt: Runtime, rotation: Rotation, now: datetime) -> bool:
     except IntegrityError:
         return False  # another replica posted it
     rt.wake_outbox()
+    # The App Home shows who is on call and links the last handoffs.
+    rt.homes_changed(known_people(rt.config))
     return True
 
 
