@@ -76,6 +76,9 @@ def _field(param: ParamSpec, given: str | None, service: Service | None, spec: A
         return text_input(
             param.name, m.FORM_AT_LABEL, initial=given, hint=m.FORM_AT_HINT, optional=True
         )
+    if param.kind != "member":  # a topic, a group, a config key, ...: typed, checked on submit
+        label = f"{param.name}: {param.help}" if param.help else param.name
+        return text_input(param.name, label, initial=given, optional=not param.required)
     label = m.FORM_CANDIDATE_LABEL if param.name == "candidate" else m.FORM_MEMBER_LABEL
     if service is None:
         return text_input(
