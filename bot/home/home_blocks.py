@@ -31,7 +31,7 @@ def _duties(facts: HomeFacts) -> list[Block]:
         + (f" until {slack_date(d.until)}" if d.until else "")
         for d in facts.duties
     ]
-    return [block_kit.section("\n".join(lines))]
+    return [block_kit.section(block_kit.clip("\n".join(lines)))]
 
 
 def _incidents(facts: HomeFacts) -> list[Block]:
@@ -41,7 +41,7 @@ def _incidents(facts: HomeFacts) -> list[Block]:
         f"{SEVERITY_ICON.get(i.severity, '')} *#{i.id}* {headline(i)} · in <#{i.channel}>"
         for i in facts.incidents
     ]
-    return [block_kit.section("\n".join(lines))]
+    return [block_kit.section(block_kit.clip("\n".join(lines)))]
 
 
 def _approvals(facts: HomeFacts) -> list[Block]:
@@ -77,7 +77,7 @@ def _automation(facts: HomeFacts) -> list[Block]:
         f"{code(r.runbook)} on {code(r.service)}: {escape(r.state)} ({slack_date(r.decided_at)})"
         for r in facts.runs
     ]
-    return [block_kit.section("\n".join([line, *runs]))]
+    return [block_kit.section(block_kit.clip("\n".join([line, *runs])))]
 
 
 def _handoffs(facts: HomeFacts) -> list[Block]:
@@ -87,7 +87,7 @@ def _handoffs(facts: HomeFacts) -> list[Block]:
     for h in facts.handoffs:
         label = f"{escape(h.rotation)} → {_person(h.incoming)}, {slack_date(h.posted_at)}"
         lines.append(f"<{h.link}|{escape(h.rotation)} summary>: {label}" if h.link else label)
-    return [block_kit.section("\n".join(lines))]
+    return [block_kit.section(block_kit.clip("\n".join(lines)))]
 
 
 def home_view(facts: HomeFacts, notice: Message | None = None) -> dict[str, Any]:
