@@ -10,7 +10,6 @@ latencies are pooled: on a shared machine whose load drifts, both then see the s
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.load import LoadResult, closed_loop, free_port, pooled, wait_for_port
+from bench.load import LoadResult, closed_loop, free_port, pooled, serve_module
 from bench.report import Figure, Target, print_figures
 from bench.sizes import scaled
 from integrations.slack.sender import SlackSender
@@ -94,14 +93,6 @@ def _module(name: str, *args: str) -> list[str]:
     return [sys.executable, "-m", name, *args]
 
 
-def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
-    wait_for_port(port, process)
-    return process
-
-
 def _figures(clients: int, bot: LoadResult, bare: LoadResult, answers: Answers) -> list[Figure]:
     n = f"{clients} clients"
     base = "bare Bolt"
@@ -135,8 +126,10 @@ def run() -> Iterator[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         standin_port, fleet_port = free_port(), free_port()
         bot_port, bare_port = free_port(), free_port()
-        standin = _serve(_module("standins.slack", "--port", str(standin_port)), standin_port)
-        fleet = _serve(_module("standins.fleet.simulator", "--port", str(fleet_port)), fleet_port)
+        standin = serve_module(_module("standins.slack", "--port", str(standin_port)), standin_port)
+        fleet = serve_module(
+            _module("standins.fleet.simulator", "--port", str(fleet_port)), fleet_port
+        )
         try:
             config = _bot_config(Path(tmp), bot_port, standin_port, fleet_port)
             servers = {
@@ -148,7 +141,7 @@ def run() -> Iterator[Figure]:
                 answers = {port: Answers() for port in servers}
                 for _ in range(ROUNDS):
                     for port, command in servers.items():
-                        server = _serve(command, port)
+                        server = serve_module(command, port)
                         runs[port].append(asyncio.run(_measure(port, clients, answers[port])))
                         server.terminate()
                         server.wait()

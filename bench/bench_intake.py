@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -27,7 +26,7 @@ import httpx
 import psycopg
 import yaml
 
-from bench.load import LoadResult, closed_loop, free_port, wait_for_port
+from bench.load import LoadResult, closed_loop, free_port, serve_module, stop_process
 from bench.report import Figure, Target, print_figures
 from bench.sizes import PG_ADMIN, scaled
 from standins.alertmanager import AlertmanagerProcess, find_binary
@@ -125,23 +124,6 @@ def _bot_config(tmp: Path, db_url: str, port: int, standin_port: int, fleet_port
     return path
 
 
-def _serve(command: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
-    )
-    wait_for_port(port, process)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _bot_run(
     tmp: Path, db_url: str, ports: tuple[int, int], webhook: bytes, mode: str
 ) -> tuple[LoadResult, str]:
@@ -149,13 +131,13 @@ def _bot_run(
     config = _bot_config(tmp, db_url, port, *ports)
     report = tmp / f"sink-{port}.json"
     command = [sys.executable, "-m", "bench.intake_server", str(config), str(port), str(report)]
-    bot = _serve([*command, mode], port)
+    bot = serve_module([*command, mode], port)
     try:
         url = f"http://127.0.0.1:{port}/hooks/alertmanager"
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         result = asyncio.run(_drive(url, webhook, headers))
     finally:
-        _stop(bot)
+        stop_process(bot)
     return result, json.loads(report.read_text())["sink"]
 
 
@@ -197,11 +179,11 @@ def run() -> Iterator[Figure]:
         am_rate = _alerts_per_second(am) if am is not None else None
         am_name = "Alertmanager 0.25 POST /api/v2/alerts (in memory)"
         standin_port, fleet_port = free_port(), free_port()
-        standin = _serve(
+        standin = serve_module(
             [sys.executable, "-m", "standins.slack", "--port", str(standin_port)],
             standin_port,
         )
-        fleet = _serve(
+        fleet = serve_module(
             [sys.executable, "-m", "standins.fleet.simulator", "--port", str(fleet_port)],
             fleet_port,
         )
@@ -252,8 +234,8 @@ def run() -> Iterator[Figure]:
                     ),
                 ]
         finally:
-            _stop(standin)
-            _stop(fleet)
+            stop_process(standin)
+            stop_process(fleet)
 
 
 if __name__ == "__main__":
