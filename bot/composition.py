@@ -22,6 +22,7 @@ import commands as command_groups
 from bot.actions import install as actions_area
 from bot.audit import install as audit_area
 from bot.automation import install as automation_area
+from bot.campaigns import install as campaigns_area
 from bot.clock import Clock, utcnow
 from bot.config import Config
 from bot.db.engine import create_engine, session_factory
@@ -179,6 +180,7 @@ AREAS: tuple[Callable[[AppParts], None], ...] = (
     intake_area.install,
     oncall_area.install,
     automation_area.install,
+    campaigns_area.install,
     monitoring_area.install,
     home_area.install,
     command_groups.install,

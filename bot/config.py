@@ -26,6 +26,7 @@ from pydantic import (
 from bot.actions.policy import PoliciesConfig
 from bot.audit.config import AuditConfig
 from bot.automation.config import AutomationConfig, Runbooks, unique_names
+from bot.campaigns.config import CampaignsConfig
 from bot.config_model import StrictModel
 from bot.fleet.config import FleetConfig
 from bot.incidents.config import (
@@ -148,6 +149,8 @@ class Config(StrictModel):
     # Bounded auto-remediation (bot/automation/config.py, docs/automation.md).
     automation: AutomationConfig = AutomationConfig()
     runbooks: Runbooks = Field(default_factory=list)
+    # Fleet-wide campaigns (bot/campaigns/config.py, docs/campaigns.md).
+    campaigns: CampaignsConfig = CampaignsConfig()
     # The bot's own health: /metrics, the heartbeat (bot/monitoring/, docs/monitoring.md).
     monitoring: MonitoringConfig = MonitoringConfig()
 
@@ -161,6 +164,16 @@ class Config(StrictModel):
             raise ValueError(
                 f"permissions: unknown role(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted({*self.roles, ANYONE}))}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _campaign_roles_exist(self) -> Config:
+        unknown = sorted(self.campaigns.roles_named() - set(self.roles))
+        if unknown:
+            raise ValueError(
+                f"campaigns: unknown role(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(self.roles)) or 'none'}"
             )
         return self
 

@@ -5,9 +5,18 @@ its subcommands and buttons. Adding a group is one module here and one line in `
 from __future__ import annotations
 
 from bot.parts import AppParts
-from commands import audit, fleet, fleet_actions, fleet_automation, help, incident, oncall
+from commands import (
+    audit,
+    fleet,
+    fleet_actions,
+    fleet_automation,
+    fleet_campaign,
+    help,
+    incident,
+    oncall,
+)
 
-GROUPS = (fleet, fleet_actions, fleet_automation, audit, oncall, incident)
+GROUPS = (fleet, fleet_actions, fleet_automation, fleet_campaign, audit, oncall, incident)
 
 
 def install(parts: AppParts) -> None:

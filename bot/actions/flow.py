@@ -29,7 +29,7 @@ from bot.actions.execute import execute
 from bot.actions.guard_chain import ChainResult, Decision, Person, Stage, deny
 from bot.actions.journal import chain_params, record
 from bot.actions.lifecycle import FINISHED, PENDING, RequestState
-from bot.actions.models import ActionRequest
+from bot.actions.models import ActionApproval, ActionRequest
 from bot.actions.moves import AuditStep, Say, move
 from bot.actions.store import acquire_lock, get_request, release_lock
 from bot.audit import vocabulary as v
@@ -52,6 +52,11 @@ class Draft:
     reason: str | None = None
     thread_ts: str | None = None
     break_glass: bool = False
+    # One target of a campaign (bot/campaigns): approved beforehand, as a whole, by these
+    # people; their approvals are written for this request, bound to its own parameters,
+    # and the chain runs as after a confirmation, asking nobody (`may_ask=False`).
+    campaign_id: str | None = None
+    approved_by: tuple[Person, ...] = ()
 
 
 def new_request_id() -> str:
@@ -90,12 +95,27 @@ async def submit(rt: Runtime, draft: Draft) -> Message:
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(minutes=rt.config.policies.confirm_minutes),
+        campaign_id=draft.campaign_id,
     )
     try:
         async with writing(rt.sessions) as session:
             session.add(row)
+            await session.flush()
+            for person in draft.approved_by:
+                session.add(
+                    ActionApproval(
+                        request_id=row.id,
+                        approver_id=person.id,
+                        approver_name=person.name[:200],
+                        decision="approve",
+                        params_hash=row.params_hash,
+                        at=now,
+                    )
+                )
     except IntegrityError:
         return await _replayed(rt, row)
+    if draft.campaign_id is not None:
+        return await advance(rt, row.id, "confirm", draft.requester, may_ask=False)
     return await advance(rt, row.id, "submit", draft.requester)
 
 
@@ -112,14 +132,24 @@ async def _replayed(rt: Runtime, fresh: ActionRequest) -> Message:
     return Message(text=m.action_already(known.id, known.state))
 
 
-async def advance(rt: Runtime, request_id: str, stage: Stage, actor: Person) -> Message:
-    """Run the chain for `request_id` at `stage` and move it to wherever the chain says."""
+async def advance(
+    rt: Runtime, request_id: str, stage: Stage, actor: Person, *, may_ask: bool = True
+) -> Message:
+    """Run the chain for `request_id` at `stage` and move it to wherever the chain says.
+
+    `may_ask=False` is for a request whose consent was given beforehand, as a whole (a
+    campaign's target, its approvals copied from the campaign's): nobody waits at a card
+    for it, so a confirmation or approval the chain still wants refuses it instead."""
     async with rt.sessions() as session:
         row = await get_request(session, request_id)
     if row is None:
         return Message(text=m.STALE_BUTTON)
     verdict = await assess(rt, row, stage, actor if stage == "approve" else None)
     outcome = verdict.result.outcome
+    if not may_ask and outcome in ("needs_confirmation", "needs_approval"):
+        unmet = Decision("consent", deny(m.consent_not_covered(verdict.result.reason())))
+        verdict.result = verdict.result + ChainResult((unmet,))
+        outcome = "denied"
     if outcome == "denied" or not await _lock(rt, row, verdict):
         return await deny_request(rt, row, verdict, actor, stage)
     if outcome == "needs_confirmation":

@@ -42,6 +42,8 @@ def request_params(row: ActionRequest | RequestView) -> dict[str, Any]:
     out["break_glass"] = glass
     if key is not None:
         out["idempotency_key"] = key
+    if isinstance(row, ActionRequest) and row.campaign_id:
+        out["campaign"] = row.campaign_id
     return out
 
 

@@ -86,6 +86,9 @@ class ActionRequest(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(40))
     reviewed_by_name: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The campaign this request is one target of (bot/campaigns): its Slack words go to
+    # the campaign's card, not to a card of its own (bot/actions/notify.py).
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_action_requests_idempotency_key"),
@@ -93,6 +96,7 @@ class ActionRequest(Base):
         Index("ix_action_requests_target_created", "target", "created_at"),
         Index("ix_action_requests_operation", "operation_id"),
         Index("ix_action_requests_review", "review_asked_at", "reviewed_at"),
+        Index("ix_action_requests_campaign", "campaign_id"),
     )
 
 

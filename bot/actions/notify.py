@@ -5,6 +5,10 @@ when no approval is needed), keyed `act:<id>:card`; progress and result go in it
 A request made inside an incident thread posts its card and everything after into that
 thread instead (Slack threads are one level deep). `replace_preview` alone opens its own
 transaction: it answers a click, and changes no request.
+
+A request that is one target of a campaign (`campaign_id`) has no card or thread of its
+own: a thousand targets would be a thousand messages. Its words are dropped here, in the
+one place every request's messages pass; the campaign's card shows it (bot/campaigns).
 """
 
 from __future__ import annotations
@@ -48,7 +52,13 @@ async def _origin_thread(session: AsyncSession, row: ActionRequest) -> str | Non
     return key
 
 
+def _quiet(row: ActionRequest) -> bool:
+    return row.campaign_id is not None
+
+
 async def post_card(session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message) -> None:
+    if _quiet(row):
+        return
     thread = await _origin_thread(session, row)
     outbox.post(
         session,
@@ -61,6 +71,8 @@ async def post_card(session: AsyncSession, rt: Runtime, row: ActionRequest, msg:
 
 
 async def update_card(session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message) -> None:
+    if _quiet(row):
+        return
     await outbox.update(
         session, channel=row.channel_id, key=card_key(row.id), message=msg, clock=rt.clock
     )
@@ -70,6 +82,8 @@ async def in_thread(
     session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message, *, key: str | None = None
 ) -> None:
     """A reply in the request's thread (its card's, or the incident thread it came from)."""
+    if _quiet(row):
+        return
     thread = await _origin_thread(session, row) or card_key(row.id)
     outbox.post(
         session, channel=row.channel_id, message=msg, key=key, thread_key=thread, clock=rt.clock
@@ -79,6 +93,8 @@ async def in_thread(
 async def update_progress(
     session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message
 ) -> None:
+    if _quiet(row):
+        return
     await outbox.update(
         session, channel=row.channel_id, key=progress_key(row.id), message=msg, clock=rt.clock
     )
@@ -88,6 +104,8 @@ async def update_reply(
     session: AsyncSession, rt: Runtime, row: ActionRequest, msg: Message, *, key: str
 ) -> None:
     """Edit a keyed reply `in_thread` posted."""
+    if _quiet(row):
+        return
     await outbox.update(session, channel=row.channel_id, key=key, message=msg, clock=rt.clock)
 
 

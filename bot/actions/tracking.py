@@ -190,7 +190,7 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
             row,
             to=ended,
             expect=(RequestState.EXECUTING,),
-            facts={"finished_at": rt.clock(), "detail": op.error},
+            facts={"finished_at": rt.clock(), "detail": op.error or _failed_checks(checks)},
             audit=_finished_rows(row, op, checks),
             say=said,
         ):
@@ -198,6 +198,14 @@ async def finish(rt: Runtime, row: ActionRequest, op: Operation) -> int:
         observe_duration(rt, row, ended)
     rt.wake_outbox()
     return 1
+
+
+def _failed_checks(checks: list[Check]) -> str | None:
+    """The request's detail when the operation succeeded and its post-check did not (a
+    campaign counts that target as failed: docs/campaigns.md)."""
+    if not checks or passed(checks):
+        return None
+    return m.post_check_failed([name for name, ok in checks if not ok])
 
 
 def _finished_rows(row: ActionRequest, op: Operation, checks: list[Check]) -> list[AuditStep]:

@@ -50,6 +50,19 @@ AUTOMATION_DECIDED = "automation.decided"
 # The kill switch: `/fleet automation pause|resume` (outcome PAUSED or RESUMED).
 AUTOMATION_SWITCHED = "automation.switched"
 AUDIT_VERIFIED = "audit.verified"
+# Campaigns (bot/campaigns; target: `campaign:<id>`, ref: the campaign id): planned,
+# re-planned when the fleet changed before approval, each approval decision, approved,
+# each wave started and baked, halted, paused, resumed, aborted, finished. Each target's
+# action is the usual action rows of its request (params: `campaign`).
+CAMPAIGN_PLANNED = "campaign.planned"
+CAMPAIGN_REPLANNED = "campaign.replanned"
+CAMPAIGN_DECIDED = "campaign.approval_decided"
+CAMPAIGN_APPROVED = "campaign.approved"
+CAMPAIGN_WAVE = "campaign.wave"
+CAMPAIGN_HALTED = "campaign.halted"
+CAMPAIGN_STEERED = "campaign.steered"
+CAMPAIGN_FINISHED = "campaign.finished"
+CAMPAIGN_TARGET = "campaign.target"
 
 # Outcomes.
 ACCEPTED = "accepted"
@@ -83,6 +96,11 @@ ESCALATED = "escalated"
 # how the run ended (SUCCEEDED: the fix held, post-check passed; FAILED otherwise).
 PAUSED = "paused"
 RESUMED = "resumed"
+ABORTED = "aborted"
+HALTED = "halted"
+STARTED = "started"
+BAKED = "baked"
+FINISHED = "finished"
 LIMITED = "limited"
 FEEDBACK = "feedback"
 SUGGESTED = "suggested"

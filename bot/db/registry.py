@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "bot.incidents.models",
     "bot.monitoring.models",
     "bot.automation.models",
+    "bot.campaigns.models",
 )
 
 

@@ -68,6 +68,7 @@ from bot.messages.action_cards import *  # noqa: E402, F403
 from bot.messages.actions import *  # noqa: E402, F403
 from bot.messages.audit import *  # noqa: E402, F403
 from bot.messages.automation import *  # noqa: E402, F403
+from bot.messages.campaigns import *  # noqa: E402, F403
 from bot.messages.fleet_find import *  # noqa: E402, F403
 from bot.messages.incidents import *  # noqa: E402, F403
 from bot.messages.monitoring import *  # noqa: E402, F403

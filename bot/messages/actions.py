@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.mentions import code, mention_user
+from bot.mentions import code, escape, mention_user
 
 if TYPE_CHECKING:
     from bot.actions.guard_chain import LockView
@@ -188,3 +188,11 @@ def approval_requested_note(roles: Sequence[str], where: str) -> str:
 
 def confirmed_awaiting_approval(roles: Sequence[str], where: str) -> str:
     return f"Confirmed. Waiting for approval by {_roles(roles)} in {where}."
+
+
+def consent_not_covered(wanted: str) -> str:
+    return f"the approval given for the whole does not cover this target ({escape(wanted)})"
+
+
+def post_check_failed(checks: Sequence[str]) -> str:
+    return "post-check failed: " + ", ".join(escape(c) for c in checks)

@@ -30,12 +30,22 @@ class FailOperation(_Body):
     message: str | None = None
 
 
+class FailServices(_Body):
+    """Every operation on these services fails at `at_step`, until the faults are cleared
+    (a fleet where some targets of a campaign fail, docs/campaigns.md)."""
+
+    services: list[str] = Field(min_length=1, max_length=100_000)
+    at_step: int = Field(default=1, ge=1)
+    message: str | None = None
+
+
 class FaultsRequest(_Body):
     """`POST /_sim/faults`: each present key sets that fault; absent keys leave theirs."""
 
     latency: float | None = Field(default=None, ge=0, le=60)
     error_5xx: Error5xx | None = None
     fail_operation: FailOperation | None = None
+    fail_services: FailServices | None = None
 
 
 class DegradeRequest(_Body):
@@ -52,6 +62,7 @@ class FaultsView(_Body):
     error_5xx_until: datetime | None
     error_status: int
     fail_operation: list[FailOperation]
+    failing_services: int = 0
 
 
 class Faults:
@@ -61,6 +72,7 @@ class Faults:
         self.error_until: datetime | None = None
         self.error_status = 503
         self.fail_next: dict[Action, InjectedFailure] = {}
+        self.failing: dict[str, InjectedFailure] = {}
 
     def inject_latency(self, seconds: float) -> None:
         """Every API request waits this long (real time) before it is answered."""
@@ -75,10 +87,18 @@ class Faults:
         """The next operation of `action` fails halfway through step `at_step` (1-based)."""
         self.fail_next[action] = InjectedFailure(at_step=at_step, message=message)
 
+    def fail_services(
+        self, services: list[str], at_step: int = 1, message: str | None = None
+    ) -> None:
+        """Every operation on `services` fails halfway through step `at_step`."""
+        for name in services:
+            self.failing[name] = InjectedFailure(at_step=at_step, message=message)
+
     def clear(self) -> None:
         self.latency = 0.0
         self.error_until = None
         self.fail_next.clear()
+        self.failing.clear()
 
     def failing_status(self) -> int | None:
         """The status every request answers now, or None when requests succeed."""
@@ -86,7 +106,11 @@ class Faults:
             return self.error_status
         return None
 
-    def take_failure(self, action: Action) -> InjectedFailure | None:
+    def take_failure(self, action: Action, service: str | None = None) -> InjectedFailure | None:
+        """The failure the operation about to start carries, if any: a failing service's
+        first, else the next one injected for its action."""
+        if service is not None and service in self.failing:
+            return self.failing[service]
         return self.fail_next.pop(action, None)
 
     def apply(self, request: FaultsRequest) -> None:
@@ -97,6 +121,9 @@ class Faults:
         if request.fail_operation is not None:
             f = request.fail_operation
             self.fail_next_operation(f.action, f.at_step, f.message)
+        if request.fail_services is not None:
+            g = request.fail_services
+            self.fail_services(g.services, g.at_step, g.message)
 
     def view(self) -> FaultsView:
         return FaultsView(
@@ -107,4 +134,5 @@ class Faults:
                 FailOperation(action=a, at_step=f.at_step, message=f.message)
                 for a, f in self.fail_next.items()
             ],
+            failing_services=len(self.failing),
         )

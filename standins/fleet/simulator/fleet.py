@@ -167,7 +167,7 @@ class FleetSimulation:
             created_at=self.clock(),
             steps=drawn.steps,
             fingerprint=fingerprint,
-            failure=self.faults.take_failure(request.action),
+            failure=self.faults.take_failure(request.action, name),
         )
         self._operations[op.id] = op
         self._keys[idempotency_key] = (fingerprint, op.id)
