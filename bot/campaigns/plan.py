@@ -194,7 +194,7 @@ def estimate(resolved: Resolved, per_target: float | None) -> float:
 
 async def resolve(rt: Runtime, selector: Selector) -> list[ServiceSummary]:
     """Every service the selector names, in a stable order (by name): the campaign's order."""
-    found = [s async for s in matching(rt, selector)]
+    found = [s async for page in matching(rt, selector) for s in page]
     found.sort(key=lambda s: s.name)
     return found
 
