@@ -84,7 +84,10 @@ async def _measure(cluster: PatroniCluster, db_url: str) -> dict[str, list[float
     out: dict[str, list[float]] = {}
     async with BotHarness(
         db_url,
-        roles={"responder": {"users": [USERS["bob"]]}},
+        roles={
+            "responder": {"users": [USERS["bob"]]},
+            "auditor": {"users": [USERS["carol"]]},
+        },
         policies=rules,
         fleet=fleet,
         env=cluster.env,

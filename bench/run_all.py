@@ -40,6 +40,7 @@ BENCHMARKS = [
     "bench.bench_find",
     "bench.bench_fleet_redis",
     "bench.bench_kafka",
+    "bench.bench_fleet_status",
 ]
 QUICK_SCALE = 0.01
 # Far above any module's full-scale run; a module past it is stuck, not slow.
