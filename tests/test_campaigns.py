@@ -231,3 +231,14 @@ async def test_a_stranger_cannot_approve_pause_or_abort(db_url: str) -> None:
         refusals = [text_of(r) for r in h.state.responses() if r.user == USERS["carol"]]
         assert any("may not pause" in t for t in refusals)
         assert any("may not abort" in t for t in refusals)
+
+
+async def test_automations_kill_switch_halts_a_campaign(db_url: str) -> None:
+    async with campaign_harness(db_url) as h:
+        await h.command("alice", "/fleet automation pause -- fleet looks wrong")
+        root, _ = await plan_and_approve(h, f"rotate-credentials {SELECTOR} waves=100%")
+        campaign = await state_is(h, "halted")
+        assert "kill switch" in (campaign.detail or "")
+        await in_thread(h, root, "the campaign halted")
+        await h.quiet()
+        assert await fleet_operations(h) == []
