@@ -106,3 +106,14 @@ def test_the_campaigns_section_is_validated_with_its_path(
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, {})
     assert said in str(caught.value)
+
+
+def test_audit_export_takes_only_a_campaign_id_for_campaign() -> None:
+    import argparse
+
+    from bot.cli.audit import campaign_id
+
+    assert campaign_id("cmp-0123abcd") == "cmp-0123abcd"
+    for bad in ("cmp-%", "cmp-0123abc_", "0123abcd", "cmp-0123ABCD"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            campaign_id(bad)

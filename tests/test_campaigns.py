@@ -8,8 +8,10 @@ wave is quick.
 
 from __future__ import annotations
 
+import io
 import json
 
+from bot.audit.export import ExportFilter, export_entries
 from bot.campaigns import runner
 from tests.actions_support import audit_rows, fleet_operations, in_thread, sim_control, text_of
 from tests.campaign_support import (
@@ -69,6 +71,20 @@ async def test_a_campaign_runs_wave_by_wave_after_a_second_persons_approval(db_u
         assert all(r.actor == USERS["alice"] for r in started)
         assert all(json.loads(r.params)["approved_by"] == [USERS["bob"]] for r in started)
         await h.wait_for(lambda: "Finished" in card_now(h, root))
+        # `audit export --campaign` selects exactly the campaign's rows: its lifecycle and
+        # every target's action, and none of the commands around it.
+        out = io.StringIO()
+        async with h.bot.runtime.engine.connect() as conn:
+            await export_entries(conn, out, fmt="jsonl", where=ExportFilter(campaign=campaign.id))
+        exported = [json.loads(line) for line in out.getvalue().splitlines()]
+        mine = [
+            r.seq
+            for r in await audit_rows(h)
+            if r.ref == campaign.id or json.loads(r.params).get("campaign") == campaign.id
+        ]
+        assert [r["seq"] for r in exported] == mine
+        assert {r["action"] for r in exported} >= {"campaign.planned", "operation.started"}
+        assert "command.invoked" not in {r["action"] for r in exported}
 
 
 async def test_failures_past_max_errors_halt_it_and_ping_owner_and_on_call(db_url: str) -> None:

@@ -8,12 +8,13 @@ Each JSON line is the row as canonical JSON (sorted keys, `params` as an object)
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring as _quote
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.audit.models import LOG
@@ -36,6 +37,10 @@ CSV_FIELDS = (
 )
 
 
+# A campaign's id as bot.campaigns makes it (`cmp-` and 8 hex digits).
+CAMPAIGN_ID = re.compile(r"cmp-[0-9a-f]{8}")
+
+
 @dataclass(frozen=True)
 class ExportFilter:
     """Rows with `since <= at < until`, by one actor id and/or one target; None: any."""
@@ -44,6 +49,10 @@ class ExportFilter:
     until: datetime | None = None
     actor: str | None = None
     target: str | None = None
+    # One campaign's rows: its lifecycle (ref: the campaign id) and every target's action
+    # (params name the campaign). The id is checked by the caller (`CAMPAIGN_ID`), so it
+    # holds no LIKE wildcard.
+    campaign: str | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         c = LOG.c
@@ -56,6 +65,11 @@ class ExportFilter:
             found.append(c.actor == self.actor)
         if self.target is not None:
             found.append(c.target == self.target)
+        if self.campaign is not None:
+            if not CAMPAIGN_ID.fullmatch(self.campaign):
+                raise ValueError(f"not a campaign id: {self.campaign!r}")
+            named = c.params.like(f'%"campaign":"{self.campaign}"%')
+            found.append(or_(c.ref == self.campaign, named))
         return found
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.audit.checkpoint import publish_checkpoint
-from bot.audit.export import ExportFilter, export_entries
+from bot.audit.export import CAMPAIGN_ID, ExportFilter, export_entries
 from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.parallel import verify_in_processes
 from bot.audit.published import (
@@ -37,6 +37,13 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 # Also accepted after the action (`audit verify --config x`); SUPPRESS keeps the parent's.
 _CONFIG = "path of app.yaml"
 
+
+
+def campaign_id(text: str) -> str:
+    """`--campaign`: a campaign id as `/fleet campaign list` shows it."""
+    if not CAMPAIGN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"not a campaign id (cmp- and 8 hex digits): {text!r}")
+    return text
 
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """ISO 8601 (a date, or a time with or without zone; no zone means UTC), `now`, or
@@ -89,6 +96,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     out.add_argument("--actor", help="only rows by this actor id (UALICE01, cli:root, ...)")
     out.add_argument("--target", help="only rows about this target")
+    out.add_argument(
+        "--campaign",
+        type=campaign_id,
+        metavar="ID",
+        help="only one campaign's rows: its lifecycle and every target's action",
+    )
 
     point = actions.add_parser("checkpoint", help="publish the chain head now")
     point.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=_CONFIG)
@@ -159,7 +172,13 @@ async def _verify(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _export(config: Config, args: argparse.Namespace) -> int:
-    where = ExportFilter(since=args.since, until=args.until, actor=args.actor, target=args.target)
+    where = ExportFilter(
+        since=args.since,
+        until=args.until,
+        actor=args.actor,
+        target=args.target,
+        campaign=args.campaign,
+    )
     engine = create_engine(config.storage.url)
     try:
         async with engine.connect() as conn:
