@@ -669,3 +669,98 @@ def test_public_surface() -> None:
         "create_app",
         "start_standin",
     }
+
+
+# -- files: the external upload -----------------------------------------------------------
+
+
+async def test_a_file_is_shared_in_a_thread_through_the_three_steps(rig: Rig) -> None:
+    root = await rig.post("answer")
+    done = await rig.slack.upload_file(
+        channel=CHANNEL, thread_ts=root, filename="list.csv", title="3 services",
+        content=b"name\npg-a\npg-b\n",
+    )  # fmt: skip
+    (shared,) = rig.state.files()
+    assert (shared.channel, shared.thread_ts, shared.title) == (CHANNEL, root, "3 services")
+    assert shared.content == b"name\npg-a\npg-b\n"
+    assert done["files"][0]["id"] == shared.id
+    assert [m.text for m in rig.state.messages(CHANNEL) if m.thread_ts == root] == ["3 services"]
+
+
+async def test_the_upload_url_takes_a_multipart_form_too(rig: Rig) -> None:
+    ticket = await rig.slack.call("files.getUploadURLExternal", {"filename": "a.csv", "length": 3})
+    sent = await rig.http.post(ticket["upload_url"], files={"file": ("a.csv", b"abc")})
+    assert sent.status_code == 200
+    await rig.slack.call("files.completeUploadExternal", {"files": [{"id": ticket["file_id"]}]})
+    assert rig.state.files()[0].content == b"abc"
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"filename": "a.csv"}, "missing_argument"),
+        ({"filename": "a.csv", "length": 0}, "missing_argument"),
+        ({"length": 10}, "missing_argument"),
+        ({"filename": "a.csv", "length": "ten"}, "invalid_arguments"),
+        ({"filename": "a.csv", "length": -1}, "invalid_arguments"),
+        ({"filename": "a.csv", "length": 2 * 1024**3}, "file_upload_size_restricted"),
+    ],
+)
+async def test_an_upload_url_is_refused_with_slacks_errors(
+    rig: Rig, payload: dict[str, Any], error: str
+) -> None:
+    assert await api_error(rig, "files.getUploadURLExternal", payload) == error
+
+
+async def test_completing_an_upload_checks_its_arguments(rig: Rig) -> None:
+    ticket = await rig.slack.call("files.getUploadURLExternal", {"filename": "a", "length": 3})
+    file_id = ticket["file_id"]
+    complete = "files.completeUploadExternal"
+    # The bytes never came: there is no file yet.
+    assert await api_error(rig, complete, {"files": [{"id": file_id}]}) == "file_not_found"
+    short = await rig.http.post(ticket["upload_url"], content=b"ab")
+    assert short.status_code == 400  # not the length asked for
+    assert (await rig.http.post(ticket["upload_url"], content=b"abc")).status_code == 200
+    files = [{"id": file_id}]
+    assert await api_error(rig, complete, {"files": "not json"}) == "invalid_arguments"
+    assert await api_error(rig, complete, {"files": []}) == "invalid_arguments"
+    assert await api_error(rig, complete, {"files": files, "thread_ts": "1.2"}) == (
+        "invalid_arguments"
+    )
+    assert await api_error(rig, complete, {"files": files, "channel_id": "no-such-channel"}) == (
+        "channel_not_found"
+    )
+    assert rig.state.files() == []  # a refused call shares nothing
+    await rig.slack.call(complete, {"files": files, "channel_id": CHANNEL})
+    assert await api_error(rig, complete, {"files": files}) == "file_not_found"  # shared once
+
+
+async def test_uploads_need_the_files_write_scope(rig: Rig) -> None:
+    rig.state.scopes.discard("files:write")
+    raw = await rig.http.post(
+        "/api/files.getUploadURLExternal",
+        json={"filename": "a", "length": 1},
+        headers={"Authorization": "Bearer xoxb-test"},
+    )
+    assert (raw.json()["error"], raw.json()["needed"]) == ("missing_scope", "files:write")
+
+
+async def test_the_client_does_not_send_the_bytes_to_a_foreign_upload_url() -> None:
+    asked: list[str] = []
+
+    def slack(request: httpx.Request) -> httpx.Response:
+        # A forged answer: the upload URL points somewhere that is not Slack.
+        asked.append(str(request.url))
+        upload = {"ok": True, "upload_url": "https://evil.example.com/u", "file_id": "F1"}
+        return httpx.Response(200, json=upload)
+
+    client = SlackWebClient(
+        "xoxb-test", "https://slack.com/api/", transport=httpx.MockTransport(slack)
+    )
+    with pytest.raises(SlackApiError) as caught:
+        await client.upload_file(
+            channel=CHANNEL, thread_ts=None, filename="a", title="a", content=b"secret"
+        )
+    await client.aclose()
+    assert caught.value.error == "untrusted_upload_url"
+    assert asked == ["https://slack.com/api/files.getUploadURLExternal"]

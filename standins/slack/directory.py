@@ -44,6 +44,7 @@ INSTALLED_SCOPES: tuple[str, ...] = (
     "chat:write",
     "chat:write.public",
     "commands",
+    "files:write",
     "groups:read",
     "im:write",
     "usergroups:read",

@@ -285,6 +285,9 @@ def _length(value: Any) -> int | None:
 
 
 def get_upload_url(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    refused_scope = missing_scope(state, "files:write")
+    if refused_scope is not None:
+        return refused_scope
     filename, raw_length = payload.get("filename"), payload.get("length")
     if raw_length in (None, "", 0, "0") or not filename:
         return fail("missing_argument")  # Slack: also what a length of 0 answers
@@ -298,6 +301,9 @@ def get_upload_url(state: StandInState, payload: JsonDict, call_seq: int) -> Ans
 
 
 def complete_upload(state: StandInState, payload: JsonDict, call_seq: int) -> Answer:
+    refused_scope = missing_scope(state, "files:write")
+    if refused_scope is not None:
+        return refused_scope
     files, well_formed = decode_json_field(payload, "files")
     if not well_formed or not isinstance(files, list) or not files:
         return fail("invalid_arguments")
