@@ -289,3 +289,16 @@ async def finished(fleet: ActionFleet, op: Operation, within: float = 60.0) -> O
         await asyncio.sleep(0.2)
         op = await fleet.get_operation(op.id)
     return op
+
+
+async def finished_requests(h: BotHarness, count: int, within: float = 90.0) -> list[Any]:
+    """The requests, oldest first, once there are `count` and the last one has finished."""
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        made = await requests(h)
+        if len(made) == count and made[-1].state in ("succeeded", "failed", "denied"):
+            return made
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not {count} finished requests: {await requests(h)}")

@@ -134,6 +134,15 @@ class TansuBroker:
         entry = answer["topic"][topic].get(key)
         return None if entry is None else str(entry["value"])
 
+    def set_topic_config(self, topic: str, key: str, value: str) -> None:
+        """What another operator's tool does: one topic config, set on the broker."""
+        admin = self.admin()
+        try:
+            resource = ConfigResource(ConfigResourceType.TOPIC, topic, configs={key: value})
+            admin.alter_configs([resource], raise_on_unknown=False, incremental=True)
+        finally:
+            admin.close()
+
     def committed(self, group: str) -> dict[int, int]:
         admin = self.admin()
         try:

@@ -7,10 +7,8 @@ ones run on PostgreSQL only (the production store) to keep the suite's wall time
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from tests.actions_support import (
     PERMISSIONS,
     ROLES,
     card,
+    finished_requests,
     in_thread,
     policies,
     requests,
@@ -101,17 +100,6 @@ def patroni(cluster: PatroniCluster, method: str, member: str, path: str, **body
     )
     assert answer.status_code < 300, answer.text
     return answer.text
-
-
-async def finished_requests(h: BotHarness, count: int) -> list[Any]:
-    """The requests, oldest first, once there are `count` and the last one has finished."""
-    deadline = time.monotonic() + WITHIN
-    while time.monotonic() < deadline:
-        made = await requests(h)
-        if len(made) == count and made[-1].state in ("succeeded", "failed", "denied"):
-            return made
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not {count} finished requests: {await requests(h)}")
 
 
 def pending_restart(cluster: PatroniCluster) -> set[str]:
@@ -265,7 +253,7 @@ async def test_a_failed_post_check_offers_the_switchover_back_through_the_guards
         back = await h.wait_for(bobs_preview, within=WITHIN)
         assert f"Preview: switchover {cluster.name}" in text_of(back)
         await h.click("bob", find_button(back.blocks, "Confirm"), ephemeral=True)
-        made = await finished_requests(h, 3)
+        made = await finished_requests(h, 3, WITHIN)
         # carol's click made a request the policy denied; bob's ran.
         assert made[1].requester_id == USERS["carol"] and made[1].state == "denied"
         made = [made[0], made[2]]

@@ -1,7 +1,8 @@
 """The `kafka` backend against a real Kafka-protocol broker (Tansu, on loopback), through
 signed Slack requests: `/fleet status` shows the broker, the topics and the lag of a group
 that really produced and consumed; a retention change needs a second person's approval
-and is read back from the broker; a consumer group's offsets are reset on the broker, and
+and is read back from the broker, and when another tool changes it again the failed
+post-check offers the old value back; a consumer group's offsets are reset on the broker, and
 refused while the group has a member; the repairs Tansu does not implement (leader
 election, reassignment) are refused in the preview with the broker's error code."""
 
@@ -9,9 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Callable
 from typing import Any
 
-from tests.actions_support import PERMISSIONS, ROLES, audit_rows, card, in_thread, text_of
+from bot.parts import AppParts
+from integrations.fleet.models import Operation
+from tests.actions_support import (
+    PERMISSIONS,
+    ROLES,
+    audit_rows,
+    card,
+    finished_requests,
+    in_thread,
+    text_of,
+)
 from tests.harness import USERS, BotHarness, find_button
 from tests.tansu_broker import TansuBroker, tansu_fixture, unique  # noqa: F401
 
@@ -19,7 +31,13 @@ WITHIN = 30.0
 KAFKA_ACTIONS = ["topic-config", "offset-reset", "elect-leaders", "drain-broker", "cancel"]
 
 
-def kafka_harness(db_url: str, tansu: TansuBroker, service: str, groups: list[str]) -> BotHarness:
+def kafka_harness(
+    db_url: str,
+    tansu: TansuBroker,
+    service: str,
+    groups: list[str],
+    customize: Callable[[AppParts], None] | None = None,
+) -> BotHarness:
     # No rule names an approval: the high-risk repairs take `policies.approval` (a second
     # responder), as app.yaml ships them.
     return BotHarness(
@@ -31,6 +49,7 @@ def kafka_harness(db_url: str, tansu: TansuBroker, service: str, groups: list[st
         },
         permissions=PERMISSIONS,
         fleet={"backends": [tansu.backend_config(service, groups)]},
+        customize=customize,
     )
 
 
@@ -170,3 +189,71 @@ async def test_repairs_tansu_lacks_are_refused_with_the_brokers_error_code(
         drain = await ask(h, "alice", f"/fleet drain-broker {service} broker=111")
         assert "AlterPartitionReassignments (API key 45)" in text_of(drain)
         assert "Confirm" not in text_of(drain)
+
+
+class ChangedAgainAfterwards:
+    """The real backend, but once the operation has finished, another operator's tool sets
+    the config to something else on the broker before the post-check reads it."""
+
+    def __init__(self, real: Any, tansu: TansuBroker, topic: str) -> None:
+        self._real, self._tansu, self._topic = real, tansu, topic
+        self.armed = True
+
+    async def get_operation(self, operation_id: str) -> Operation:
+        op: Operation = await self._real.get_operation(operation_id)
+        if op.finished and self.armed:
+            self.armed = False
+            await asyncio.to_thread(
+                self._tansu.set_topic_config, self._topic, "retention.ms", "7200000"
+            )
+        return op
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+async def test_a_failed_post_check_offers_the_old_retention_back_through_the_guards(
+    db_url: str, tansu: TansuBroker
+) -> None:
+    service, topic = unique("kafka-events"), unique("orders")
+    await asyncio.to_thread(tansu.create_topic, topic, 1)
+    await asyncio.to_thread(tansu.set_topic_config, topic, "retention.ms", "604800000")
+    seam: list[ChangedAgainAfterwards] = []
+
+    def wrap(parts: AppParts) -> None:
+        assert parts.fleet is not None
+        router = parts.fleet
+        seam.append(ChangedAgainAfterwards(router.backend_for(service), tansu, topic))
+        router._backends = [(n, p, seam[0]) for n, p, *_rest in router._backends]
+
+    async with kafka_harness(db_url, tansu, service, [], customize=wrap) as h:
+        line = f"/fleet topic-config {service} topic={topic} config=retention.ms value=3600000"
+        await confirm(h, await ask(h, "alice", line))
+        approval = await approve(h, "topic-config")
+        result = await in_thread(h, approval, "post-check", within=WITHIN)
+        assert "post-check failed" in result.text
+        offered = text_of(result)
+        assert f"topic-config {service} config=retention.ms topic={topic} value=604800000" in (
+            offered
+        )
+        # bob starts the rollback: a request of his own, previewed and approved like any.
+        seen = answered(h, "bob")
+        await h.click("bob", find_button(result.blocks, "Start the rollback request"),
+                      message_ts=result.ts)  # fmt: skip
+        back = await h.wait_for(
+            lambda: [r for r in h.state.responses() if r.user == USERS["bob"]][seen:] or None,
+            within=WITHIN,
+        )
+        assert f"Preview: topic-config {service}" in text_of(back[0])
+        await h.click("bob", find_button(back[0].blocks, "Confirm"), ephemeral=True)
+        second = await h.wait_for(
+            lambda: [
+                m for m in h.state.messages("C0DEMO001")
+                if "Approval needed" in m.text and m.ts != approval.ts
+            ] or None,
+            within=WITHIN,
+        )  # fmt: skip
+        await h.click("alice", find_button(second[0].blocks, "Approve"), message_ts=second[0].ts)
+        made = await finished_requests(h, 2)
+        assert made[1].requester_id == USERS["bob"] and made[1].state == "succeeded"
+        assert await asyncio.to_thread(tansu.topic_config, topic, "retention.ms") == "604800000"

@@ -14,7 +14,7 @@ from integrations.fleet.errors import FleetProtocolError, FleetRequestRejected
 from integrations.fleet.kafka import configs, plans
 from integrations.fleet.kafka.backend import Settings
 from integrations.fleet.kafka.snapshot import Metadata, Partition, health, parse_metadata
-from integrations.fleet.models import ConsumerGroup
+from integrations.fleet.models import Change, ConsumerGroup, Plan
 
 GOOD = {"topic": "orders", "config": "retention.ms", "value": "3600000"}
 
@@ -147,3 +147,26 @@ def test_settings_default_to_their_clusters_as_services() -> None:
     config = settings.connection(settings.clusters["kafka-a"]).client_config()
     assert config["sasl_plain_password"] == "from-the-environment"
     assert "from-the-environment" not in repr(settings)
+
+
+def _config_plan(before: str | None) -> Plan:
+    return Plan(
+        action="topic-config",
+        target="kafka-a",
+        params=dict(GOOD),
+        allowed=True,
+        risk="high",
+        changes=[Change(attribute="topic orders retention.ms", before=before, after="3600000")],
+        estimated_seconds=1,
+    )
+
+
+def test_a_config_change_is_undone_by_setting_the_value_before() -> None:
+    reverse = CATALOG["topic-config"].reverse
+    assert reverse is not None
+    assert reverse(_config_plan("604800000")) == (
+        "topic-config",
+        {"topic": "orders", "config": "retention.ms", "value": "604800000"},
+    )
+    # The broker's default is no value `topic-config` can set: nothing is offered.
+    assert reverse(_config_plan(None)) is None

@@ -58,6 +58,16 @@ def back_to_previous_primary(plan: Plan) -> tuple[str, dict[str, ParamValue]] | 
     return ("switchover", {"candidate": old}) if old else None
 
 
+def config_back(plan: Plan) -> tuple[str, dict[str, ParamValue]] | None:
+    """The same topic config set back to its value before (the plan's change); None when
+    it had none of its own (the broker's default), which `topic-config` cannot set."""
+    topic, config = plan.params.get("topic"), plan.params.get("config")
+    before = next((c.before for c in plan.changes if c.member is None), None)
+    if not topic or not config or before is None:
+        return None
+    return "topic-config", {"topic": topic, "config": config, "value": str(before)}
+
+
 def undone_by(action: str) -> Reverse:
     """An action undone by another that takes no parameters (pause by resume)."""
 
@@ -192,6 +202,7 @@ CATALOG: dict[str, ActionSpec] = {
                 ParamSpec("config", "config", required=True, help="e.g. retention.ms"),
                 ParamSpec("value", "value", required=True),
             ),
+            reverse=config_back,
         ),
         ActionSpec(
             "offset-reset",
