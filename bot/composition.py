@@ -25,6 +25,7 @@ from bot.automation import install as automation_area
 from bot.campaigns import install as campaigns_area
 from bot.clock import Clock, utcnow
 from bot.config import Config
+from bot.console import install as console_area
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.fleet.backends import OpenFleet, open_fleet
@@ -183,6 +184,7 @@ AREAS: tuple[Callable[[AppParts], None], ...] = (
     campaigns_area.install,
     monitoring_area.install,
     home_area.install,
+    console_area.install,
     command_groups.install,
 )
 

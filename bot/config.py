@@ -28,6 +28,7 @@ from bot.audit.config import AuditConfig
 from bot.automation.config import AutomationConfig, Runbooks, unique_names
 from bot.campaigns.config import CampaignsConfig
 from bot.config_model import StrictModel
+from bot.console.config import CliConfig
 from bot.fleet.config import FleetConfig
 from bot.incidents.config import (
     EscalationConfig,
@@ -153,6 +154,8 @@ class Config(StrictModel):
     campaigns: CampaignsConfig = CampaignsConfig()
     # The bot's own health: /metrics, the heartbeat (bot/monitoring/, docs/monitoring.md).
     monitoring: MonitoringConfig = MonitoringConfig()
+    # The fallback console's engineers (bot/console/config.py, docs/fallback.md).
+    cli: CliConfig = CliConfig()
 
     _runbook_names = field_validator("runbooks")(unique_names)
 

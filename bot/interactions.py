@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from bot.audit.actors import slack_name
 from bot.outbox import Message
 from bot.permissions.scope import IncidentRef
 from bot.permissions.verbs import Verb, declared, pick
@@ -64,7 +65,7 @@ class Click:
             action_id=_text(action.get("action_id")) or "",
             value=_text(action.get("value")),
             user_id=_text(user.get("id")) or "",
-            user_name=_text(user.get("username")) or _text(user.get("name")) or "",
+            user_name=slack_name(_text(user.get("username")) or _text(user.get("name")) or ""),
             channel_id=_text(container.get("channel_id"))
             or _text(_object(body.get("channel")).get("id"))
             or "",

@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from bot import messages
+from bot.audit.actors import slack_name
 from bot.db.models import SlackRequest
 from bot.db.unit_of_work import writing
 from bot.dispatch import reply, run_click, run_command, run_shortcut, run_submission
@@ -106,7 +107,7 @@ def _command_listener(rt: Runtime, group: str) -> Callable[..., Awaitable[None]]
                 return
             caller = Caller(
                 user_id=str(command.get("user_id", "")),
-                user_name=str(command.get("user_name", "")),
+                user_name=slack_name(str(command.get("user_name", ""))),
                 channel_id=str(command.get("channel_id", "")),
                 response_url=command.get("response_url"),
                 trigger_id=command.get("trigger_id"),

@@ -97,11 +97,11 @@ class BotHarness:
             standin, self.state = await start_standin(state=self._standin_state)
             self._servers.append(standin)
         self.standin = standin  # fault tests stop it (Slack unreachable) and serve it again
-        raw = base_config(
-            storage={"url": self._db_url},
-            outbox={"per_channel_interval_seconds": self._interval, "poll_interval_seconds": 0.05},
-            **self._sections,
-        )
+        sections = dict(self._sections)
+        # A test may tune the outbox further (e.g. a short backoff across an outage).
+        outbox = {"per_channel_interval_seconds": self._interval, "poll_interval_seconds": 0.05}
+        outbox.update(sections.pop("outbox", {}))
+        raw = base_config(storage={"url": self._db_url}, outbox=outbox, **sections)
         raw["slack"]["api_url"] = standin.url + "/api/"
         # No checkpoint file unless the test names one: it would land in the checkout.
         raw["audit"].setdefault("checkpoint_file", None)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions.guard_chain import ChainResult, Person, RequestView
 from bot.actions.models import ActionRequest
-from bot.audit.actors import Actor
+from bot.audit.actors import person
 from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.writer import AuditRecord, append
 from bot.db.unit_of_work import writing
@@ -61,7 +61,7 @@ async def record(
     return await append(
         session,
         key=KeyRing.from_config(rt.config.audit),
-        actor=Actor.slack(actor.id, actor.name),
+        actor=person(actor.id, actor.name),
         action=action,
         target=row.target[:300],
         params={**request_params(row), **(extra or {})},

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bot.build_info import describe
-from bot.cli import audit, check_config, db, incident, init_config, serve
+from bot.cli import audit, check_config, db, incident, init_config, ops, serve
 from bot.logs import configure_logging
 
 
@@ -28,6 +28,7 @@ def _subcommands() -> dict[str, ModuleType]:
         "db": db,
         "audit": audit,
         "incident": incident,
+        "ops": ops,
         "manifest": manifest,
     }
 

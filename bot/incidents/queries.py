@@ -89,3 +89,18 @@ async def mine(rt: Runtime, *, user: str, limit: int) -> list[Incident]:
     )
     async with rt.sessions() as session:
         return list(await session.scalars(stmt))
+
+
+async def open_incident_of(rt: Runtime, *, service: str) -> Incident | None:
+    """The newest open incident about `service` that has a thread of its own, if any."""
+    async with rt.sessions() as session:
+        return await session.scalar(
+            select(Incident)
+            .where(
+                Incident.service == service,
+                Incident.status.in_(OPEN_STATES),
+                Incident.has_thread.is_(True),
+            )
+            .order_by(Incident.id.desc())
+            .limit(1)
+        )

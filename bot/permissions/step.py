@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.audit import vocabulary as v
-from bot.audit.actors import Actor
+from bot.audit.actors import person
 from bot.audit.hash_chain import AuditKeyMissing, KeyRing
 from bot.audit.models import LIMITS
 from bot.audit.writer import append
@@ -51,14 +51,16 @@ class Ask:
     # The command text as typed, or the button's value.
     text: str
     # Where it was asked from: "channel" (a command, an @mention, a message's button),
-    # "app_home", "modal" (its origin sealed in the view) or "shortcut".
+    # "app_home", "modal" (its origin sealed in the view), "shortcut", or "console" (the
+    # fallback console, docs/fallback.md).
     surface: str = "channel"
 
 
 # Surfaces that carry the incident they act on with them (a button of the App Home, a
 # modal sealed by the bot when it opened it from the incident's own button): their place
 # is the incident itself, not the channel the person happens to look at.
-SURFACES_BOUND_TO_TARGET = frozenset({"app_home", "modal"})
+# The console has no channel to be in: it acts on an incident wherever it is.
+SURFACES_BOUND_TO_TARGET = frozenset({"app_home", "modal", "console"})
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,7 @@ async def record(rt: Runtime, ask: Ask, permit: Permit) -> None:
         await append(
             session,
             key=keys,
-            actor=Actor.slack(
-                ask.user_id[: LIMITS["actor"]], ask.user_name[: LIMITS["actor_name"]]
-            ),
+            actor=person(ask.user_id[: LIMITS["actor"]], ask.user_name[: LIMITS["actor_name"]]),
             action=v.COMMAND_INVOKED,
             target=(ask.verb or ask.what)[: LIMITS["target"]],
             params=params,
