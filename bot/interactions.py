@@ -150,7 +150,7 @@ class Shortcut:
         return cls(
             callback_id=_text(body.get("callback_id")) or "",
             user_id=_text(user.get("id")) or "",
-            user_name=_text(user.get("username")) or _text(user.get("name")) or "",
+            user_name=slack_name(_text(user.get("username")) or _text(user.get("name")) or ""),
             channel_id=_text(_object(body.get("channel")).get("id")) or "",
             message_ts=_text(message.get("ts")) or _text(body.get("message_ts")) or "",
             message_text=_text(message.get("text")) or "",

@@ -142,7 +142,7 @@ def read_submission(rt: Runtime, body: dict[str, Any]) -> Submission | None:
         callback_id=str(view.get("callback_id") or ""),
         view_id=str(view.get("id") or ""),
         user_id=str(user.get("id") or ""),
-        user_name=str(user.get("username") or user.get("name") or ""),
+        user_name=slack_name(str(user.get("username") or user.get("name") or "")),
         values=values_of(view),
         origin=origin,
     )
