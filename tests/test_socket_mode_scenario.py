@@ -1,10 +1,11 @@
 """An incident worked entirely over Socket Mode, through the real Bolt app and its aiohttp
 Socket Mode client against the stand-in's WebSocket: a page arrives on the HTTP hook, bob
-acknowledges by button, alice asks for a switchover by `/fleet`, confirms it, bob approves
-it while Slack drops the socket (and then loses his click's ack with a second one), and
-alice resolves by @mention after Slack asked for a fresh connection. Every envelope is
-answered, and each action ran exactly once: the audit log and the fleet's own operation
-log say so."""
+acknowledges by button and silences it from a modal (a bad duration first: the field
+error comes back in the ack's payload), alice asks for a switchover by `/fleet` and
+confirms it, bob approves it while Slack drops the socket (and then loses his click's ack
+with a second one), and alice resolves by @mention after Slack asked for a fresh
+connection. Every envelope is answered, and each action ran exactly once: the audit log
+and the fleet's own operation log say so."""
 
 from __future__ import annotations
 
@@ -84,6 +85,15 @@ async def test_an_incident_worked_over_socket_mode_through_a_dropped_socket(db_u
         assert ack_click.status_code == 200
         assert "You acknowledged incident #1" in (await h.wait_for_response("bob")).text
 
+        # bob silences it from a modal; its field error travels back in the ack's payload.
+        await h.click("bob", find_button(root.blocks, "Silence…"), message_ts=root.ts)
+        modal = await h.wait_for_modal("bob")
+        refused = await h.submit("bob", modal, duration="forever")
+        assert refused.json()["response_action"] == "errors"
+        assert "duration" in refused.json()["errors"]
+        assert (await h.submit("bob", modal, duration="3h")).text in ("", "null")
+        await in_thread(h, root, "silenced")
+
         # alice asks for a switchover: a `slash_commands` envelope; then confirms.
         await h.command("alice", "/fleet switchover pg-orders -- replica is behind")
         preview = await h.wait_for_response("alice")
@@ -113,12 +123,15 @@ async def test_an_incident_worked_over_socket_mode_through_a_dropped_socket(db_u
         # Every envelope was answered; the lost ack's envelope was sent twice, the rest once.
         assert [(d.type, d.acked) for d in hub.deliveries] == [
             ("interactive", True),
+            ("interactive", True),  # Silence…, then the modal's two submissions
+            ("interactive", True),
+            ("interactive", True),
             ("slash_commands", True),
             ("interactive", True),
             ("interactive", True),
             ("events_api", True),
         ]
-        approve_envelope = hub.deliveries[3].envelope_id
+        approve_envelope = hub.deliveries[6].envelope_id
         assert attempts(hub) == {d.envelope_id: 1 for d in hub.deliveries} | {approve_envelope: 2}
         assert [s.retry_attempt for s in hub.sent if s.envelope_id == approve_envelope] == [0, 1]
         assert hub.opened >= 4  # the first, after the drop, after the cut, after the refresh
@@ -141,18 +154,27 @@ async def test_an_incident_worked_over_socket_mode_through_a_dropped_socket(db_u
             ("operation.post_check", "succeeded", USERS["alice"]),
         ]
         rows = await audit_rows(h)
-        invoked = [(r.actor, r.target) for r in rows if r.action == v.COMMAND_INVOKED]
+        invoked = [
+            (r.actor, r.target, json.loads(r.params).get("surface"))
+            for r in rows
+            if r.action == v.COMMAND_INVOKED
+        ]
+        bob, alice = USERS["bob"], USERS["alice"]
         assert invoked == [
-            (USERS["bob"], "incident.ack"),
-            (USERS["alice"], "fleet.switchover"),
-            (USERS["alice"], "fleet.confirm"),
-            (USERS["bob"], "fleet.decide"),
-            (USERS["alice"], "incident.resolve"),
+            (bob, "incident.ack", "channel"),
+            (bob, "incident.silence", "channel"),  # the button that opened the modal
+            (bob, "incident.silence", "modal"),  # its good submission; the bad one was not
+            (alice, "fleet.switchover", "channel"),
+            (alice, "fleet.confirm", "channel"),
+            (bob, "fleet.decide", "channel"),
+            (alice, "incident.resolve", "channel"),
         ]
         assert [r.actor for r in rows if r.action == v.INCIDENT_ACKNOWLEDGED] == [USERS["bob"]]
         assert [r.actor for r in rows if r.action == v.INCIDENT_RESOLVED] == [USERS["alice"]]
-        # The bot saw five deliveries, the repeated one recognised by its trigger id.
+        assert [r.actor for r in rows if r.action == v.SILENCE_CREATED] == [USERS["bob"]]
+        # The bot recorded each delivery once, the resent one recognised by its trigger id;
+        # the refused submission was answered in its ack and not recorded.
         async with h.bot.runtime.sessions() as session:
             keys = list(await session.scalars(select(SlackRequest.key)))
-        assert len(keys) == len(set(keys)) == 5
+        assert len(keys) == len(set(keys)) == len(hub.deliveries) - 1
         assert len(roots(h.state, CHANNEL)) == 2  # the incident and the approval card
