@@ -42,7 +42,8 @@ from tests.fault_support import (
 )
 from tests.harness import USERS, BotHarness
 from tests.intake_helpers import intake_section
-from tests.patroni_cluster import _free_ports, _owner
+from tests.patroni_cluster import _owner
+from tests.real_processes import free_ports
 
 GAP_SECONDS = 2.0
 PAGE_EVERY = 0.04
@@ -64,7 +65,7 @@ class PrivateCluster:
         self.owner = _owner()
         self.base = Path(tempfile.mkdtemp(prefix="wk-pgfault-"))
         self.data = self.base / "data"
-        self.port = _free_ports(1)[0]
+        self.port = free_ports(1)[0]
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *argv: str) -> None:
