@@ -76,7 +76,12 @@ def tls_member(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     context.load_verify_locations(base / "ca.pem")
     context.verify_mode = ssl.CERT_REQUIRED
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Cluster)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # The handshake runs in each request's own thread, not in accept(): a client that
+    # never finishes it (the refused ones below) must not block serve_forever and with it
+    # the fixture's shutdown.
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

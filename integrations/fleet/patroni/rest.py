@@ -240,6 +240,13 @@ class PatroniRest:
                     f"{what}: the member's TLS certificate is not signed by a trusted CA (ca_file)"
                 ) from None
             raise FleetUnavailable(f"{what}: cannot reach Patroni ({type(exc).__name__})") from None
+        except ssl.SSLError as exc:
+            # A TLS 1.3 member refuses a missing client certificate after the handshake,
+            # on the first read: httpx lets that alert through unwrapped.
+            raise FleetUnavailable(
+                f"{what}: the member refused the TLS session ({exc.reason or 'ssl error'}; "
+                "cert_file/key_file)"
+            ) from None
         if response.status_code in (401, 403):
             # A configuration problem, not a member problem: the next member says the same.
             raise FleetRequestRejected(
