@@ -369,8 +369,10 @@ async def next_job_runs(bot: ServiceProcess, job: str, runs: int = 1, within: fl
     await eventually(done, within, f"{runs} more runs of {job} on {bot.name}")
 
 
-async def outbox_delivered(db: AsyncEngine, within: float = 15.0) -> None:
-    """Every message queued so far has gone to Slack (or failed for good)."""
+async def outbox_delivered(db: AsyncEngine, within: float = 30.0) -> None:
+    """Every message queued so far has gone to Slack (or failed for good). A handoff now
+    also refreshes each person's App Home, paced per person: on a loaded machine that
+    takes longer than one post."""
 
     async def empty() -> bool:
         undelivered = OutboxMessage.status.in_(("pending", "sending"))
